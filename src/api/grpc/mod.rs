@@ -1,0 +1,113 @@
+//! gRPC adapter: proto <-> domain conversion and the one mapping of domain
+//! errors to gRPC statuses (with `ErrorInfo.reason` = the REST error code).
+
+mod assets;
+
+pub use assets::AssetsGrpc;
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use tonic::{Code, Request, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+
+use super::middleware::{RequestContext, TRACE_ID_HEADER};
+use crate::{domain::Principal, error::Error};
+
+/// Generated types and services of `proto/tessera/v1`.
+pub mod proto {
+    #![allow(clippy::all, clippy::pedantic)]
+    tonic::include_proto!("tessera.v1");
+
+    /// Descriptor set for server reflection.
+    pub const FILE_DESCRIPTOR_SET: &[u8] =
+        include_bytes!(concat!(env!("OUT_DIR"), "/tessera_descriptor.bin"));
+}
+
+/// The domain used in `ErrorInfo`.
+pub const ERROR_DOMAIN: &str = "tessera";
+
+/// The one mapping from domain errors to gRPC codes.
+pub fn grpc_code(err: &Error) -> Code {
+    match err {
+        Error::AssetNotFound(_)
+        | Error::ContentNotFound
+        | Error::StorageProfileNotFound(_)
+        | Error::RouteNotFound => Code::NotFound,
+        Error::AssetIdInvalid(_)
+        | Error::AssetFileRequired
+        | Error::AssetFileEmpty
+        | Error::AssetContentTypeNotAllowed { .. }
+        | Error::AssetDescriptionTooLong { .. }
+        | Error::AssetAltTextTooLong { .. }
+        | Error::AssetOriginalFileNameInvalid { .. }
+        | Error::AssetBatchTooLarge { .. }
+        | Error::InvalidPage(_)
+        | Error::InvalidPageSize(_)
+        | Error::InvalidStatus(_)
+        | Error::InvalidOrderBy(_)
+        | Error::InvalidOrderDirection(_)
+        | Error::InvalidContentType(_)
+        | Error::InvalidRequest(_) => Code::InvalidArgument,
+        Error::StorageProfileDisabled(_) => Code::FailedPrecondition,
+        Error::AssetFileTooLarge { .. } | Error::RequestBodyTooLarge { .. } => {
+            Code::ResourceExhausted
+        }
+        Error::RangeNotSatisfiable { .. } => Code::OutOfRange,
+        Error::Unauthorized | Error::ApiKeyInvalid => Code::Unauthenticated,
+        Error::Forbidden { .. } => Code::PermissionDenied,
+        Error::MethodNotAllowed => Code::Unimplemented,
+        Error::StorageUnavailable(_) => Code::Unavailable,
+        Error::Internal(_) => Code::Internal,
+    }
+}
+
+/// A domain error as a status carrying `google.rpc.ErrorInfo`.
+pub fn status(err: Error, trace_id: Option<&str>) -> Status {
+    let metadata = trace_id
+        .map(|id| HashMap::from([("traceId".to_string(), id.to_string())]))
+        .unwrap_or_default();
+    let details = ErrorDetails::with_error_info(err.code(), ERROR_DOMAIN, metadata);
+    Status::with_error_details(grpc_code(&err), err.to_string(), details)
+}
+
+/// Caller and trace id from the shared request layer.
+pub struct CallContext {
+    pub principal: Principal,
+    pub trace_id: Option<String>,
+}
+
+impl CallContext {
+    pub fn of<T>(request: &Request<T>) -> Result<CallContext, Status> {
+        let Some(context) = request.extensions().get::<RequestContext>() else {
+            return Ok(CallContext {
+                principal: Principal::Anonymous,
+                trace_id: None,
+            });
+        };
+        let trace_id = Some(context.trace_id.clone());
+        match context.principal() {
+            Ok(principal) => Ok(CallContext {
+                principal,
+                trace_id,
+            }),
+            Err(err) => Err(status(err, trace_id.as_deref())),
+        }
+    }
+
+    /// Maps a domain error with this call's trace id.
+    pub fn fail(&self, err: Error) -> Status {
+        let mut status = status(err, self.trace_id.as_deref());
+        if let Some(Ok(value)) = self.trace_id.as_deref().map(str::parse) {
+            status.metadata_mut().insert(TRACE_ID_HEADER, value);
+        }
+        status
+    }
+}
+
+pub fn timestamp(at: DateTime<Utc>) -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: at.timestamp(),
+        nanos: i32::try_from(at.timestamp_subsec_nanos()).unwrap_or(0),
+    }
+}

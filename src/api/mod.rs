@@ -1,0 +1,6 @@
+//! Transports: thin adapters that translate requests into service calls.
+
+pub mod grpc;
+pub mod middleware;
+pub mod rest;
+pub mod server;

@@ -1,0 +1,545 @@
+use std::collections::HashMap;
+
+use axum::{
+    body::Bytes,
+    extract::{Multipart, Path, Query, State, multipart::Field, rejection::QueryRejection},
+    http::{HeaderMap, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use futures_util::StreamExt;
+use serde::{Deserialize, Deserializer, Serialize};
+
+use super::{ApiError, Caller, JsonBody, content::content_response, data, utc};
+use crate::{
+    domain::{
+        Asset, AssetDetails, AssetPatch, BatchDeleteOutcome, DeletedAsset, Derivative, ListParams,
+        Page, Principal, RangeRequest, StructuredResult, UploadMetadata, UsageStats,
+    },
+    error::Error,
+    service::{Content, MAX_TEXT_LEN, Services},
+};
+
+/// The fields of a list item (`GET /assets`).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AssetSummaryDto {
+    id: String,
+    #[serde(rename = "type")]
+    kind: String,
+    status: &'static str,
+    original_file_name: String,
+    content_type: String,
+    size: u64,
+    width: Option<u32>,
+    height: Option<u32>,
+    storage_provider: String,
+    storage_provider_profile_id: String,
+    public_url: Option<String>,
+    is_public: bool,
+    created_at_utc: String,
+    updated_at_utc: String,
+}
+
+/// The full asset (`GET /assets/{id}` and every write that returns an asset).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AssetDto {
+    #[serde(flatten)]
+    summary: AssetSummaryDto,
+    stored_file_name: String,
+    extension: String,
+    checksum_sha256: String,
+    storage_key: String,
+    description: Option<String>,
+    alt_text: Option<String>,
+    derivatives: Vec<DerivativeDto>,
+    structured_results: Vec<StructuredResultDto>,
+    /// Filled once skills record executions.
+    latest_execution_summary: Option<serde_json::Value>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DerivativeDto {
+    kind: String,
+    content_type: String,
+    extension: String,
+    size: u64,
+    width: Option<u32>,
+    height: Option<u32>,
+    public_url: Option<String>,
+    created_at_utc: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct StructuredResultDto {
+    kind: String,
+    payload_json: String,
+    created_at_utc: String,
+}
+
+impl From<Asset> for AssetSummaryDto {
+    fn from(asset: Asset) -> Self {
+        AssetSummaryDto {
+            id: asset.id.to_string(),
+            kind: asset.kind,
+            status: asset.status.as_str(),
+            original_file_name: asset.original_file_name,
+            content_type: asset.content_type,
+            size: asset.size,
+            width: asset.width,
+            height: asset.height,
+            storage_provider: asset.storage_provider,
+            storage_provider_profile_id: asset.storage_profile_id,
+            public_url: asset.public_url,
+            is_public: asset.is_public,
+            created_at_utc: utc(asset.created_at),
+            updated_at_utc: utc(asset.updated_at),
+        }
+    }
+}
+
+impl From<AssetDetails> for AssetDto {
+    fn from(details: AssetDetails) -> Self {
+        let AssetDetails {
+            asset,
+            derivatives,
+            structured_results,
+        } = details;
+        AssetDto {
+            stored_file_name: asset.stored_file_name.clone(),
+            extension: asset.extension.clone(),
+            checksum_sha256: asset.checksum_sha256.clone(),
+            storage_key: asset.storage_key.clone(),
+            description: asset.description.clone(),
+            alt_text: asset.alt_text.clone(),
+            summary: asset.into(),
+            derivatives: derivatives.into_iter().map(DerivativeDto::from).collect(),
+            structured_results: structured_results
+                .into_iter()
+                .map(StructuredResultDto::from)
+                .collect(),
+            latest_execution_summary: None,
+        }
+    }
+}
+
+impl From<Derivative> for DerivativeDto {
+    fn from(d: Derivative) -> Self {
+        DerivativeDto {
+            kind: d.kind,
+            content_type: d.content_type,
+            extension: d.extension,
+            size: d.size,
+            width: d.width,
+            height: d.height,
+            public_url: d.public_url,
+            created_at_utc: utc(d.created_at),
+        }
+    }
+}
+
+impl From<StructuredResult> for StructuredResultDto {
+    fn from(r: StructuredResult) -> Self {
+        StructuredResultDto {
+            kind: r.kind,
+            payload_json: r.payload_json,
+            created_at_utc: utc(r.created_at),
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PageDto {
+    items: Vec<AssetSummaryDto>,
+    page: u32,
+    page_size: u32,
+    total: u64,
+}
+
+impl From<Page<Asset>> for PageDto {
+    fn from(page: Page<Asset>) -> Self {
+        PageDto {
+            items: page.items.into_iter().map(AssetSummaryDto::from).collect(),
+            page: page.page,
+            page_size: page.page_size,
+            total: page.total,
+        }
+    }
+}
+
+/// Longest text field accepted in a multipart upload, in bytes (UTF-8 of the
+/// character limit, with room for multi-byte characters).
+const MAX_TEXT_FIELD_BYTES: usize = MAX_TEXT_LEN * 4 + 1024;
+/// After a refused upload, this much of the rest of the body is read and
+/// dropped so that the client sees the error instead of a reset connection.
+const MAX_DRAIN_BYTES: u64 = 64 * 1024 * 1024;
+
+pub async fn upload(
+    State(services): State<Services>,
+    Caller(principal): Caller,
+    multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Result<Response, ApiError> {
+    let mut multipart = multipart.map_err(|r| Error::InvalidRequest(r.body_text()))?;
+    match receive_upload(&services, &principal, &mut multipart).await {
+        Ok(details) => {
+            let location = format!("/api/v1/assets/{}", details.asset.id);
+            Ok((
+                StatusCode::ACCEPTED,
+                [(header::LOCATION, location)],
+                data(AssetDto::from(details)),
+            )
+                .into_response())
+        }
+        Err(err) => {
+            drain(&mut multipart).await;
+            Err(err.into())
+        }
+    }
+}
+
+async fn receive_upload(
+    services: &Services,
+    principal: &Principal,
+    multipart: &mut Multipart,
+) -> Result<AssetDetails, Error> {
+    let mut metadata = UploadMetadata::default();
+    let mut staged = None;
+    while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
+        let name = field.name().unwrap_or_default().to_string();
+        match name.as_str() {
+            "file" => {
+                if staged.is_some() {
+                    return Err(Error::InvalidRequest(
+                        "send exactly one 'file' field".into(),
+                    ));
+                }
+                metadata.file_name = field.file_name().map(str::to_string);
+                let body = field.map(|chunk| chunk.map_err(multipart_error));
+                let profile = metadata.storage_profile_id.clone();
+                staged = Some(
+                    services
+                        .assets
+                        .stage_upload(principal, profile.as_deref(), body)
+                        .await?,
+                );
+            }
+            "description" => metadata.description = Some(text_field(field, &name).await?),
+            "altText" => metadata.alt_text = Some(text_field(field, &name).await?),
+            "isPublic" => metadata.is_public = Some(bool_field(field, &name).await?),
+            "runEnrichment" => metadata.run_enrichment = Some(bool_field(field, &name).await?),
+            "storageProviderProfileId" => {
+                metadata.storage_profile_id = Some(text_field(field, &name).await?)
+            }
+            "commitMessage" => metadata.commit_message = Some(text_field(field, &name).await?),
+            _ => {}
+        }
+    }
+    let staged = staged.ok_or(Error::AssetFileRequired)?;
+    services
+        .assets
+        .commit_upload(principal, staged, metadata)
+        .await
+}
+
+fn multipart_error(err: axum::extract::multipart::MultipartError) -> Error {
+    Error::InvalidRequest(format!("malformed multipart body: {}", err.body_text()))
+}
+
+async fn text_field(mut field: Field<'_>, name: &str) -> Result<String, Error> {
+    let mut bytes = Vec::new();
+    while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
+        if bytes.len() + chunk.len() > MAX_TEXT_FIELD_BYTES {
+            return Err(match name {
+                "description" => Error::AssetDescriptionTooLong { max: MAX_TEXT_LEN },
+                "altText" => Error::AssetAltTextTooLong { max: MAX_TEXT_LEN },
+                _ => Error::InvalidRequest(format!("field '{name}' is too long")),
+            });
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    String::from_utf8(bytes)
+        .map_err(|_| Error::InvalidRequest(format!("field '{name}' is not UTF-8")))
+}
+
+async fn bool_field(field: Field<'_>, name: &str) -> Result<bool, Error> {
+    let text = text_field(field, name).await?;
+    parse_bool(&text).ok_or_else(|| {
+        Error::InvalidRequest(format!(
+            "field '{name}' must be true or false, got '{text}'"
+        ))
+    })
+}
+
+fn parse_bool(text: &str) -> Option<bool> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Some(true),
+        "false" | "0" | "no" | "off" => Some(false),
+        _ => None,
+    }
+}
+
+async fn drain(multipart: &mut Multipart) {
+    let mut drained = 0u64;
+    while let Ok(Some(mut field)) = multipart.next_field().await {
+        while let Ok(Some(chunk)) = field.chunk().await {
+            drained += chunk.len() as u64;
+            if drained > MAX_DRAIN_BYTES {
+                return;
+            }
+        }
+    }
+}
+
+pub async fn list(
+    State(services): State<Services>,
+    Caller(principal): Caller,
+    query: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Result<impl IntoResponse, ApiError> {
+    let Query(query) = query.map_err(|r| Error::InvalidRequest(r.body_text()))?;
+    let params = list_params(&query)?;
+    let page = services.assets.list(&principal, params).await?;
+    Ok(data(PageDto::from(page)))
+}
+
+/// Reads the documented parameters and their aliases; empty values count as absent.
+fn list_params(query: &HashMap<String, String>) -> Result<ListParams, Error> {
+    let get = |names: &[&str]| {
+        names
+            .iter()
+            .find_map(|name| query.get(*name))
+            .map(|v| v.trim())
+            .filter(|v| !v.is_empty())
+    };
+    let integer = |value: &str, err: fn(String) -> Error| {
+        value.parse::<i64>().map_err(|_| err(value.to_string()))
+    };
+    Ok(ListParams {
+        page: get(&["page"])
+            .map(|v| integer(v, Error::InvalidPage))
+            .transpose()?,
+        page_size: get(&["pageSize"])
+            .map(|v| integer(v, Error::InvalidPageSize))
+            .transpose()?,
+        query: get(&["query", "keyword"]).map(str::to_string),
+        content_type: get(&["contentType"]).map(str::parse).transpose()?,
+        status: get(&["status"]).map(str::parse).transpose()?,
+        order_by: get(&["orderBy", "sortBy"])
+            .map(str::parse)
+            .transpose()?
+            .unwrap_or_default(),
+        direction: get(&["orderDirection", "sortDirection"])
+            .map(str::parse)
+            .transpose()?
+            .unwrap_or_default(),
+    })
+}
+
+pub async fn get(
+    State(services): State<Services>,
+    Caller(principal): Caller,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let details = services.assets.get(&principal, &id).await?;
+    Ok(data(AssetDto::from(details)))
+}
+
+/// `null` must differ from absent, so each text field is a double option.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PatchBody {
+    #[serde(default, deserialize_with = "present")]
+    description: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    alt_text: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    original_file_name: Option<Option<String>>,
+    #[serde(default)]
+    is_public: Option<bool>,
+}
+
+/// A present field becomes `Some(value)`, a present `null` becomes `Some(None)`.
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+pub async fn update(
+    State(services): State<Services>,
+    Caller(principal): Caller,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<PatchBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    let patch = AssetPatch {
+        description: body.description,
+        alt_text: body.alt_text,
+        original_file_name: body.original_file_name,
+        is_public: body.is_public,
+    };
+    let details = services.assets.update(&principal, &id, patch).await?;
+    Ok(data(AssetDto::from(details)))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct DeleteBody {
+    #[serde(default)]
+    commit_message: Option<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DeletedDto {
+    id: String,
+    status: &'static str,
+    deleted_at_utc: String,
+}
+
+impl From<DeletedAsset> for DeletedDto {
+    fn from(deleted: DeletedAsset) -> Self {
+        DeletedDto {
+            id: deleted.id.to_string(),
+            status: deleted.status.as_str(),
+            deleted_at_utc: utc(deleted.deleted_at),
+        }
+    }
+}
+
+/// The body is optional, so it is read as bytes and parsed only when present.
+pub async fn delete(
+    State(services): State<Services>,
+    Caller(principal): Caller,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<impl IntoResponse, ApiError> {
+    let body: DeleteBody = if body.iter().all(u8::is_ascii_whitespace) {
+        DeleteBody {
+            commit_message: None,
+        }
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|e| Error::InvalidRequest(format!("invalid JSON body: {e}")))?
+    };
+    let deleted = services
+        .assets
+        .delete(&principal, &id, body.commit_message.as_deref())
+        .await?;
+    Ok(data(DeletedDto::from(deleted)))
+}
+
+/// Both a bare array and `{"ids": [...]}` are accepted.
+#[derive(Deserialize)]
+#[serde(untagged)]
+pub enum BatchDeleteBody {
+    Ids(Vec<String>),
+    Object { ids: Vec<String> },
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct BatchDeleteDto {
+    requested_count: u32,
+    deleted_count: u32,
+    not_found_ids: Vec<String>,
+}
+
+impl From<BatchDeleteOutcome> for BatchDeleteDto {
+    fn from(o: BatchDeleteOutcome) -> Self {
+        BatchDeleteDto {
+            requested_count: o.requested_count,
+            deleted_count: o.deleted_count,
+            not_found_ids: o.not_found_ids,
+        }
+    }
+}
+
+pub async fn batch_delete(
+    State(services): State<Services>,
+    Caller(principal): Caller,
+    JsonBody(body): JsonBody<BatchDeleteBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    let (BatchDeleteBody::Ids(ids) | BatchDeleteBody::Object { ids }) = body;
+    let outcome = services.assets.batch_delete(&principal, ids).await?;
+    Ok(data(BatchDeleteDto::from(outcome)))
+}
+
+pub async fn content(
+    State(services): State<Services>,
+    Caller(principal): Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let range = headers
+        .get(header::RANGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(RangeRequest::parse_header);
+    match services
+        .assets
+        .content(&principal, &id, range, true)
+        .await?
+    {
+        Content::Redirect(url) => {
+            Ok((StatusCode::TEMPORARY_REDIRECT, [(header::LOCATION, url)]).into_response())
+        }
+        Content::Bytes(body) => Ok(content_response(body, &headers, "private, no-store")),
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct UsageStatsDto {
+    total_assets: u64,
+    total_bytes: u64,
+    total_derivatives: u64,
+    content_type_breakdown: Vec<ContentTypeUsageDto>,
+    most_active_skill: Option<SkillUsageDto>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ContentTypeUsageDto {
+    content_type: String,
+    count: u64,
+    total_bytes: u64,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SkillUsageDto {
+    skill_name: String,
+    run_count: u64,
+}
+
+impl From<UsageStats> for UsageStatsDto {
+    fn from(stats: UsageStats) -> Self {
+        UsageStatsDto {
+            total_assets: stats.total_assets,
+            total_bytes: stats.total_bytes,
+            total_derivatives: stats.total_derivatives,
+            content_type_breakdown: stats
+                .content_type_breakdown
+                .into_iter()
+                .map(|c| ContentTypeUsageDto {
+                    content_type: c.content_type,
+                    count: c.count,
+                    total_bytes: c.total_bytes,
+                })
+                .collect(),
+            most_active_skill: stats.most_active_skill.map(|s| SkillUsageDto {
+                skill_name: s.skill_name,
+                run_count: s.run_count,
+            }),
+        }
+    }
+}
+
+pub async fn usage_stats(
+    State(services): State<Services>,
+    Caller(principal): Caller,
+) -> Result<impl IntoResponse, ApiError> {
+    let stats = services.assets.usage_stats(&principal).await?;
+    Ok(data(UsageStatsDto::from(stats)))
+}

@@ -1,0 +1,77 @@
+//! One port: REST, native gRPC (h2c) and grpc-web, plus health and
+//! reflection, behind the shared request layer.
+
+use std::future::Future;
+
+use axum::Router;
+use futures_util::TryStreamExt;
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::service::{LayerExt, Routes};
+use tonic_web::GrpcWebLayer;
+
+use super::{
+    grpc::{AssetsGrpc, proto},
+    middleware, rest,
+};
+use crate::service::Services;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("cannot build gRPC reflection: {0}")]
+    Reflection(#[from] tonic_reflection::server::Error),
+    #[error("server failed: {0}")]
+    Transport(#[from] tonic::transport::Error),
+}
+
+/// The whole application as one router.
+pub async fn router(services: Services) -> Result<Router, ServerError> {
+    let (health_reporter, health) = tonic_health::server::health_reporter();
+    health_reporter
+        .set_serving::<proto::asset_service_server::AssetServiceServer<AssetsGrpc>>()
+        .await;
+    let reflection = || {
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+    };
+    let reflection_v1 = reflection().build_v1()?;
+    let reflection_v1alpha = reflection().build_v1alpha()?;
+    let assets =
+        proto::asset_service_server::AssetServiceServer::new(AssetsGrpc::new(services.clone()));
+
+    // `Routes::from(Router::new())` has no fallback, so it merges with the REST
+    // router's; each service is wrapped for grpc-web on its own routes only.
+    let web = GrpcWebLayer::new();
+    let grpc = Routes::from(Router::new())
+        .add_service(web.named_layer(assets))
+        .add_service(web.named_layer(health))
+        .add_service(web.named_layer(reflection_v1))
+        .add_service(web.named_layer(reflection_v1alpha))
+        .into_axum_router();
+
+    Ok(rest::router(services.clone())
+        .merge(grpc)
+        .layer(axum::middleware::from_fn_with_state(
+            services.auth.clone(),
+            middleware::request_context,
+        )))
+}
+
+/// Serves `router` on `listener` until `shutdown` completes, then finishes
+/// in-flight requests. tonic's server hosts it so gRPC deadlines are enforced.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), ServerError> {
+    let incoming = TcpListenerStream::new(listener).inspect_ok(|stream| {
+        let _ = stream.set_nodelay(true);
+    });
+    tonic::transport::Server::builder()
+        .accept_http1(true)
+        .add_routes(Routes::from(router))
+        .serve_with_incoming_shutdown(incoming, shutdown)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,316 @@
+//! Typed configuration, loaded once at start: defaults, then an optional TOML
+//! file, then `TESSERA_*` environment variables. No globals: tests build a
+//! `Config` per server.
+
+use std::{fmt, net::SocketAddr, path::PathBuf};
+
+use serde::Deserialize;
+
+/// A secret whose `Debug` and `Display` never show the value.
+#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub listen: SocketAddr,
+    /// Base of public URLs handed to clients, e.g. `https://img.example.com`.
+    pub public_base_url: String,
+    pub data_dir: PathBuf,
+    /// `None` means the embedded SQLite database under `data_dir`.
+    pub database_url: Option<Secret>,
+    /// Static keys with full access (`TESSERA_API_KEYS`).
+    pub api_keys: Vec<Secret>,
+    pub max_upload_bytes: u64,
+    pub allowed_content_types: Vec<String>,
+    pub default_page_size: u32,
+    pub max_page_size: u32,
+    pub max_image_pixels: u64,
+    /// Root of the default local storage profile; `None` means `data_dir/assets`.
+    pub storage_local_root: Option<PathBuf>,
+    pub log_format: LogFormat,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 5121)),
+            public_base_url: "http://localhost:5121".into(),
+            data_dir: PathBuf::from("./data"),
+            database_url: None,
+            api_keys: Vec::new(),
+            max_upload_bytes: 26_214_400,
+            allowed_content_types: ["image/jpeg", "image/png", "image/gif", "image/webp"]
+                .map(String::from)
+                .to_vec(),
+            default_page_size: 20,
+            max_page_size: 100,
+            max_image_pixels: 100_000_000,
+            storage_local_root: None,
+            log_format: LogFormat::Text,
+        }
+    }
+}
+
+/// The TOML file: every key optional, same names as the env variables without
+/// the prefix, in snake_case (`max_upload_bytes = 1048576`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    listen: Option<SocketAddr>,
+    public_base_url: Option<String>,
+    data_dir: Option<PathBuf>,
+    database_url: Option<Secret>,
+    api_keys: Option<Vec<Secret>>,
+    max_upload_bytes: Option<u64>,
+    allowed_content_types: Option<Vec<String>>,
+    default_page_size: Option<u32>,
+    max_page_size: Option<u32>,
+    max_image_pixels: Option<u64>,
+    storage_local_root: Option<PathBuf>,
+    log_format: Option<LogFormat>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid config file {path}: {source}")]
+    Parse {
+        path: PathBuf,
+        source: Box<toml::de::Error>,
+    },
+    #[error("invalid value for {name}: {message}")]
+    Invalid { name: &'static str, message: String },
+}
+
+impl Config {
+    /// Defaults, then the TOML file (if any), then the environment as given by `env`.
+    pub fn load(
+        file: Option<PathBuf>,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        let mut config = Config::default();
+        let file = file.or_else(|| env("TESSERA_CONFIG").map(PathBuf::from));
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
+                path: path.clone(),
+                source,
+            })?;
+            let parsed: FileConfig =
+                toml::from_str(&text).map_err(|source| ConfigError::Parse {
+                    path,
+                    source: Box::new(source),
+                })?;
+            config.apply_file(parsed);
+        }
+        config.apply_env(env)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn apply_file(&mut self, file: FileConfig) {
+        let FileConfig {
+            listen,
+            public_base_url,
+            data_dir,
+            database_url,
+            api_keys,
+            max_upload_bytes,
+            allowed_content_types,
+            default_page_size,
+            max_page_size,
+            max_image_pixels,
+            storage_local_root,
+            log_format,
+        } = file;
+        set(&mut self.listen, listen);
+        set(&mut self.public_base_url, public_base_url);
+        set(&mut self.data_dir, data_dir);
+        set(&mut self.api_keys, api_keys);
+        set(&mut self.max_upload_bytes, max_upload_bytes);
+        set(&mut self.allowed_content_types, allowed_content_types);
+        set(&mut self.default_page_size, default_page_size);
+        set(&mut self.max_page_size, max_page_size);
+        set(&mut self.max_image_pixels, max_image_pixels);
+        set(&mut self.log_format, log_format);
+        self.database_url = database_url.or(self.database_url.take());
+        self.storage_local_root = storage_local_root.or(self.storage_local_root.take());
+    }
+
+    fn apply_env(&mut self, env: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        let get = |name: &str| env(name).filter(|v| !v.trim().is_empty());
+        if let Some(v) = get("TESSERA_LISTEN") {
+            self.listen = parse("TESSERA_LISTEN", &v)?;
+        }
+        if let Some(v) = get("TESSERA_PUBLIC_BASE_URL") {
+            self.public_base_url = v;
+        }
+        if let Some(v) = get("TESSERA_DATA_DIR") {
+            self.data_dir = PathBuf::from(v);
+        }
+        if let Some(v) = get("TESSERA_DATABASE_URL") {
+            self.database_url = Some(Secret::new(v));
+        }
+        if let Some(v) = get("TESSERA_API_KEYS") {
+            self.api_keys = split_list(&v).map(Secret::new).collect();
+        }
+        if let Some(v) = get("TESSERA_MAX_UPLOAD_BYTES") {
+            self.max_upload_bytes = parse("TESSERA_MAX_UPLOAD_BYTES", &v)?;
+        }
+        if let Some(v) = get("TESSERA_ALLOWED_CONTENT_TYPES") {
+            self.allowed_content_types = split_list(&v).map(|s| s.to_ascii_lowercase()).collect();
+        }
+        if let Some(v) = get("TESSERA_DEFAULT_PAGE_SIZE") {
+            self.default_page_size = parse("TESSERA_DEFAULT_PAGE_SIZE", &v)?;
+        }
+        if let Some(v) = get("TESSERA_MAX_PAGE_SIZE") {
+            self.max_page_size = parse("TESSERA_MAX_PAGE_SIZE", &v)?;
+        }
+        if let Some(v) = get("TESSERA_MAX_IMAGE_PIXELS") {
+            self.max_image_pixels = parse("TESSERA_MAX_IMAGE_PIXELS", &v)?;
+        }
+        if let Some(v) = get("TESSERA_STORAGE_LOCAL_ROOT") {
+            self.storage_local_root = Some(PathBuf::from(v));
+        }
+        if let Some(v) = get("TESSERA_LOG_FORMAT") {
+            self.log_format = match v.to_ascii_lowercase().as_str() {
+                "text" => LogFormat::Text,
+                "json" => LogFormat::Json,
+                _ => {
+                    return Err(ConfigError::Invalid {
+                        name: "TESSERA_LOG_FORMAT",
+                        message: format!("expected text or json, got '{v}'"),
+                    });
+                }
+            };
+        }
+        Ok(())
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |name, message: &str| {
+            Err(ConfigError::Invalid {
+                name,
+                message: message.to_string(),
+            })
+        };
+        if self.max_upload_bytes == 0 {
+            return invalid("TESSERA_MAX_UPLOAD_BYTES", "must be at least 1");
+        }
+        if self.max_page_size == 0 {
+            return invalid("TESSERA_MAX_PAGE_SIZE", "must be at least 1");
+        }
+        if self.default_page_size == 0 || self.default_page_size > self.max_page_size {
+            return invalid(
+                "TESSERA_DEFAULT_PAGE_SIZE",
+                "must be between 1 and TESSERA_MAX_PAGE_SIZE",
+            );
+        }
+        if self.allowed_content_types.is_empty() {
+            return invalid(
+                "TESSERA_ALLOWED_CONTENT_TYPES",
+                "must name at least one type",
+            );
+        }
+        if !(self.public_base_url.starts_with("http://")
+            || self.public_base_url.starts_with("https://"))
+        {
+            return invalid(
+                "TESSERA_PUBLIC_BASE_URL",
+                "must start with http:// or https://",
+            );
+        }
+        Ok(())
+    }
+
+    /// Where local blobs live unless configured otherwise.
+    pub fn local_storage_root(&self) -> PathBuf {
+        self.storage_local_root
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("assets"))
+    }
+
+    /// The public base URL without a trailing slash.
+    pub fn public_base(&self) -> &str {
+        self.public_base_url.trim_end_matches('/')
+    }
+}
+
+fn set<T>(slot: &mut T, value: Option<T>) {
+    if let Some(value) = value {
+        *slot = value;
+    }
+}
+
+fn split_list(value: &str) -> impl Iterator<Item = String> + '_ {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+}
+
+fn parse<T: std::str::FromStr>(name: &'static str, value: &str) -> Result<T, ConfigError>
+where
+    T::Err: fmt::Display,
+{
+    value
+        .trim()
+        .parse()
+        .map_err(|e: T::Err| ConfigError::Invalid {
+            name,
+            message: format!("'{value}': {e}"),
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_overrides_defaults_and_secrets_stay_hidden() {
+        let env = |name: &str| match name {
+            "TESSERA_API_KEYS" => Some("k1, k2".to_string()),
+            "TESSERA_MAX_UPLOAD_BYTES" => Some("1024".to_string()),
+            _ => None,
+        };
+        let config = Config::load(None, env).expect("valid config");
+        assert_eq!(config.max_upload_bytes, 1024);
+        assert_eq!(config.api_keys.len(), 2);
+        assert!(!format!("{config:?}").contains("k1"));
+    }
+
+    #[test]
+    fn bad_numbers_are_refused_with_the_variable_name() {
+        let env = |name: &str| (name == "TESSERA_MAX_PAGE_SIZE").then(|| "lots".to_string());
+        let err = Config::load(None, env).expect_err("must fail");
+        assert!(err.to_string().contains("TESSERA_MAX_PAGE_SIZE"));
+    }
+}

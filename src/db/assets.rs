@@ -1,0 +1,402 @@
+use sqlx::{AssertSqlSafe, FromRow};
+use uuid::Uuid;
+
+use super::{Db, flag, like_escape};
+use crate::{
+    domain::{
+        Asset, AssetOrderBy, ContentTypeFilter, ContentTypeUsage, Derivative, ListQuery,
+        OrderDirection, StructuredResult, UsageStats, from_micros, to_micros,
+    },
+    error::{Error, Result},
+};
+
+const ASSET_COLUMNS: &str = "id, type, status, original_file_name, stored_file_name, extension, \
+     content_type, size, width, height, checksum_sha256, storage_provider, storage_profile_id, \
+     storage_key, is_public, description, alt_text, created_at, updated_at";
+
+#[derive(FromRow)]
+struct AssetRow {
+    id: String,
+    #[sqlx(rename = "type")]
+    kind: String,
+    status: String,
+    original_file_name: String,
+    stored_file_name: String,
+    extension: String,
+    content_type: String,
+    size: i64,
+    width: Option<i64>,
+    height: Option<i64>,
+    checksum_sha256: String,
+    storage_provider: String,
+    storage_profile_id: String,
+    storage_key: String,
+    is_public: i64,
+    description: Option<String>,
+    alt_text: Option<String>,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl TryFrom<AssetRow> for Asset {
+    type Error = Error;
+    fn try_from(row: AssetRow) -> Result<Asset> {
+        Ok(Asset {
+            id: Uuid::parse_str(&row.id).map_err(|e| Error::internal("corrupt asset id", e))?,
+            kind: row.kind,
+            status: row
+                .status
+                .parse()
+                .map_err(|e| Error::internal("corrupt asset status", e))?,
+            original_file_name: row.original_file_name,
+            stored_file_name: row.stored_file_name,
+            extension: row.extension,
+            content_type: row.content_type,
+            size: non_negative(row.size),
+            width: row.width.and_then(|w| u32::try_from(w).ok()),
+            height: row.height.and_then(|h| u32::try_from(h).ok()),
+            checksum_sha256: row.checksum_sha256,
+            storage_provider: row.storage_provider,
+            storage_profile_id: row.storage_profile_id,
+            storage_key: row.storage_key,
+            is_public: row.is_public != 0,
+            description: row.description,
+            alt_text: row.alt_text,
+            created_at: from_micros(row.created_at),
+            updated_at: from_micros(row.updated_at),
+            public_url: None,
+        })
+    }
+}
+
+#[derive(FromRow)]
+struct DerivativeRow {
+    kind: String,
+    content_type: String,
+    extension: String,
+    size: i64,
+    width: Option<i64>,
+    height: Option<i64>,
+    storage_key: String,
+    created_at: i64,
+}
+
+fn non_negative(value: i64) -> u64 {
+    u64::try_from(value).unwrap_or(0)
+}
+
+/// Where the bytes behind a public `/content/{storageKey}` address live.
+#[derive(Clone, Debug)]
+pub struct PublicContent {
+    pub storage_profile_id: String,
+    pub content_type: String,
+    pub checksum_sha256: Option<String>,
+}
+
+/// Fields a patch writes; `None` leaves the column alone.
+#[derive(Debug, Default)]
+pub struct AssetUpdate<'a> {
+    pub description: Option<Option<&'a str>>,
+    pub alt_text: Option<Option<&'a str>>,
+    pub original_file_name: Option<&'a str>,
+    pub is_public: Option<bool>,
+}
+
+impl Db {
+    pub async fn insert_asset(&self, asset: &Asset) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO assets (id, type, status, original_file_name, stored_file_name, extension, \
+             content_type, size, width, height, checksum_sha256, storage_provider, storage_profile_id, \
+             storage_key, is_public, description, alt_text, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
+        )
+        .bind(asset.id.to_string())
+        .bind(&asset.kind)
+        .bind(asset.status.as_str())
+        .bind(&asset.original_file_name)
+        .bind(&asset.stored_file_name)
+        .bind(&asset.extension)
+        .bind(&asset.content_type)
+        .bind(i64::try_from(asset.size).unwrap_or(i64::MAX))
+        .bind(asset.width.map(i64::from))
+        .bind(asset.height.map(i64::from))
+        .bind(&asset.checksum_sha256)
+        .bind(&asset.storage_provider)
+        .bind(&asset.storage_profile_id)
+        .bind(&asset.storage_key)
+        .bind(flag(asset.is_public))
+        .bind(asset.description.as_deref())
+        .bind(asset.alt_text.as_deref())
+        .bind(to_micros(asset.created_at))
+        .bind(to_micros(asset.updated_at))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn get_asset(&self, id: Uuid) -> Result<Option<Asset>> {
+        let sql = format!("SELECT {ASSET_COLUMNS} FROM assets WHERE id = $1");
+        sqlx::query_as::<_, AssetRow>(AssertSqlSafe(sql))
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?
+            .map(Asset::try_from)
+            .transpose()
+    }
+
+    /// One page of assets and the total number matching the filters.
+    pub async fn list_assets(&self, query: &ListQuery) -> Result<(Vec<Asset>, u64)> {
+        let mut conditions = Vec::new();
+        let mut binds: Vec<String> = Vec::new();
+        let next = |value: String, binds: &mut Vec<String>| {
+            binds.push(value);
+            format!("${}", binds.len())
+        };
+        if let Some(status) = query.status {
+            let p = next(status.as_str().to_string(), &mut binds);
+            conditions.push(format!("status = {p}"));
+        }
+        match &query.content_type {
+            Some(ContentTypeFilter::Exact(content_type)) => {
+                let p = next(content_type.clone(), &mut binds);
+                conditions.push(format!("content_type = {p}"));
+            }
+            Some(ContentTypeFilter::Family(family)) => {
+                let p = next(format!("{}/%", like_escape(family)), &mut binds);
+                conditions.push(format!("content_type LIKE {p} ESCAPE '\\'"));
+            }
+            None => {}
+        }
+        if let Some(text) = query.query.as_deref() {
+            let pattern = format!("%{}%", like_escape(&text.to_lowercase()));
+            let columns = [
+                "original_file_name",
+                "COALESCE(description, '')",
+                "COALESCE(alt_text, '')",
+            ];
+            let matches: Vec<String> = columns
+                .iter()
+                .map(|column| {
+                    let p = next(pattern.clone(), &mut binds);
+                    format!("LOWER({column}) LIKE {p} ESCAPE '\\'")
+                })
+                .collect();
+            conditions.push(format!("({})", matches.join(" OR ")));
+        }
+        let filter = if conditions.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", conditions.join(" AND "))
+        };
+        let column = match query.order_by {
+            AssetOrderBy::CreatedAt => "created_at",
+            AssetOrderBy::Size => "size",
+        };
+        let direction = match query.direction {
+            OrderDirection::Desc => "DESC",
+            OrderDirection::Asc => "ASC",
+        };
+
+        let count_sql = format!("SELECT COUNT(*) FROM assets{filter}");
+        let mut count = sqlx::query_scalar::<_, i64>(AssertSqlSafe(count_sql));
+        for value in &binds {
+            count = count.bind(value.clone());
+        }
+        let total = non_negative(count.fetch_one(&self.pool).await?);
+
+        let limit = binds.len() + 1;
+        let offset = binds.len() + 2;
+        let page_sql = format!(
+            "SELECT {ASSET_COLUMNS} FROM assets{filter} ORDER BY {column} {direction}, id {direction} \
+             LIMIT ${limit} OFFSET ${offset}"
+        );
+        let mut page = sqlx::query_as::<_, AssetRow>(AssertSqlSafe(page_sql));
+        for value in &binds {
+            page = page.bind(value.clone());
+        }
+        let rows = page
+            .bind(i64::from(query.page_size))
+            .bind((i64::from(query.page) - 1) * i64::from(query.page_size))
+            .fetch_all(&self.pool)
+            .await?;
+        let items = rows
+            .into_iter()
+            .map(Asset::try_from)
+            .collect::<Result<_>>()?;
+        Ok((items, total))
+    }
+
+    /// Applies a patch atomically (no read-modify-write race between two patches
+    /// of different fields) and returns the updated asset.
+    pub async fn update_asset(
+        &self,
+        id: Uuid,
+        update: &AssetUpdate<'_>,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<Asset>> {
+        let sql = format!(
+            "UPDATE assets SET \
+             description = CASE WHEN $1 = 1 THEN $2 ELSE description END, \
+             alt_text = CASE WHEN $3 = 1 THEN $4 ELSE alt_text END, \
+             original_file_name = CASE WHEN $5 = 1 THEN $6 ELSE original_file_name END, \
+             is_public = CASE WHEN $7 = 1 THEN $8 ELSE is_public END, \
+             updated_at = $9 WHERE id = $10 RETURNING {ASSET_COLUMNS}"
+        );
+        sqlx::query_as::<_, AssetRow>(AssertSqlSafe(sql))
+            .bind(flag(update.description.is_some()))
+            .bind(update.description.flatten())
+            .bind(flag(update.alt_text.is_some()))
+            .bind(update.alt_text.flatten())
+            .bind(flag(update.original_file_name.is_some()))
+            .bind(update.original_file_name.unwrap_or_default())
+            .bind(flag(update.is_public.is_some()))
+            .bind(flag(update.is_public.unwrap_or_default()))
+            .bind(to_micros(at))
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?
+            .map(Asset::try_from)
+            .transpose()
+    }
+
+    /// Deletes the asset row with everything attached and returns it with the
+    /// storage keys of its derivatives, so the caller can remove the files.
+    pub async fn delete_asset(&self, id: Uuid) -> Result<Option<(Asset, Vec<String>)>> {
+        let mut tx = self.pool.begin().await?;
+        let derivative_keys: Vec<String> =
+            sqlx::query_scalar("SELECT storage_key FROM derivatives WHERE asset_id = $1")
+                .bind(id.to_string())
+                .fetch_all(&mut *tx)
+                .await?;
+        // Explicit deletes keep this correct even where foreign keys are not enforced.
+        for table in [
+            "DELETE FROM derivatives WHERE asset_id = $1",
+            "DELETE FROM structured_results WHERE asset_id = $1",
+        ] {
+            sqlx::query(AssertSqlSafe(table))
+                .bind(id.to_string())
+                .execute(&mut *tx)
+                .await?;
+        }
+        let sql = format!("DELETE FROM assets WHERE id = $1 RETURNING {ASSET_COLUMNS}");
+        let row = sqlx::query_as::<_, AssetRow>(AssertSqlSafe(sql))
+            .bind(id.to_string())
+            .fetch_optional(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        row.map(|row| Ok((Asset::try_from(row)?, derivative_keys)))
+            .transpose()
+    }
+
+    pub async fn derivatives(&self, asset_id: Uuid) -> Result<Vec<Derivative>> {
+        let rows = sqlx::query_as::<_, DerivativeRow>(
+            "SELECT kind, content_type, extension, size, width, height, storage_key, created_at \
+             FROM derivatives WHERE asset_id = $1 ORDER BY kind",
+        )
+        .bind(asset_id.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| Derivative {
+                kind: row.kind,
+                content_type: row.content_type,
+                extension: row.extension,
+                size: non_negative(row.size),
+                width: row.width.and_then(|w| u32::try_from(w).ok()),
+                height: row.height.and_then(|h| u32::try_from(h).ok()),
+                storage_key: row.storage_key,
+                created_at: from_micros(row.created_at),
+                public_url: None,
+            })
+            .collect())
+    }
+
+    pub async fn structured_results(&self, asset_id: Uuid) -> Result<Vec<StructuredResult>> {
+        let rows: Vec<(String, String, i64)> = sqlx::query_as(
+            "SELECT kind, payload_json, created_at FROM structured_results \
+             WHERE asset_id = $1 ORDER BY kind",
+        )
+        .bind(asset_id.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(kind, payload_json, created_at)| StructuredResult {
+                kind,
+                payload_json,
+                created_at: from_micros(created_at),
+            })
+            .collect())
+    }
+
+    /// Finds a *public* asset or derivative stored under `storage_key`.
+    pub async fn find_public_content(&self, storage_key: &str) -> Result<Option<PublicContent>> {
+        let original: Option<(String, String, String)> = sqlx::query_as(
+            "SELECT storage_profile_id, content_type, checksum_sha256 FROM assets \
+             WHERE storage_key = $1 AND is_public = 1",
+        )
+        .bind(storage_key)
+        .fetch_optional(&self.pool)
+        .await?;
+        if let Some((storage_profile_id, content_type, checksum)) = original {
+            return Ok(Some(PublicContent {
+                storage_profile_id,
+                content_type,
+                checksum_sha256: Some(checksum),
+            }));
+        }
+        let derivative: Option<(String, String)> = sqlx::query_as(
+            "SELECT a.storage_profile_id, d.content_type FROM derivatives d \
+             JOIN assets a ON a.id = d.asset_id WHERE d.storage_key = $1 AND a.is_public = 1",
+        )
+        .bind(storage_key)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(
+            derivative.map(|(storage_profile_id, content_type)| PublicContent {
+                storage_profile_id,
+                content_type,
+                checksum_sha256: None,
+            }),
+        )
+    }
+
+    pub async fn usage_stats(&self) -> Result<UsageStats> {
+        let (total_assets, total_bytes): (i64, i64) =
+            sqlx::query_as("SELECT COUNT(*), CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM assets")
+                .fetch_one(&self.pool)
+                .await?;
+        let total_derivatives: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM derivatives")
+            .fetch_one(&self.pool)
+            .await?;
+        let breakdown: Vec<(String, i64, i64)> = sqlx::query_as(
+            "SELECT content_type, COUNT(*), CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM assets \
+             GROUP BY content_type ORDER BY COUNT(*) DESC, content_type",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(UsageStats {
+            total_assets: non_negative(total_assets),
+            total_bytes: non_negative(total_bytes),
+            total_derivatives: non_negative(total_derivatives),
+            content_type_breakdown: breakdown
+                .into_iter()
+                .map(|(content_type, count, bytes)| ContentTypeUsage {
+                    content_type,
+                    count: non_negative(count),
+                    total_bytes: non_negative(bytes),
+                })
+                .collect(),
+            most_active_skill: None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn like_patterns_escape_wildcards() {
+        assert_eq!(super::like_escape("50%_a\\b"), "50\\%\\_a\\\\b");
+    }
+}

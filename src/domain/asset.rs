@@ -1,0 +1,265 @@
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::error::Error;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AssetStatus {
+    Pending,
+    Processing,
+    Ready,
+    Failed,
+}
+
+impl AssetStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AssetStatus::Pending => "pending",
+            AssetStatus::Processing => "processing",
+            AssetStatus::Ready => "ready",
+            AssetStatus::Failed => "failed",
+        }
+    }
+}
+
+impl FromStr for AssetStatus {
+    type Err = Error;
+    fn from_str(value: &str) -> Result<Self, Error> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "pending" => Ok(AssetStatus::Pending),
+            "processing" => Ok(AssetStatus::Processing),
+            "ready" => Ok(AssetStatus::Ready),
+            "failed" => Ok(AssetStatus::Failed),
+            _ => Err(Error::InvalidStatus(value.to_string())),
+        }
+    }
+}
+
+/// A stored image and what tessera knows about it.
+#[derive(Clone, Debug)]
+pub struct Asset {
+    pub id: Uuid,
+    /// Always `image` today; kept so other media can join without a contract change.
+    pub kind: String,
+    pub status: AssetStatus,
+    pub original_file_name: String,
+    pub stored_file_name: String,
+    pub extension: String,
+    pub content_type: String,
+    pub size: u64,
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+    pub checksum_sha256: String,
+    pub storage_provider: String,
+    pub storage_profile_id: String,
+    pub storage_key: String,
+    pub is_public: bool,
+    pub description: Option<String>,
+    pub alt_text: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// Filled by the service from the storage backend, only while the asset is public.
+    pub public_url: Option<String>,
+}
+
+/// A file produced from an asset (thumbnail, converted copy).
+#[derive(Clone, Debug)]
+pub struct Derivative {
+    pub kind: String,
+    pub content_type: String,
+    pub extension: String,
+    pub size: u64,
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+    pub storage_key: String,
+    pub created_at: DateTime<Utc>,
+    pub public_url: Option<String>,
+}
+
+/// JSON produced by a skill step (caption, analysis).
+#[derive(Clone, Debug)]
+pub struct StructuredResult {
+    pub kind: String,
+    pub payload_json: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// An asset with everything attached to it, as `GET /assets/{id}` shows it.
+#[derive(Clone, Debug)]
+pub struct AssetDetails {
+    pub asset: Asset,
+    pub derivatives: Vec<Derivative>,
+    pub structured_results: Vec<StructuredResult>,
+}
+
+/// Client-supplied metadata of an upload, from the multipart fields or the
+/// first gRPC message.
+#[derive(Clone, Debug, Default)]
+pub struct UploadMetadata {
+    pub file_name: Option<String>,
+    pub description: Option<String>,
+    pub alt_text: Option<String>,
+    pub is_public: Option<bool>,
+    pub storage_profile_id: Option<String>,
+    pub run_enrichment: Option<bool>,
+    pub commit_message: Option<String>,
+}
+
+/// A partial update: `None` leaves a field alone, `Some(None)` clears it.
+#[derive(Clone, Debug, Default)]
+pub struct AssetPatch {
+    pub description: Option<Option<String>>,
+    pub alt_text: Option<Option<String>>,
+    pub original_file_name: Option<Option<String>>,
+    pub is_public: Option<bool>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum AssetOrderBy {
+    #[default]
+    CreatedAt,
+    Size,
+}
+
+impl FromStr for AssetOrderBy {
+    type Err = Error;
+    fn from_str(value: &str) -> Result<Self, Error> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "createdatutc" | "createdat" | "created_at" => Ok(AssetOrderBy::CreatedAt),
+            "size" => Ok(AssetOrderBy::Size),
+            _ => Err(Error::InvalidOrderBy(value.to_string())),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum OrderDirection {
+    #[default]
+    Desc,
+    Asc,
+}
+
+impl FromStr for OrderDirection {
+    type Err = Error;
+    fn from_str(value: &str) -> Result<Self, Error> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "desc" => Ok(OrderDirection::Desc),
+            "asc" => Ok(OrderDirection::Asc),
+            _ => Err(Error::InvalidOrderDirection(value.to_string())),
+        }
+    }
+}
+
+/// `image/png` matches exactly; `image/*` matches the family.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ContentTypeFilter {
+    Exact(String),
+    Family(String),
+}
+
+impl FromStr for ContentTypeFilter {
+    type Err = Error;
+    fn from_str(value: &str) -> Result<Self, Error> {
+        let normalized = value.trim().to_ascii_lowercase();
+        let token_ok = |s: &str| {
+            !s.is_empty()
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"!#$&-^_.+".contains(&b))
+        };
+        match normalized.split_once('/') {
+            Some((family, "*")) if token_ok(family) => Ok(ContentTypeFilter::Family(family.into())),
+            Some((family, sub)) if token_ok(family) && token_ok(sub) => {
+                Ok(ContentTypeFilter::Exact(normalized))
+            }
+            _ => Err(Error::InvalidContentType(value.to_string())),
+        }
+    }
+}
+
+/// Listing parameters as the client sent them; the service validates and clamps.
+#[derive(Clone, Debug, Default)]
+pub struct ListParams {
+    pub page: Option<i64>,
+    pub page_size: Option<i64>,
+    pub query: Option<String>,
+    pub content_type: Option<ContentTypeFilter>,
+    pub status: Option<AssetStatus>,
+    pub order_by: AssetOrderBy,
+    pub direction: OrderDirection,
+}
+
+/// Validated listing parameters, as the repository takes them.
+#[derive(Clone, Debug)]
+pub struct ListQuery {
+    pub page: u32,
+    pub page_size: u32,
+    pub query: Option<String>,
+    pub content_type: Option<ContentTypeFilter>,
+    pub status: Option<AssetStatus>,
+    pub order_by: AssetOrderBy,
+    pub direction: OrderDirection,
+}
+
+/// What a delete reports back.
+#[derive(Clone, Debug)]
+pub struct DeletedAsset {
+    pub id: Uuid,
+    pub status: AssetStatus,
+    pub deleted_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct BatchDeleteOutcome {
+    pub requested_count: u32,
+    pub deleted_count: u32,
+    pub not_found_ids: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ContentTypeUsage {
+    pub content_type: String,
+    pub count: u64,
+    pub total_bytes: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SkillUsage {
+    pub skill_name: String,
+    pub run_count: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UsageStats {
+    pub total_assets: u64,
+    pub total_bytes: u64,
+    pub total_derivatives: u64,
+    pub content_type_breakdown: Vec<ContentTypeUsage>,
+    pub most_active_skill: Option<SkillUsage>,
+}
+
+/// Parses a client-supplied asset id.
+pub fn parse_asset_id(value: &str) -> Result<Uuid, Error> {
+    Uuid::parse_str(value.trim()).map_err(|_| Error::AssetIdInvalid(value.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_type_filters_parse_family_and_exact() {
+        assert_eq!(
+            "image/*".parse::<ContentTypeFilter>().ok(),
+            Some(ContentTypeFilter::Family("image".into()))
+        );
+        assert_eq!(
+            "IMAGE/PNG".parse::<ContentTypeFilter>().ok(),
+            Some(ContentTypeFilter::Exact("image/png".into()))
+        );
+        for bad in ["", "image", "/png", "image/", "im age/png", "*/*"] {
+            assert!(bad.parse::<ContentTypeFilter>().is_err(), "{bad}");
+        }
+    }
+}

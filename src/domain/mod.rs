@@ -1,0 +1,34 @@
+//! Plain domain types shared by the service and both transports.
+
+mod asset;
+mod content;
+mod principal;
+
+pub use asset::*;
+pub use content::*;
+pub use principal::*;
+
+use chrono::{DateTime, Utc};
+
+/// Database timestamps are Unix microseconds (portable `BIGINT`).
+pub fn from_micros(micros: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(micros).unwrap_or_default()
+}
+
+pub fn to_micros(at: DateTime<Utc>) -> i64 {
+    at.timestamp_micros()
+}
+
+/// Current time truncated to microseconds, so values round-trip through the database.
+pub fn now() -> DateTime<Utc> {
+    from_micros(Utc::now().timestamp_micros())
+}
+
+/// One page of a listing.
+#[derive(Clone, Debug)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub page: u32,
+    pub page_size: u32,
+    pub total: u64,
+}

@@ -1,0 +1,98 @@
+use crate::error::Error;
+
+/// A permission a credential may hold; the names are the ones API key scopes use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Permission {
+    AssetsRead,
+    AssetsCreate,
+    AssetsUpdate,
+    AssetsDelete,
+    StorageManage,
+    AiManage,
+    UsersManage,
+    ApiKeysManage,
+}
+
+impl Permission {
+    pub const ALL: [Permission; 8] = [
+        Permission::AssetsRead,
+        Permission::AssetsCreate,
+        Permission::AssetsUpdate,
+        Permission::AssetsDelete,
+        Permission::StorageManage,
+        Permission::AiManage,
+        Permission::UsersManage,
+        Permission::ApiKeysManage,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Permission::AssetsRead => "assets.read",
+            Permission::AssetsCreate => "assets.create",
+            Permission::AssetsUpdate => "assets.update",
+            Permission::AssetsDelete => "assets.delete",
+            Permission::StorageManage => "storage.manage",
+            Permission::AiManage => "ai.manage",
+            Permission::UsersManage => "users.manage",
+            Permission::ApiKeysManage => "apikeys.manage",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Permission> {
+        Permission::ALL.into_iter().find(|p| p.as_str() == value)
+    }
+
+    fn bit(self) -> u16 {
+        1 << (self as u16)
+    }
+}
+
+/// A set of permissions, cheap to copy into every request.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Permissions(u16);
+
+impl Permissions {
+    pub fn all() -> Self {
+        Permission::ALL.into_iter().collect()
+    }
+    pub fn contains(self, permission: Permission) -> bool {
+        self.0 & permission.bit() != 0
+    }
+    pub fn iter(self) -> impl Iterator<Item = Permission> {
+        Permission::ALL
+            .into_iter()
+            .filter(move |p| self.contains(*p))
+    }
+}
+
+impl FromIterator<Permission> for Permissions {
+    fn from_iter<I: IntoIterator<Item = Permission>>(iter: I) -> Self {
+        Permissions(iter.into_iter().fold(0, |acc, p| acc | p.bit()))
+    }
+}
+
+/// Who is calling. Authentication builds it once per request (in the shared
+/// tower layer); the service decides what it may do.
+#[derive(Clone, Debug)]
+pub enum Principal {
+    Anonymous,
+    ApiKey {
+        /// `None` for static keys from the configuration.
+        key_id: Option<String>,
+        name: String,
+        permissions: Permissions,
+    },
+}
+
+impl Principal {
+    /// Fails with 401 for anonymous callers and 403 for a missing permission.
+    pub fn require(&self, permission: Permission) -> Result<(), Error> {
+        match self {
+            Principal::Anonymous => Err(Error::Unauthorized),
+            Principal::ApiKey { permissions, .. } if permissions.contains(permission) => Ok(()),
+            Principal::ApiKey { .. } => Err(Error::Forbidden {
+                permission: permission.as_str(),
+            }),
+        }
+    }
+}

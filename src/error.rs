@@ -1,0 +1,118 @@
+//! The one domain error type. Every variant has a stable snake_case code that
+//! clients switch on; the REST and gRPC adapters each map it exactly once.
+
+/// Errors returned by the service layer. Client mistakes carry enough context
+/// for a precise message; internal failures keep their detail in the logs only.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("asset '{0}' was not found")]
+    AssetNotFound(String),
+    #[error("'{0}' is not a valid asset id (expected a UUID)")]
+    AssetIdInvalid(String),
+    #[error("the multipart field 'file' is required")]
+    AssetFileRequired,
+    #[error("the uploaded file is empty")]
+    AssetFileEmpty,
+    #[error("the file is larger than the upload limit of {limit} bytes")]
+    AssetFileTooLarge { limit: u64 },
+    #[error("content type '{detected}' is not allowed (allowed: {allowed})")]
+    AssetContentTypeNotAllowed { detected: String, allowed: String },
+    #[error("description is longer than {max} characters")]
+    AssetDescriptionTooLong { max: usize },
+    #[error("altText is longer than {max} characters")]
+    AssetAltTextTooLong { max: usize },
+    #[error("originalFileName must be 1 to {max} characters without control characters")]
+    AssetOriginalFileNameInvalid { max: usize },
+    #[error("batch delete accepts at most {max} ids")]
+    AssetBatchTooLarge { max: usize },
+    #[error("page must be an integer of at least 1, got '{0}'")]
+    InvalidPage(String),
+    #[error("pageSize must be an integer of at least 1, got '{0}'")]
+    InvalidPageSize(String),
+    #[error("status must be one of pending, processing, ready, failed, got '{0}'")]
+    InvalidStatus(String),
+    #[error("orderBy must be one of createdAtUtc, size, got '{0}'")]
+    InvalidOrderBy(String),
+    #[error("orderDirection must be asc or desc, got '{0}'")]
+    InvalidOrderDirection(String),
+    #[error("contentType must look like 'image/png' or 'image/*', got '{0}'")]
+    InvalidContentType(String),
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
+    #[error("the request body is larger than {limit} bytes")]
+    RequestBodyTooLarge { limit: u64 },
+    #[error("the requested range cannot be served from {size} bytes")]
+    RangeNotSatisfiable { size: u64 },
+    #[error("no content at this address")]
+    ContentNotFound,
+    #[error("storage provider profile '{0}' was not found")]
+    StorageProfileNotFound(String),
+    #[error("storage provider profile '{0}' is disabled")]
+    StorageProfileDisabled(String),
+    #[error("storage is unavailable: {0}")]
+    StorageUnavailable(String),
+    #[error("authentication required: send 'Authorization: Bearer <api key>'")]
+    Unauthorized,
+    #[error("the API key is invalid or revoked")]
+    ApiKeyInvalid,
+    #[error("this credential lacks the '{permission}' permission")]
+    Forbidden { permission: &'static str },
+    #[error("no route for this path")]
+    RouteNotFound,
+    #[error("method not allowed on this path")]
+    MethodNotAllowed,
+    /// Detail is logged where the failure happens; clients see a generic message.
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl Error {
+    /// The stable code clients rely on (REST `error.code`, gRPC `ErrorInfo.reason`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::AssetNotFound(_) => "asset_not_found",
+            Error::AssetIdInvalid(_) => "asset_id_invalid",
+            Error::AssetFileRequired => "asset_file_required",
+            Error::AssetFileEmpty => "asset_file_empty",
+            Error::AssetFileTooLarge { .. } => "asset_file_too_large",
+            Error::AssetContentTypeNotAllowed { .. } => "asset_content_type_not_allowed",
+            Error::AssetDescriptionTooLong { .. } => "asset_description_too_long",
+            Error::AssetAltTextTooLong { .. } => "asset_alt_text_too_long",
+            Error::AssetOriginalFileNameInvalid { .. } => "asset_original_file_name_invalid",
+            Error::AssetBatchTooLarge { .. } => "asset_batch_too_large",
+            Error::InvalidPage(_) => "invalid_page",
+            Error::InvalidPageSize(_) => "invalid_page_size",
+            Error::InvalidStatus(_) => "invalid_status",
+            Error::InvalidOrderBy(_) => "invalid_order_by",
+            Error::InvalidOrderDirection(_) => "invalid_order_direction",
+            Error::InvalidContentType(_) => "invalid_content_type",
+            Error::InvalidRequest(_) => "invalid_request",
+            Error::RequestBodyTooLarge { .. } => "request_body_too_large",
+            Error::RangeNotSatisfiable { .. } => "range_not_satisfiable",
+            Error::ContentNotFound => "content_not_found",
+            Error::StorageProfileNotFound(_) => "storage_profile_not_found",
+            Error::StorageProfileDisabled(_) => "storage_profile_disabled",
+            Error::StorageUnavailable(_) => "storage_unavailable",
+            Error::Unauthorized => "auth_unauthorized",
+            Error::ApiKeyInvalid => "api_key_invalid",
+            Error::Forbidden { .. } => "auth_forbidden",
+            Error::RouteNotFound => "route_not_found",
+            Error::MethodNotAllowed => "method_not_allowed",
+            Error::Internal(_) => "internal_error",
+        }
+    }
+
+    /// Logs the detail of an unexpected failure and hides it from the client.
+    pub fn internal(context: &str, err: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %err, "{context}");
+        Error::Internal(format!("{context}: {err}"))
+    }
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(err: sqlx::Error) -> Self {
+        Error::internal("database error", err)
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,101 @@
+//! Pure functions over image bytes: what a file really is and how big it says it is.
+
+/// How many leading bytes `sniff` needs to decide.
+pub const SNIFF_LEN: usize = 512;
+
+/// The content type of `head` (the first bytes of a file), from magic numbers
+/// only: file names and client-declared types are never trusted.
+pub fn sniff(head: &[u8]) -> &'static str {
+    let starts = |magic: &[u8]| head.starts_with(magic);
+    if starts(&[0xFF, 0xD8, 0xFF]) {
+        return "image/jpeg";
+    }
+    if starts(b"\x89PNG\r\n\x1a\n") {
+        return "image/png";
+    }
+    if starts(b"GIF87a") || starts(b"GIF89a") {
+        return "image/gif";
+    }
+    if head.len() >= 12 && &head[..4] == b"RIFF" && &head[8..12] == b"WEBP" {
+        return "image/webp";
+    }
+    if starts(b"BM") {
+        return "image/bmp";
+    }
+    if starts(b"II*\0") || starts(b"MM\0*") {
+        return "image/tiff";
+    }
+    if head.len() >= 12 && &head[4..8] == b"ftyp" {
+        return match &head[8..12] {
+            b"avif" | b"avis" => "image/avif",
+            b"heic" | b"heix" | b"hevc" | b"heim" | b"heis" | b"mif1" | b"msf1" => "image/heic",
+            _ => "application/octet-stream",
+        };
+    }
+    if starts(b"%PDF-") {
+        return "application/pdf";
+    }
+    sniff_text(head)
+}
+
+/// Markup is recognised so that the refusal can say what was sent.
+fn sniff_text(head: &[u8]) -> &'static str {
+    let text = String::from_utf8_lossy(head).to_ascii_lowercase();
+    let trimmed = text.trim_start_matches('\u{feff}').trim_start();
+    if trimmed.contains("<svg") {
+        "image/svg+xml"
+    } else if trimmed.starts_with("<!doctype html")
+        || trimmed.starts_with("<html")
+        || trimmed.contains("<script")
+        || trimmed.contains("<body")
+    {
+        "text/html"
+    } else if trimmed.starts_with("<?xml") {
+        "application/xml"
+    } else {
+        "application/octet-stream"
+    }
+}
+
+/// The file extension tessera gives a content type (never the client's).
+pub fn extension_for(content_type: &str) -> &'static str {
+    match content_type {
+        "image/jpeg" => "jpg",
+        "image/png" => "png",
+        "image/gif" => "gif",
+        "image/webp" => "webp",
+        "image/bmp" => "bmp",
+        "image/tiff" => "tiff",
+        "image/heic" => "heic",
+        "image/avif" => "avif",
+        _ => "bin",
+    }
+}
+
+/// Width and height as declared by the header in `head`, without decoding
+/// pixels. `None` when the header is not within `head` or is unreadable.
+pub fn probe_dimensions(head: &[u8]) -> Option<(u32, u32)> {
+    image::ImageReader::new(std::io::Cursor::new(head))
+        .with_guessed_format()
+        .ok()?
+        .into_dimensions()
+        .ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sniffing_ignores_names_and_spots_markup() {
+        assert_eq!(sniff(&[0xFF, 0xD8, 0xFF, 0xE0]), "image/jpeg");
+        assert_eq!(
+            sniff(b"<?xml version=\"1.0\"?><svg xmlns="),
+            "image/svg+xml"
+        );
+        assert_eq!(sniff(b"  <!DOCTYPE html><html>"), "text/html");
+        assert_eq!(sniff(b"%PDF-1.7"), "application/pdf");
+        assert_eq!(sniff(b""), "application/octet-stream");
+        assert_eq!(extension_for("image/jpeg"), "jpg");
+    }
+}

@@ -1,0 +1,58 @@
+//! tessera: a self-hosted image asset service. One core service, three doors
+//! (REST, gRPC, grpc-web) on one port. See DESIGN.md for the architecture.
+
+#![forbid(unsafe_code)]
+
+pub mod api;
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod imaging;
+pub mod service;
+pub mod storage;
+
+use std::future::Future;
+
+use tokio::net::TcpListener;
+
+pub use config::Config;
+use service::{Services, StartError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(transparent)]
+    Start(#[from] StartError),
+    #[error(transparent)]
+    Server(#[from] api::server::ServerError),
+}
+
+/// Starts tessera on `listener` with `config` until `shutdown` completes.
+/// Used by `main` and by the tests, which run many servers in one process.
+pub async fn serve(
+    listener: TcpListener,
+    config: Config,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), ServeError> {
+    let services = Services::start(&config).await?;
+    if let Some(created) = services
+        .auth
+        .ensure_quickstart_key()
+        .await
+        .map_err(StartError::Setup)?
+    {
+        // Printed once, on the first start, so the README's examples work at once.
+        println!(
+            "\nNo API key was configured, so one was created (shown only now):\n\n    {}\n\n\
+             Use it as 'Authorization: Bearer <key>'. Create more with 'tessera apikey create --name NAME'.\n",
+            created.key.expose()
+        );
+    }
+    let router = api::server::router(services.clone()).await?;
+    let address = listener.local_addr().ok();
+    tracing::info!(?address, "tessera listening (REST, gRPC, grpc-web)");
+    api::server::serve(listener, router, shutdown).await?;
+    services.db.close().await;
+    Ok(())
+}

@@ -1,0 +1,86 @@
+//! The one implementation of every operation. Both transports call these
+//! services with a `Principal`; the rules live here and nowhere else.
+
+mod assets;
+mod auth;
+mod system;
+
+pub use assets::{AssetLimits, AssetService, Content, ContentBody, MAX_TEXT_LEN, StagedUpload};
+pub use auth::{AuthService, CreatedApiKey};
+pub use system::{BootstrapInfo, Readiness, SystemService};
+
+use std::sync::Arc;
+
+use crate::{
+    config::Config,
+    db::Db,
+    storage::{LocalStore, StorageRegistry},
+};
+
+/// Failures while bringing the service up; reported by `main`.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot create data directory {path}: {source}")]
+    DataDir {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot connect to the database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("cannot apply migrations: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("cannot open storage: {0}")]
+    Storage(#[from] crate::storage::StorageError),
+    #[error("cannot prepare the service: {0}")]
+    Setup(#[from] crate::error::Error),
+}
+
+/// Everything a transport needs, cheap to clone into handlers.
+#[derive(Clone)]
+pub struct Services {
+    pub assets: AssetService,
+    pub auth: AuthService,
+    pub system: SystemService,
+    pub db: Db,
+}
+
+impl Services {
+    /// Connects the database (migrating it), opens storage and wires the services.
+    pub async fn start(config: &Config) -> Result<Services, StartError> {
+        let db = connect_database(config).await?;
+        db.migrate().await?;
+        let root = config.local_storage_root();
+        let local = LocalStore::open(root.clone(), config.public_base()).await?;
+        let configuration =
+            serde_json::json!({ "rootPath": root.display().to_string() }).to_string();
+        let profile = db.ensure_default_storage_profile(&configuration).await?;
+        let storage = StorageRegistry::new(profile.id, Arc::new(local));
+        let limits = AssetLimits {
+            max_upload_bytes: config.max_upload_bytes,
+            allowed_content_types: config.allowed_content_types.clone(),
+            default_page_size: config.default_page_size,
+            max_page_size: config.max_page_size,
+        };
+        Ok(Services {
+            assets: AssetService::new(db.clone(), storage.clone(), limits.clone()),
+            auth: AuthService::new(db.clone(), &config.api_keys),
+            system: SystemService::new(db.clone(), storage, limits),
+            db,
+        })
+    }
+}
+
+/// Opens the configured database, or the embedded SQLite file in the data dir.
+pub async fn connect_database(config: &Config) -> Result<Db, StartError> {
+    let url = match &config.database_url {
+        Some(url) => url.expose().to_string(),
+        None => {
+            std::fs::create_dir_all(&config.data_dir).map_err(|source| StartError::DataDir {
+                path: config.data_dir.clone(),
+                source,
+            })?;
+            Db::sqlite_url(&config.data_dir.join("tessera.db"))
+        }
+    };
+    Ok(Db::connect(&url).await?)
+}

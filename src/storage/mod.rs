@@ -1,0 +1,155 @@
+//! Bytes live behind the `BlobStore` trait. Stores receive keys chosen by
+//! tessera (never user input) and keep error meanings the same across backends.
+
+mod local;
+
+pub use local::LocalStore;
+
+use std::{collections::HashMap, sync::Arc};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use chrono::{DateTime, Datelike, Utc};
+use futures_util::stream::BoxStream;
+use uuid::Uuid;
+
+/// A stream of body chunks; the error type lets producers abort a write.
+pub type ByteStream<'a> = BoxStream<'a, std::io::Result<Bytes>>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("object not found")]
+    NotFound,
+    #[error("invalid storage key '{0}'")]
+    InvalidKey(String),
+    /// The body stream failed (client went away, limit exceeded): nothing was stored.
+    #[error("upload aborted: {0}")]
+    Aborted(std::io::Error),
+    #[error("storage backend unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl StorageError {
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, StorageError::NotFound)
+    }
+}
+
+/// An inclusive byte range `start..=end`, already validated against the size.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ByteRange {
+    pub start: u64,
+    pub end: u64,
+}
+
+impl ByteRange {
+    pub fn len(&self) -> u64 {
+        self.end - self.start + 1
+    }
+}
+
+/// An opened object: its total size and a stream of the requested bytes.
+pub struct BlobRead {
+    pub size: u64,
+    pub body: ByteStream<'static>,
+}
+
+#[async_trait]
+pub trait BlobStore: Send + Sync + 'static {
+    /// The provider type recorded on assets (`local`, `s3`, `github-repo`).
+    fn provider_type(&self) -> &'static str;
+
+    /// Stores the whole stream under `key`; readers never see a partial object.
+    async fn put(&self, key: &str, body: ByteStream<'_>) -> Result<u64, StorageError>;
+
+    async fn get(&self, key: &str, range: Option<ByteRange>) -> Result<BlobRead, StorageError>;
+
+    /// Size of the object.
+    async fn head(&self, key: &str) -> Result<u64, StorageError>;
+
+    /// Idempotent: deleting a missing object succeeds.
+    async fn delete(&self, key: &str) -> Result<(), StorageError>;
+
+    fn public_url(&self, key: &str) -> String;
+
+    /// Readiness probe.
+    async fn check(&self) -> Result<(), StorageError>;
+}
+
+/// Storage profiles by id, each with its backend.
+#[derive(Clone)]
+pub struct StorageRegistry {
+    stores: HashMap<String, Arc<dyn BlobStore>>,
+    default_id: String,
+}
+
+impl StorageRegistry {
+    pub fn new(default_id: String, default_store: Arc<dyn BlobStore>) -> Self {
+        let stores = HashMap::from([(default_id.clone(), default_store)]);
+        StorageRegistry { stores, default_id }
+    }
+
+    pub fn default_id(&self) -> &str {
+        &self.default_id
+    }
+
+    pub fn store(&self, profile_id: &str) -> Option<Arc<dyn BlobStore>> {
+        self.stores.get(profile_id).cloned()
+    }
+
+    pub fn profiles(&self) -> impl Iterator<Item = (&String, &Arc<dyn BlobStore>)> {
+        self.stores.iter()
+    }
+}
+
+/// `originals/YYYY/MM/DD/{id}.{ext}`: dated for easy browsing, unique by id.
+pub fn original_key(id: Uuid, extension: &str, at: DateTime<Utc>) -> String {
+    format!(
+        "originals/{:04}/{:02}/{:02}/{id}.{extension}",
+        at.year(),
+        at.month(),
+        at.day()
+    )
+}
+
+/// A key is a relative path of safe segments; anything else is refused
+/// before it reaches a backend.
+pub fn validate_key(key: &str) -> Result<(), StorageError> {
+    let ok = !key.is_empty()
+        && key.len() <= 512
+        && key.split('/').all(|segment| {
+            !segment.is_empty()
+                && segment != "."
+                && segment != ".."
+                && segment
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
+        });
+    if ok {
+        Ok(())
+    } else {
+        Err(StorageError::InvalidKey(key.chars().take(80).collect()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_with_traversal_or_odd_bytes_are_refused() {
+        for bad in [
+            "",
+            "../etc/passwd",
+            "a//b",
+            "/abs",
+            "a/./b",
+            "a/b\\c",
+            "a/b c",
+            "a/\0",
+        ] {
+            assert!(validate_key(bad).is_err(), "{bad:?}");
+        }
+        assert!(validate_key("originals/2026/11/28/0190-ab.jpg").is_ok());
+    }
+}
