@@ -288,6 +288,26 @@ impl Db {
             .transpose()
     }
 
+    pub async fn insert_derivative(&self, asset_id: Uuid, derivative: &Derivative) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO derivatives (id, asset_id, kind, content_type, extension, size, width, \
+             height, storage_key, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(Uuid::now_v7().to_string())
+        .bind(asset_id.to_string())
+        .bind(&derivative.kind)
+        .bind(&derivative.content_type)
+        .bind(&derivative.extension)
+        .bind(i64::try_from(derivative.size).unwrap_or(i64::MAX))
+        .bind(derivative.width.map(i64::from))
+        .bind(derivative.height.map(i64::from))
+        .bind(&derivative.storage_key)
+        .bind(to_micros(derivative.created_at))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     pub async fn derivatives(&self, asset_id: Uuid) -> Result<Vec<Derivative>> {
         let rows = sqlx::query_as::<_, DerivativeRow>(
             "SELECT kind, content_type, extension, size, width, height, storage_key, created_at \

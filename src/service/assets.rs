@@ -68,6 +68,18 @@ pub struct StagedUpload {
     committed: bool,
 }
 
+impl StagedUpload {
+    /// Removes the stored file now (the error paths call this so the file is
+    /// gone before the client hears about the failure).
+    pub async fn discard(mut self) {
+        self.committed = true;
+        if let Err(err) = self.store.delete(&self.storage_key).await {
+            warn!(key = %self.storage_key, error = %err, "could not remove the file of a failed upload");
+        }
+    }
+}
+
+/// The safety net for paths that cannot await (a dropped request future).
 impl Drop for StagedUpload {
     fn drop(&mut self) {
         if self.committed {
@@ -205,16 +217,21 @@ impl AssetService {
     pub async fn commit_upload(
         &self,
         principal: &Principal,
-        mut staged: StagedUpload,
+        staged: StagedUpload,
         metadata: UploadMetadata,
     ) -> Result<AssetDetails> {
-        principal.require(Permission::AssetsCreate)?;
-        let description = clean_text(metadata.description, || Error::AssetDescriptionTooLong {
-            max: MAX_TEXT_LEN,
-        })?;
-        let alt_text = clean_text(metadata.alt_text, || Error::AssetAltTextTooLong {
-            max: MAX_TEXT_LEN,
-        })?;
+        if let Err(err) = principal.require(Permission::AssetsCreate) {
+            staged.discard().await;
+            return Err(err);
+        }
+        let (description, alt_text) = match upload_texts(&metadata) {
+            Ok(texts) => texts,
+            Err(err) => {
+                staged.discard().await;
+                return Err(err);
+            }
+        };
+        let mut staged = staged;
         let requested_profile = metadata
             .storage_profile_id
             .filter(|id| !id.trim().is_empty());
@@ -245,7 +262,10 @@ impl AssetService {
             updated_at: at,
             public_url: None,
         };
-        self.db.insert_asset(&asset).await?;
+        if let Err(err) = self.db.insert_asset(&asset).await {
+            staged.discard().await;
+            return Err(err);
+        }
         staged.committed = true;
         Ok(AssetDetails {
             asset: self.present(asset),
@@ -257,16 +277,27 @@ impl AssetService {
     /// Moves a staged file to another profile's store (a client named the
     /// profile after the file in a multipart body).
     async fn relocate(&self, staged: StagedUpload, profile_id: &str) -> Result<StagedUpload> {
-        let (profile_id, store) = self.writable_store(Some(profile_id)).await?;
-        let read = staged
-            .store
-            .get(&staged.storage_key, None)
-            .await
-            .map_err(storage_error)?;
-        store
-            .put(&staged.storage_key, read.body)
-            .await
-            .map_err(storage_error)?;
+        let copied = async {
+            let (profile_id, store) = self.writable_store(Some(profile_id)).await?;
+            let read = staged
+                .store
+                .get(&staged.storage_key, None)
+                .await
+                .map_err(storage_error)?;
+            store
+                .put(&staged.storage_key, read.body)
+                .await
+                .map_err(storage_error)?;
+            Ok((profile_id, store))
+        }
+        .await;
+        let (profile_id, store) = match copied {
+            Ok(target) => target,
+            Err(err) => {
+                staged.discard().await;
+                return Err(err);
+            }
+        };
         let moved = StagedUpload {
             id: staged.id,
             profile_id,
@@ -278,7 +309,7 @@ impl AssetService {
             dimensions: staged.dimensions,
             committed: false,
         };
-        drop(staged);
+        staged.discard().await;
         Ok(moved)
     }
 
@@ -323,11 +354,11 @@ impl AssetService {
 
     async fn details(&self, asset: Asset) -> Result<AssetDetails> {
         let mut derivatives = self.db.derivatives(asset.id).await?;
-        if asset.is_public {
-            if let Some(store) = self.storage.store(&asset.storage_profile_id) {
-                for derivative in &mut derivatives {
-                    derivative.public_url = Some(store.public_url(&derivative.storage_key));
-                }
+        if asset.is_public
+            && let Some(store) = self.storage.store(&asset.storage_profile_id)
+        {
+            for derivative in &mut derivatives {
+                derivative.public_url = Some(store.public_url(&derivative.storage_key));
             }
         }
         let structured_results = self.db.structured_results(asset.id).await?;
@@ -511,10 +542,8 @@ impl AssetService {
     ) -> Result<Content> {
         principal.require(Permission::AssetsRead)?;
         let asset = self.present(self.load(id).await?);
-        if redirect_public {
-            if let Some(url) = asset.public_url {
-                return Ok(Content::Redirect(url));
-            }
+        if redirect_public && let Some(url) = asset.public_url {
+            return Ok(Content::Redirect(url));
         }
         let store = self.store(&asset.storage_profile_id)?;
         let body = open(
@@ -604,6 +633,17 @@ fn storage_error(err: StorageError) -> Error {
             Error::internal("storage", err)
         }
     }
+}
+
+/// The upload's description and alt text, validated.
+fn upload_texts(metadata: &UploadMetadata) -> Result<(Option<String>, Option<String>)> {
+    let description = clean_text(metadata.description.clone(), || {
+        Error::AssetDescriptionTooLong { max: MAX_TEXT_LEN }
+    })?;
+    let alt_text = clean_text(metadata.alt_text.clone(), || Error::AssetAltTextTooLong {
+        max: MAX_TEXT_LEN,
+    })?;
+    Ok((description, alt_text))
 }
 
 /// Trims text; blank becomes `None`; too long is an error.

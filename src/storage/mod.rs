@@ -43,6 +43,8 @@ pub struct ByteRange {
 }
 
 impl ByteRange {
+    /// Number of bytes in the range (never zero: ranges are inclusive).
+    #[allow(clippy::len_without_is_empty)]
     pub fn len(&self) -> u64 {
         self.end - self.start + 1
     }

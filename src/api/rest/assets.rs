@@ -16,7 +16,7 @@ use crate::{
         Page, Principal, RangeRequest, StructuredResult, UploadMetadata, UsageStats,
     },
     error::Error,
-    service::{Content, MAX_TEXT_LEN, Services},
+    service::{Content, MAX_TEXT_LEN, Services, StagedUpload},
 };
 
 /// The fields of a list item (`GET /assets`).
@@ -207,6 +207,28 @@ async fn receive_upload(
 ) -> Result<AssetDetails, Error> {
     let mut metadata = UploadMetadata::default();
     let mut staged = None;
+    let read = read_fields(services, principal, multipart, &mut metadata, &mut staged).await;
+    if let Err(err) = read {
+        if let Some(staged) = staged {
+            staged.discard().await;
+        }
+        return Err(err);
+    }
+    let staged = staged.ok_or(Error::AssetFileRequired)?;
+    services
+        .assets
+        .commit_upload(principal, staged, metadata)
+        .await
+}
+
+/// Reads every field; the file is streamed into storage as it arrives.
+async fn read_fields(
+    services: &Services,
+    principal: &Principal,
+    multipart: &mut Multipart,
+    metadata: &mut UploadMetadata,
+    staged: &mut Option<StagedUpload>,
+) -> Result<(), Error> {
     while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
         let name = field.name().unwrap_or_default().to_string();
         match name.as_str() {
@@ -219,7 +241,7 @@ async fn receive_upload(
                 metadata.file_name = field.file_name().map(str::to_string);
                 let body = field.map(|chunk| chunk.map_err(multipart_error));
                 let profile = metadata.storage_profile_id.clone();
-                staged = Some(
+                *staged = Some(
                     services
                         .assets
                         .stage_upload(principal, profile.as_deref(), body)
@@ -237,11 +259,7 @@ async fn receive_upload(
             _ => {}
         }
     }
-    let staged = staged.ok_or(Error::AssetFileRequired)?;
-    services
-        .assets
-        .commit_upload(principal, staged, metadata)
-        .await
+    Ok(())
 }
 
 fn multipart_error(err: axum::extract::multipart::MultipartError) -> Error {

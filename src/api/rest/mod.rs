@@ -81,10 +81,10 @@ impl IntoResponse for ApiError {
             message: self.0.to_string(),
         };
         let mut response = (status, error_body(&report, status, None)).into_response();
-        if let Error::RangeNotSatisfiable { size } = self.0 {
-            if let Ok(value) = format!("bytes */{size}").parse() {
-                response.headers_mut().insert(header::CONTENT_RANGE, value);
-            }
+        if let Error::RangeNotSatisfiable { size } = self.0
+            && let Ok(value) = format!("bytes */{size}").parse()
+        {
+            response.headers_mut().insert(header::CONTENT_RANGE, value);
         }
         response.extensions_mut().insert(report);
         response

@@ -1,0 +1,299 @@
+//! Starts real tessera servers on 127.0.0.1:0 with a temp data dir, on SQLite
+//! or on a fresh PostgreSQL database, and gives clients for each door.
+
+#![allow(dead_code)]
+
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    sync::OnceLock,
+};
+
+use reqwest::multipart;
+use sqlx::Connection;
+use tessera::{Config, api::grpc::proto::asset_service_client::AssetServiceClient, config::Secret};
+use tokio::{net::TcpListener, sync::oneshot};
+use tonic::{
+    metadata::MetadataValue, service::interceptor::InterceptedService, transport::Channel,
+};
+
+pub const API_KEY: &str = "test-static-key-0123456789";
+
+/// The real images shared by the team.
+pub fn testdata(relative: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/testdata/images")
+        .join(relative)
+}
+
+pub fn read_testdata(relative: &str) -> Vec<u8> {
+    std::fs::read(testdata(relative)).unwrap_or_else(|e| panic!("test image {relative}: {e}"))
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
+/// Which database a test runs on.
+#[derive(Clone, Debug)]
+pub enum Backend {
+    Sqlite,
+    Postgres(String),
+}
+
+impl Backend {
+    /// PostgreSQL from `TESSERA_TEST_DATABASE_URL`; when it is unset the
+    /// PostgreSQL variant is skipped, unless `TESSERA_REQUIRE_POSTGRES=1`
+    /// (set by `.ci/run`) makes that a failure.
+    pub fn postgres() -> Option<Backend> {
+        match std::env::var("TESSERA_TEST_DATABASE_URL") {
+            Ok(url) if !url.is_empty() => Some(Backend::Postgres(url)),
+            _ => {
+                assert!(
+                    std::env::var("TESSERA_REQUIRE_POSTGRES").as_deref() != Ok("1"),
+                    "TESSERA_REQUIRE_POSTGRES=1 but TESSERA_TEST_DATABASE_URL is unset"
+                );
+                eprintln!("skipped: TESSERA_TEST_DATABASE_URL is unset");
+                None
+            }
+        }
+    }
+
+    /// A database URL of its own for one test: a SQLite file in `dir`, or a
+    /// new PostgreSQL database.
+    pub async fn database_url(&self, dir: &Path) -> String {
+        match self {
+            Backend::Sqlite => tessera::db::Db::sqlite_url(&dir.join("tessera.db")),
+            Backend::Postgres(admin_url) => {
+                let name = format!("tessera_t_{}", uuid::Uuid::now_v7().simple());
+                let mut conn = sqlx::PgConnection::connect(admin_url)
+                    .await
+                    .expect("connect to TESSERA_TEST_DATABASE_URL");
+                drop_stale_databases(&mut conn).await;
+                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                    .execute(&mut conn)
+                    .await
+                    .expect("create test database");
+                let (base, query) = match admin_url.split_once('?') {
+                    Some((base, query)) => (base, format!("?{query}")),
+                    None => (admin_url.as_str(), String::new()),
+                };
+                let base = base.rsplit_once('/').map_or(base, |(server, _)| server);
+                format!("{base}/{name}{query}")
+            }
+        }
+    }
+}
+
+/// Databases left by earlier runs are dropped once per test binary.
+async fn drop_stale_databases(conn: &mut sqlx::PgConnection) {
+    static ONCE: OnceLock<()> = OnceLock::new();
+    if ONCE.set(()).is_err() {
+        return;
+    }
+    let names: Vec<String> =
+        sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE 'tessera\\_t\\_%'")
+            .fetch_all(&mut *conn)
+            .await
+            .unwrap_or_default();
+    for name in names {
+        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+        )))
+        .execute(&mut *conn)
+        .await;
+    }
+}
+
+/// Runs a scenario on SQLite and (when configured) on PostgreSQL.
+#[macro_export]
+macro_rules! on_both_databases {
+    ($($scenario:ident),* $(,)?) => {
+        $(
+            mod $scenario {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$scenario($crate::common::Backend::Sqlite).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    if let Some(backend) = $crate::common::Backend::postgres() {
+                        super::$scenario(backend).await;
+                    }
+                }
+            }
+        )*
+    };
+}
+
+/// A running server; stops when dropped.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub data_dir: tempfile::TempDir,
+    pub database_url: String,
+    pub http: reqwest::Client,
+    _shutdown: oneshot::Sender<()>,
+}
+
+/// Adds the bearer token to every gRPC call.
+pub type AuthInterceptor =
+    Box<dyn FnMut(tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> + Send>;
+
+pub type GrpcClient = AssetServiceClient<InterceptedService<Channel, AuthInterceptor>>;
+
+impl TestServer {
+    pub async fn start(backend: Backend) -> TestServer {
+        Self::start_with(backend, |_| {}).await
+    }
+
+    /// Starts a server after `adjust` has changed the test configuration.
+    pub async fn start_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> TestServer {
+        let data_dir = tempfile::tempdir().expect("temp dir");
+        let database_url = backend.database_url(data_dir.path()).await;
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("local addr");
+        let mut config = Config {
+            listen: addr,
+            public_base_url: format!("http://{addr}"),
+            data_dir: data_dir.path().to_path_buf(),
+            database_url: Some(Secret::new(database_url.clone())),
+            api_keys: vec![Secret::new(API_KEY)],
+            ..Config::default()
+        };
+        adjust(&mut config);
+        let (shutdown, stopped) = oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let stop = async {
+                let _ = stopped.await;
+            };
+            if let Err(err) = tessera::serve(listener, config, stop).await {
+                panic!("server failed: {err}");
+            }
+        });
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("http client");
+        TestServer {
+            addr,
+            data_dir,
+            database_url,
+            http,
+            _shutdown: shutdown,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub fn get(&self, path: &str) -> reqwest::RequestBuilder {
+        self.http.get(self.url(path)).bearer_auth(API_KEY)
+    }
+
+    pub fn post(&self, path: &str) -> reqwest::RequestBuilder {
+        self.http.post(self.url(path)).bearer_auth(API_KEY)
+    }
+
+    pub fn patch(&self, path: &str) -> reqwest::RequestBuilder {
+        self.http.patch(self.url(path)).bearer_auth(API_KEY)
+    }
+
+    pub fn delete(&self, path: &str) -> reqwest::RequestBuilder {
+        self.http.delete(self.url(path)).bearer_auth(API_KEY)
+    }
+
+    /// Uploads `bytes` as `file_name` with extra text fields; returns status and body.
+    pub async fn upload(
+        &self,
+        file_name: &str,
+        bytes: Vec<u8>,
+        fields: &[(&str, &str)],
+    ) -> (u16, serde_json::Value) {
+        let mut form = multipart::Form::new();
+        for (name, value) in fields {
+            form = form.text(name.to_string(), value.to_string());
+        }
+        form = form.part(
+            "file",
+            multipart::Part::bytes(bytes).file_name(file_name.to_string()),
+        );
+        let response = self
+            .post("/api/v1/assets")
+            .multipart(form)
+            .send()
+            .await
+            .expect("upload");
+        let status = response.status().as_u16();
+        (status, response.json().await.expect("JSON body"))
+    }
+
+    /// Uploads a test image and returns the asset JSON (`data`).
+    pub async fn upload_ok(&self, relative: &str, fields: &[(&str, &str)]) -> serde_json::Value {
+        let name = relative.rsplit('/').next().unwrap_or(relative);
+        let (status, body) = self.upload(name, read_testdata(relative), fields).await;
+        assert_eq!(status, 202, "upload of {relative}: {body}");
+        body["data"].clone()
+    }
+
+    pub async fn get_json(&self, path: &str) -> (u16, serde_json::Value) {
+        let response = self.get(path).send().await.expect("GET");
+        let status = response.status().as_u16();
+        (status, response.json().await.expect("JSON body"))
+    }
+
+    /// A gRPC client that sends `key` (or nothing) as the bearer token.
+    pub async fn grpc_with_key(&self, key: Option<&str>) -> GrpcClient {
+        let channel = Channel::from_shared(self.url(""))
+            .expect("uri")
+            .connect()
+            .await
+            .expect("gRPC connect");
+        let header: Option<MetadataValue<_>> =
+            key.map(|k| format!("Bearer {k}").parse().expect("metadata"));
+        let interceptor: AuthInterceptor = Box::new(move |mut request: tonic::Request<()>| {
+            if let Some(header) = &header {
+                request
+                    .metadata_mut()
+                    .insert("authorization", header.clone());
+            }
+            Ok(request)
+        });
+        AssetServiceClient::with_interceptor(channel, interceptor)
+    }
+
+    pub async fn grpc(&self) -> GrpcClient {
+        self.grpc_with_key(Some(API_KEY)).await
+    }
+
+    /// Every regular file under the local storage root (temp files included).
+    pub fn stored_files(&self) -> Vec<PathBuf> {
+        fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                return;
+            };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    walk(&path, out);
+                } else {
+                    out.push(path);
+                }
+            }
+        }
+        let mut files = Vec::new();
+        walk(&self.data_dir.path().join("assets"), &mut files);
+        files
+    }
+}
+
+/// The `reason` of the `google.rpc.ErrorInfo` in a gRPC status.
+pub fn reason(status: &tonic::Status) -> String {
+    use tonic_types::StatusExt;
+    status
+        .get_details_error_info()
+        .map(|info| info.reason)
+        .unwrap_or_default()
+}

@@ -1,0 +1,11 @@
+//! One integration-test binary (links once); each module is a suite.
+
+mod common;
+
+mod edge_cases;
+mod grpc_assets;
+mod grpc_web;
+mod repository;
+mod rest_assets;
+mod storage;
+mod system;

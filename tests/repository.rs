@@ -1,0 +1,305 @@
+//! Repository conformance: the same story on SQLite and PostgreSQL.
+
+use tessera::{
+    db::{ApiKeyRecord, AssetUpdate, Db},
+    domain::{Asset, AssetOrderBy, AssetStatus, ContentTypeFilter, ListQuery, OrderDirection, now},
+};
+use uuid::Uuid;
+
+use crate::common::Backend;
+use crate::on_both_databases;
+
+on_both_databases!(repository_story);
+
+fn asset(profile: &str, name: &str, content_type: &str, size: u64, is_public: bool) -> Asset {
+    let id = Uuid::now_v7();
+    let at = now();
+    Asset {
+        id,
+        kind: "image".into(),
+        status: AssetStatus::Ready,
+        original_file_name: name.into(),
+        stored_file_name: format!("{id}.bin"),
+        extension: "bin".into(),
+        content_type: content_type.into(),
+        size,
+        width: Some(10),
+        height: None,
+        checksum_sha256: "ab".repeat(32),
+        storage_provider: "local".into(),
+        storage_profile_id: profile.into(),
+        storage_key: format!("originals/2026/11/28/{id}.bin"),
+        is_public,
+        description: Some(format!("about {name}")),
+        alt_text: None,
+        created_at: at,
+        updated_at: at,
+        public_url: None,
+    }
+}
+
+fn query() -> ListQuery {
+    ListQuery {
+        page: 1,
+        page_size: 10,
+        query: None,
+        content_type: None,
+        status: None,
+        order_by: AssetOrderBy::CreatedAt,
+        direction: OrderDirection::Desc,
+    }
+}
+
+async fn repository_story(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::connect(&backend.database_url(dir.path()).await)
+        .await
+        .unwrap();
+    db.migrate().await.unwrap();
+    db.migrate().await.expect("migrating twice is a no-op");
+    db.ping().await.unwrap();
+
+    let profile = db.ensure_default_storage_profile("{}").await.unwrap();
+    assert_eq!(profile.provider_type, "local");
+    assert_eq!(
+        db.ensure_default_storage_profile("{}").await.unwrap().id,
+        profile.id
+    );
+    assert!(db.storage_profile(&profile.id).await.unwrap().is_some());
+    assert!(db.storage_profile("nope").await.unwrap().is_none());
+
+    let a = asset(&profile.id, "Cat_1.png", "image/png", 300, true);
+    let b = asset(&profile.id, "dog%.jpg", "image/jpeg", 100, false);
+    let c = asset(&profile.id, "bird.png", "image/png", 200, true);
+    for x in [&a, &b, &c] {
+        db.insert_asset(x).await.unwrap();
+    }
+    let duplicate = Asset {
+        id: Uuid::now_v7(),
+        ..a.clone()
+    };
+    assert!(
+        db.insert_asset(&duplicate).await.is_err(),
+        "storage keys are unique"
+    );
+
+    let got = db.get_asset(a.id).await.unwrap().expect("stored");
+    assert_eq!(got.original_file_name, a.original_file_name);
+    assert_eq!(got.created_at, a.created_at);
+    assert_eq!(
+        (got.width, got.height, got.is_public),
+        (Some(10), None, true)
+    );
+    assert!(db.get_asset(Uuid::now_v7()).await.unwrap().is_none());
+
+    let ids = |items: Vec<Asset>| items.into_iter().map(|x| x.id).collect::<Vec<_>>();
+    let (items, total) = db.list_assets(&query()).await.unwrap();
+    assert_eq!((ids(items), total), (vec![c.id, b.id, a.id], 3));
+    let (items, total) = db
+        .list_assets(&ListQuery {
+            content_type: Some(ContentTypeFilter::Exact("image/png".into())),
+            ..query()
+        })
+        .await
+        .unwrap();
+    assert_eq!((ids(items), total), (vec![c.id, a.id], 2));
+    let (items, _) = db
+        .list_assets(&ListQuery {
+            content_type: Some(ContentTypeFilter::Family("image".into())),
+            page_size: 1,
+            page: 3,
+            ..query()
+        })
+        .await
+        .unwrap();
+    assert_eq!(ids(items), vec![a.id]);
+    let (items, _) = db
+        .list_assets(&ListQuery {
+            query: Some("cat_".into()),
+            ..query()
+        })
+        .await
+        .unwrap();
+    assert_eq!(ids(items), vec![a.id]);
+    let (items, _) = db
+        .list_assets(&ListQuery {
+            query: Some("%".into()),
+            ..query()
+        })
+        .await
+        .unwrap();
+    assert_eq!(ids(items), vec![b.id], "% matches literally");
+    let (items, _) = db
+        .list_assets(&ListQuery {
+            query: Some("ABOUT BIRD".into()),
+            ..query()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        ids(items),
+        vec![c.id],
+        "description matches case-insensitively"
+    );
+    let (items, _) = db
+        .list_assets(&ListQuery {
+            order_by: AssetOrderBy::Size,
+            direction: OrderDirection::Asc,
+            ..query()
+        })
+        .await
+        .unwrap();
+    assert_eq!(ids(items), vec![b.id, c.id, a.id]);
+    let (items, total) = db
+        .list_assets(&ListQuery {
+            status: Some(AssetStatus::Failed),
+            ..query()
+        })
+        .await
+        .unwrap();
+    assert_eq!((items.len(), total), (0, 0));
+
+    let later = now();
+    let updated = db
+        .update_asset(
+            a.id,
+            &AssetUpdate {
+                alt_text: Some(Some("alt")),
+                description: Some(None),
+                ..Default::default()
+            },
+            later,
+        )
+        .await
+        .unwrap()
+        .expect("exists");
+    assert_eq!(updated.alt_text.as_deref(), Some("alt"));
+    assert_eq!(updated.description, None);
+    assert_eq!(updated.original_file_name, "Cat_1.png");
+    assert!(updated.is_public);
+    assert_eq!(updated.updated_at, later);
+    let updated = db
+        .update_asset(
+            a.id,
+            &AssetUpdate {
+                is_public: Some(false),
+                original_file_name: Some("x.png"),
+                ..Default::default()
+            },
+            now(),
+        )
+        .await
+        .unwrap()
+        .expect("exists");
+    assert_eq!(
+        (
+            updated.is_public,
+            updated.original_file_name.as_str(),
+            updated.alt_text.as_deref()
+        ),
+        (false, "x.png", Some("alt"))
+    );
+    assert!(
+        db.update_asset(Uuid::now_v7(), &AssetUpdate::default(), now())
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // Public content lookups see only public originals and derivatives of public assets.
+    assert!(
+        db.find_public_content(&a.storage_key)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        db.find_public_content(&b.storage_key)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let found = db
+        .find_public_content(&c.storage_key)
+        .await
+        .unwrap()
+        .expect("public");
+    assert_eq!(found.content_type, "image/png");
+    let derivative_key = format!("derivatives/{}/thumbnail_256.webp", c.id);
+    let derivative = tessera::domain::Derivative {
+        kind: "thumbnail_256".into(),
+        content_type: "image/webp".into(),
+        extension: "webp".into(),
+        size: 42,
+        width: Some(256),
+        height: Some(171),
+        storage_key: derivative_key.clone(),
+        created_at: now(),
+        public_url: None,
+    };
+    db.insert_derivative(c.id, &derivative).await.unwrap();
+    assert_eq!(
+        db.find_public_content(&derivative_key)
+            .await
+            .unwrap()
+            .expect("derivative")
+            .content_type,
+        "image/webp"
+    );
+    assert_eq!(db.derivatives(c.id).await.unwrap()[0].width, Some(256));
+
+    let stats = db.usage_stats().await.unwrap();
+    assert_eq!(
+        (
+            stats.total_assets,
+            stats.total_bytes,
+            stats.total_derivatives
+        ),
+        (3, 600, 1)
+    );
+    assert_eq!(stats.content_type_breakdown[0].content_type, "image/png");
+    assert_eq!(
+        (
+            stats.content_type_breakdown[0].count,
+            stats.content_type_breakdown[0].total_bytes
+        ),
+        (2, 500)
+    );
+
+    let (deleted, derivative_keys) = db.delete_asset(c.id).await.unwrap().expect("deleted");
+    assert_eq!(deleted.id, c.id);
+    assert_eq!(derivative_keys, vec![derivative_key.clone()]);
+    assert!(db.delete_asset(c.id).await.unwrap().is_none());
+    assert!(
+        db.find_public_content(&derivative_key)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(db.usage_stats().await.unwrap().total_derivatives, 0);
+
+    assert_eq!(db.count_api_keys().await.unwrap(), 0);
+    let key = ApiKeyRecord {
+        id: Uuid::now_v7().to_string(),
+        name: "ci".into(),
+        prefix: "tsk_abcdefgh".into(),
+        key_hash: "00".repeat(32),
+        scopes: "[\"assets.read\"]".into(),
+    };
+    db.insert_api_key(&key).await.unwrap();
+    assert_eq!(db.count_api_keys().await.unwrap(), 1);
+    assert_eq!(
+        db.active_api_key_by_prefix("tsk_abcdefgh")
+            .await
+            .unwrap()
+            .map(|k| k.name),
+        Some("ci".into())
+    );
+    assert!(
+        db.active_api_key_by_prefix("tsk_zzzzzzzz")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    db.close().await;
+}
