@@ -52,6 +52,11 @@ pub struct Config {
     /// Root of the default local storage profile; `None` means `data_dir/assets`.
     pub storage_local_root: Option<PathBuf>,
     pub log_format: LogFormat,
+    /// Background workers in this process.
+    pub workers: usize,
+    /// How long a worker's claim on a job lasts without renewal; a crashed
+    /// worker's jobs are retried after this.
+    pub job_lease_seconds: u64,
 }
 
 impl Default for Config {
@@ -71,6 +76,8 @@ impl Default for Config {
             max_image_pixels: 100_000_000,
             storage_local_root: None,
             log_format: LogFormat::Text,
+            workers: std::thread::available_parallelism().map_or(2, usize::from),
+            job_lease_seconds: 30,
         }
     }
 }
@@ -92,6 +99,8 @@ struct FileConfig {
     max_image_pixels: Option<u64>,
     storage_local_root: Option<PathBuf>,
     log_format: Option<LogFormat>,
+    workers: Option<usize>,
+    job_lease_seconds: Option<u64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -149,6 +158,8 @@ impl Config {
             max_image_pixels,
             storage_local_root,
             log_format,
+            workers,
+            job_lease_seconds,
         } = file;
         set(&mut self.listen, listen);
         set(&mut self.public_base_url, public_base_url);
@@ -160,6 +171,8 @@ impl Config {
         set(&mut self.max_page_size, max_page_size);
         set(&mut self.max_image_pixels, max_image_pixels);
         set(&mut self.log_format, log_format);
+        set(&mut self.workers, workers);
+        set(&mut self.job_lease_seconds, job_lease_seconds);
         self.database_url = database_url.or(self.database_url.take());
         self.storage_local_root = storage_local_root.or(self.storage_local_root.take());
     }
@@ -195,6 +208,12 @@ impl Config {
         }
         if let Some(v) = get("TESSERA_MAX_IMAGE_PIXELS") {
             self.max_image_pixels = parse("TESSERA_MAX_IMAGE_PIXELS", &v)?;
+        }
+        if let Some(v) = get("TESSERA_WORKERS") {
+            self.workers = parse("TESSERA_WORKERS", &v)?;
+        }
+        if let Some(v) = get("TESSERA_JOB_LEASE_SECONDS") {
+            self.job_lease_seconds = parse("TESSERA_JOB_LEASE_SECONDS", &v)?;
         }
         if let Some(v) = get("TESSERA_STORAGE_LOCAL_ROOT") {
             self.storage_local_root = Some(PathBuf::from(v));
@@ -232,6 +251,9 @@ impl Config {
                 "TESSERA_DEFAULT_PAGE_SIZE",
                 "must be between 1 and TESSERA_MAX_PAGE_SIZE",
             );
+        }
+        if self.job_lease_seconds == 0 {
+            return invalid("TESSERA_JOB_LEASE_SECONDS", "must be at least 1");
         }
         if self.allowed_content_types.is_empty() {
             return invalid(

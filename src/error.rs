@@ -25,6 +25,10 @@ pub enum Error {
     AssetOriginalFileNameInvalid { max: usize },
     #[error("batch delete accepts at most {max} ids")]
     AssetBatchTooLarge { max: usize },
+    #[error("skill '{0}' does not exist")]
+    SkillNotFound(String),
+    #[error("invalid parameter '{parameter}': {message}")]
+    SkillParametersInvalid { parameter: String, message: String },
     #[error("page must be an integer of at least 1, got '{0}'")]
     InvalidPage(String),
     #[error("pageSize must be an integer of at least 1, got '{0}'")]
@@ -80,6 +84,8 @@ impl Error {
             Error::AssetAltTextTooLong { .. } => "asset_alt_text_too_long",
             Error::AssetOriginalFileNameInvalid { .. } => "asset_original_file_name_invalid",
             Error::AssetBatchTooLarge { .. } => "asset_batch_too_large",
+            Error::SkillNotFound(_) => "skill_not_found",
+            Error::SkillParametersInvalid { .. } => "skill_parameters_invalid",
             Error::InvalidPage(_) => "invalid_page",
             Error::InvalidPageSize(_) => "invalid_page_size",
             Error::InvalidStatus(_) => "invalid_status",

@@ -10,7 +10,9 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod imaging;
+pub mod jobs;
 pub mod service;
+pub mod skills;
 pub mod storage;
 
 use std::future::Future;
@@ -35,7 +37,7 @@ pub async fn serve(
     config: Config,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServeError> {
-    let services = Services::start(&config).await?;
+    let (services, workers) = Services::start(&config).await?;
     if let Some(created) = services
         .auth
         .ensure_quickstart_key()
@@ -52,7 +54,9 @@ pub async fn serve(
     let router = api::server::router(services.clone()).await?;
     let address = listener.local_addr().ok();
     tracing::info!(?address, "tessera listening (REST, gRPC, grpc-web)");
-    api::server::serve(listener, router, shutdown).await?;
+    let served = api::server::serve(listener, router, shutdown).await;
+    workers.shutdown(std::time::Duration::from_secs(20)).await;
     services.db.close().await;
+    served?;
     Ok(())
 }

@@ -179,7 +179,8 @@ async fn content_is_sniffed_not_trusted(backend: Backend) {
             4032,
             3024,
         ),
-        ("exif/orientation_6.jpg", "image/jpeg", 1200, 1800),
+        ("exif/orientation_6.jpg", "image/jpeg", 1800, 1200),
+        ("exif/orientation_5.jpg", "image/jpeg", 1800, 1200),
         ("exif/cmyk_adobe.jpg", "image/jpeg", 100, 100),
         ("exif/rgb_16bit_icc.png", "image/png", 149, 227),
     ] {

@@ -18,10 +18,13 @@ on_both_databases!(
     errors_carry_the_rest_code,
 );
 
+/// Metadata of an upload without background processing, so these tests see
+/// exactly the files they upload.
 fn metadata(file_name: &str) -> UploadAssetMetadata {
     UploadAssetMetadata {
         file_name: file_name.into(),
         content_type: "image/png".into(),
+        run_enrichment: Some(false),
         ..Default::default()
     }
 }

@@ -72,14 +72,14 @@ async fn repository_story(backend: Backend) {
     let b = asset(&profile.id, "dog%.jpg", "image/jpeg", 100, false);
     let c = asset(&profile.id, "bird.png", "image/png", 200, true);
     for x in [&a, &b, &c] {
-        db.insert_asset(x).await.unwrap();
+        db.insert_asset(x, None).await.unwrap();
     }
     let duplicate = Asset {
         id: Uuid::now_v7(),
         ..a.clone()
     };
     assert!(
-        db.insert_asset(&duplicate).await.is_err(),
+        db.insert_asset(&duplicate, None).await.is_err(),
         "storage keys are unique"
     );
 
@@ -237,7 +237,20 @@ async fn repository_story(backend: Backend) {
         created_at: now(),
         public_url: None,
     };
-    db.insert_derivative(c.id, &derivative).await.unwrap();
+    assert_eq!(db.upsert_derivative(c.id, &derivative).await.unwrap(), None);
+    let moved = tessera::domain::Derivative {
+        storage_key: format!("{derivative_key}.v2"),
+        ..derivative.clone()
+    };
+    assert_eq!(
+        db.upsert_derivative(c.id, &moved).await.unwrap(),
+        Some(derivative_key.clone()),
+        "the replaced key is reported"
+    );
+    assert_eq!(
+        db.upsert_derivative(c.id, &derivative).await.unwrap(),
+        Some(format!("{derivative_key}.v2"))
+    );
     assert_eq!(
         db.find_public_content(&derivative_key)
             .await

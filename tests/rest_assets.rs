@@ -35,7 +35,7 @@ async fn upload_read_download_and_delete(backend: Backend) {
     let asset: Value = response.json::<Value>().await.unwrap()["data"].clone();
     let id = asset["id"].as_str().unwrap().to_string();
     assert_eq!(location, format!("/api/v1/assets/{id}"));
-    assert_eq!(asset["status"], "ready");
+    assert_eq!(asset["status"], "pending");
     assert_eq!(asset["type"], "image");
     assert_eq!(asset["contentType"], "image/jpeg");
     assert_eq!(asset["extension"], "jpg");
@@ -63,9 +63,61 @@ async fn upload_read_download_and_delete(backend: Backend) {
     assert!(!key.contains("rocket") && !key.contains(".."));
     assert!(asset["createdAtUtc"].as_str().unwrap().ends_with('Z'));
 
+    // Background processing: a thumbnail and an execution record; the AI
+    // steps fail cleanly without a provider and the asset is still ready.
+    let (_, processed) = server.wait_settled(&id).await;
+    assert_eq!(processed["status"], "ready");
+    for field in [
+        "checksumSha256",
+        "size",
+        "width",
+        "height",
+        "storageKey",
+        "description",
+        "createdAtUtc",
+    ] {
+        assert_eq!(processed[field], asset[field], "{field}");
+    }
+    let thumbnail = &processed["derivatives"][0];
+    assert_eq!(thumbnail["kind"], "thumbnail_256");
+    assert_eq!(thumbnail["contentType"], "image/webp");
+    assert_eq!(
+        (thumbnail["width"].as_u64(), thumbnail["height"].as_u64()),
+        (Some(256), Some(171))
+    );
+    assert_eq!(
+        thumbnail["publicUrl"],
+        Value::Null,
+        "private asset, private derivative"
+    );
+    let execution = &processed["latestExecutionSummary"];
+    assert_eq!(execution["skillName"], "enrich");
+    assert_eq!(execution["triggerSource"], "upload");
+    assert_eq!(execution["succeeded"], false);
+    let steps: Vec<(&str, bool, Option<&str>)> = execution["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["stepName"].as_str().unwrap(),
+                s["succeeded"].as_bool().unwrap(),
+                s["errorMessage"].as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        steps,
+        vec![
+            ("generate_thumbnail", true, None),
+            ("generate_caption", false, Some("no active AI provider")),
+            ("generate_alt_text", false, Some("no active AI provider")),
+        ]
+    );
+    let derivative_key = format!("derivatives/{id}/thumbnail_256.webp");
     let (status, fetched) = server.get_json(&location).await;
     assert_eq!(status, 200);
-    assert_eq!(fetched["data"], asset);
+    assert_eq!(fetched["data"], processed);
 
     // Private: the bytes stream with their headers, and ranges work.
     let response = server
@@ -168,7 +220,20 @@ async fn upload_read_download_and_delete(backend: Backend) {
         bytes.len().to_string().as_str()
     );
 
-    // Private again: the public URL stops answering at once.
+    let (_, public) = server.get_json(&location).await;
+    let thumbnail_url = server.url(&format!("/content/{derivative_key}"));
+    assert_eq!(
+        public["data"]["derivatives"][0]["publicUrl"],
+        thumbnail_url.as_str()
+    );
+    let response = server.http.get(&thumbnail_url).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "image/webp");
+    let thumbnail =
+        image::load_from_memory(&response.bytes().await.unwrap()).expect("thumbnail decodes");
+    assert_eq!((thumbnail.width(), thumbnail.height()), (256, 171));
+
+    // Private again: the public URLs stop answering at once.
     let response = server
         .patch(&location)
         .json(&json!({ "isPublic": false }))
@@ -180,13 +245,31 @@ async fn upload_read_download_and_delete(backend: Backend) {
         server.http.get(&public_url).send().await.unwrap().status(),
         404
     );
+    assert_eq!(
+        server
+            .http
+            .get(&thumbnail_url)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
 
-    // Delete with a commit message removes the row and the file.
+    // Delete with a commit message removes the row and the files.
     assert_eq!(
         server
             .stored_files()
             .iter()
             .filter(|p| p.ends_with(&key))
+            .count(),
+        1
+    );
+    assert_eq!(
+        server
+            .stored_files()
+            .iter()
+            .filter(|p| p.ends_with(&derivative_key))
             .count(),
         1
     );
@@ -230,11 +313,8 @@ async fn upload_set(server: &TestServer) -> Vec<Value> {
         ("normal/flower_lossy.webp", "a flower"),
         ("normal/coffee.png", "coffee_cup"),
     ] {
-        assets.push(
-            server
-                .upload_ok(file, &[("description", description)])
-                .await,
-        );
+        let fields = [("description", description), ("runEnrichment", "false")];
+        assets.push(server.upload_ok(file, &fields).await);
     }
     assets
 }

@@ -1,11 +1,16 @@
+use chrono::{DateTime, Utc};
 use sqlx::{AssertSqlSafe, FromRow};
 use uuid::Uuid;
 
-use super::{Db, flag, like_escape};
+use super::{
+    Db, flag,
+    jobs::{NewJob, insert_job},
+    like_escape,
+};
 use crate::{
     domain::{
-        Asset, AssetOrderBy, ContentTypeFilter, ContentTypeUsage, Derivative, ListQuery,
-        OrderDirection, StructuredResult, UsageStats, from_micros, to_micros,
+        Asset, AssetOrderBy, AssetStatus, ContentTypeFilter, ContentTypeUsage, Derivative,
+        ListQuery, OrderDirection, StructuredResult, UsageStats, from_micros, to_micros,
     },
     error::{Error, Result},
 };
@@ -93,6 +98,20 @@ pub struct PublicContent {
     pub checksum_sha256: Option<String>,
 }
 
+/// A rewritten original (EXIF strip, format conversion, watermark).
+#[derive(Clone, Debug)]
+pub struct OriginalReplacement {
+    pub previous_key: String,
+    pub storage_key: String,
+    pub stored_file_name: String,
+    pub extension: String,
+    pub content_type: String,
+    pub size: u64,
+    pub checksum_sha256: String,
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+}
+
 /// Fields a patch writes; `None` leaves the column alone.
 #[derive(Debug, Default)]
 pub struct AssetUpdate<'a> {
@@ -103,7 +122,10 @@ pub struct AssetUpdate<'a> {
 }
 
 impl Db {
-    pub async fn insert_asset(&self, asset: &Asset) -> Result<()> {
+    /// Records an asset, and its processing job when there is one, in one
+    /// transaction: an asset never waits for a job that was not written.
+    pub async fn insert_asset(&self, asset: &Asset, job: Option<&NewJob>) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO assets (id, type, status, original_file_name, stored_file_name, extension, \
              content_type, size, width, height, checksum_sha256, storage_provider, storage_profile_id, \
@@ -129,8 +151,13 @@ impl Db {
         .bind(asset.alt_text.as_deref())
         .bind(to_micros(asset.created_at))
         .bind(to_micros(asset.updated_at))
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        if let Some(job) = job {
+            insert_job(&mut *tx, job, to_micros(asset.created_at)).await?;
+            self.notify_jobs(&mut tx).await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 
@@ -232,7 +259,7 @@ impl Db {
         &self,
         id: Uuid,
         update: &AssetUpdate<'_>,
-        at: chrono::DateTime<chrono::Utc>,
+        at: DateTime<Utc>,
     ) -> Result<Option<Asset>> {
         let sql = format!(
             "UPDATE assets SET \
@@ -272,6 +299,9 @@ impl Db {
         for table in [
             "DELETE FROM derivatives WHERE asset_id = $1",
             "DELETE FROM structured_results WHERE asset_id = $1",
+            "DELETE FROM skill_execution_steps WHERE execution_id IN \
+             (SELECT id FROM skill_executions WHERE asset_id = $1)",
+            "DELETE FROM skill_executions WHERE asset_id = $1",
         ] {
             sqlx::query(AssertSqlSafe(table))
                 .bind(id.to_string())
@@ -288,10 +318,26 @@ impl Db {
             .transpose()
     }
 
-    pub async fn insert_derivative(&self, asset_id: Uuid, derivative: &Derivative) -> Result<()> {
+    /// Stores a derivative, replacing the one of the same kind. Returns the
+    /// replaced file's key when it differs, so the caller can remove it.
+    pub async fn upsert_derivative(
+        &self,
+        asset_id: Uuid,
+        derivative: &Derivative,
+    ) -> Result<Option<String>> {
+        let previous: Option<String> = sqlx::query_scalar(
+            "SELECT storage_key FROM derivatives WHERE asset_id = $1 AND kind = $2",
+        )
+        .bind(asset_id.to_string())
+        .bind(&derivative.kind)
+        .fetch_optional(&self.pool)
+        .await?;
         sqlx::query(
             "INSERT INTO derivatives (id, asset_id, kind, content_type, extension, size, width, \
-             height, storage_key, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+             height, storage_key, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+             ON CONFLICT (asset_id, kind) DO UPDATE SET content_type = excluded.content_type, \
+             extension = excluded.extension, size = excluded.size, width = excluded.width, \
+             height = excluded.height, storage_key = excluded.storage_key, created_at = excluded.created_at",
         )
         .bind(Uuid::now_v7().to_string())
         .bind(asset_id.to_string())
@@ -305,7 +351,101 @@ impl Db {
         .bind(to_micros(derivative.created_at))
         .execute(&self.pool)
         .await?;
+        Ok(previous.filter(|key| *key != derivative.storage_key))
+    }
+
+    /// Sets the status; `None` when the asset no longer exists.
+    pub async fn set_asset_status(
+        &self,
+        id: Uuid,
+        status: AssetStatus,
+        at: DateTime<Utc>,
+    ) -> Result<Option<Asset>> {
+        let sql = format!(
+            "UPDATE assets SET status = $1, updated_at = $2 WHERE id = $3 RETURNING {ASSET_COLUMNS}"
+        );
+        sqlx::query_as::<_, AssetRow>(AssertSqlSafe(sql))
+            .bind(status.as_str())
+            .bind(to_micros(at))
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?
+            .map(Asset::try_from)
+            .transpose()
+    }
+
+    /// Display dimensions found by processing (orientation applied).
+    pub async fn set_asset_dimensions(&self, id: Uuid, width: u32, height: u32) -> Result<()> {
+        sqlx::query("UPDATE assets SET width = $1, height = $2 WHERE id = $3")
+            .bind(i64::from(width))
+            .bind(i64::from(height))
+            .bind(id.to_string())
+            .execute(&self.pool)
+            .await?;
         Ok(())
+    }
+
+    /// Points the asset at a rewritten original, only if it still points at
+    /// `replacement.previous_key` (a concurrent rewrite wins otherwise).
+    pub async fn replace_original(
+        &self,
+        id: Uuid,
+        replacement: &OriginalReplacement,
+        at: DateTime<Utc>,
+    ) -> Result<Option<Asset>> {
+        let sql = format!(
+            "UPDATE assets SET storage_key = $1, stored_file_name = $2, extension = $3, content_type = $4, \
+             size = $5, checksum_sha256 = $6, width = $7, height = $8, updated_at = $9 \
+             WHERE id = $10 AND storage_key = $11 RETURNING {ASSET_COLUMNS}"
+        );
+        sqlx::query_as::<_, AssetRow>(AssertSqlSafe(sql))
+            .bind(&replacement.storage_key)
+            .bind(&replacement.stored_file_name)
+            .bind(&replacement.extension)
+            .bind(&replacement.content_type)
+            .bind(i64::try_from(replacement.size).unwrap_or(i64::MAX))
+            .bind(&replacement.checksum_sha256)
+            .bind(replacement.width.map(i64::from))
+            .bind(replacement.height.map(i64::from))
+            .bind(to_micros(at))
+            .bind(id.to_string())
+            .bind(&replacement.previous_key)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(Asset::try_from)
+            .transpose()
+    }
+
+    pub async fn set_perceptual_hash(&self, id: Uuid, hash: &str) -> Result<()> {
+        sqlx::query("UPDATE assets SET perceptual_hash = $1 WHERE id = $2")
+            .bind(hash)
+            .bind(id.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Other assets with the same checksum, and every other asset's
+    /// perceptual hash, for duplicate reports.
+    pub async fn duplicate_candidates(
+        &self,
+        id: Uuid,
+        checksum: &str,
+    ) -> Result<(Vec<String>, Vec<(String, String)>)> {
+        let same: Vec<String> = sqlx::query_scalar(
+            "SELECT id FROM assets WHERE checksum_sha256 = $1 AND id <> $2 ORDER BY id",
+        )
+        .bind(checksum)
+        .bind(id.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        let hashes: Vec<(String, String)> = sqlx::query_as(
+            "SELECT id, perceptual_hash FROM assets WHERE perceptual_hash IS NOT NULL AND id <> $1 ORDER BY id",
+        )
+        .bind(id.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        Ok((same, hashes))
     }
 
     pub async fn derivatives(&self, asset_id: Uuid) -> Result<Vec<Derivative>> {

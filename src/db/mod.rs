@@ -3,10 +3,13 @@
 
 mod api_keys;
 mod assets;
+mod executions;
+mod jobs;
 mod storage_profiles;
 
 pub use api_keys::ApiKeyRecord;
-pub use assets::{AssetUpdate, PublicContent};
+pub use assets::{AssetUpdate, OriginalReplacement, PublicContent};
+pub use jobs::{JOBS_CHANNEL, LeasedJob, NewJob};
 pub use storage_profiles::StorageProfileRecord;
 
 use std::{path::Path, str::FromStr, time::Duration};
@@ -28,6 +31,7 @@ pub enum Dialect {
 pub struct Db {
     pool: AnyPool,
     dialect: Dialect,
+    url: String,
 }
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -61,7 +65,11 @@ impl Db {
             })
             .connect_with(options)
             .await?;
-        Ok(Db { pool, dialect })
+        Ok(Db {
+            pool,
+            dialect,
+            url: url.to_string(),
+        })
     }
 
     /// The embedded default: a SQLite file in the data dir, created when missing.
@@ -78,6 +86,11 @@ impl Db {
             .execute(&self.pool)
             .await
             .map(|_| ())
+    }
+
+    /// Connection URL, for the PostgreSQL listener that needs a connection of its own.
+    pub fn url(&self) -> &str {
+        &self.url
     }
 
     pub fn dialect(&self) -> Dialect {

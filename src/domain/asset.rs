@@ -14,6 +14,11 @@ pub enum AssetStatus {
 }
 
 impl AssetStatus {
+    /// `ready` and `failed` are final: processing is over.
+    pub fn is_settled(self) -> bool {
+        matches!(self, AssetStatus::Ready | AssetStatus::Failed)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             AssetStatus::Pending => "pending",
@@ -92,6 +97,7 @@ pub struct AssetDetails {
     pub asset: Asset,
     pub derivatives: Vec<Derivative>,
     pub structured_results: Vec<StructuredResult>,
+    pub latest_execution: Option<super::SkillExecution>,
 }
 
 /// Client-supplied metadata of an upload, from the multipart fields or the

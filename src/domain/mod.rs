@@ -3,10 +3,12 @@
 mod asset;
 mod content;
 mod principal;
+mod skill;
 
 pub use asset::*;
 pub use content::*;
 pub use principal::*;
+pub use skill::*;
 
 use chrono::{DateTime, Utc};
 

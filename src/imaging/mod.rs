@@ -1,4 +1,32 @@
-//! Pure functions over image bytes: what a file really is and how big it says it is.
+//! Pure functions over image bytes and pixels: sniffing, header probing,
+//! capped decoding, resizing, encoding, metadata, watermarks and analysis.
+
+pub mod analysis;
+mod decode;
+pub mod metadata;
+mod transform;
+pub mod watermark;
+
+pub use decode::{ImageHeader, decode, decode_for_size, normalize, read_header};
+pub use transform::{OutputFormat, encode, fit_within, resize_exact};
+
+/// Why an image could not be processed. These describe the file, not the
+/// server: they make an asset `failed` rather than being retried.
+#[derive(Debug, thiserror::Error)]
+pub enum ImagingError {
+    #[error("the image is {width}x{height}, over the limit of {max_pixels} pixels")]
+    TooManyPixels {
+        width: u32,
+        height: u32,
+        max_pixels: u64,
+    },
+    #[error("the image cannot be decoded: {0}")]
+    Undecodable(String),
+    #[error("the image is truncated")]
+    Truncated,
+    #[error("the image cannot be encoded: {0}")]
+    Encode(String),
+}
 
 /// How many leading bytes `sniff` needs to decide.
 pub const SNIFF_LEN: usize = 512;
@@ -72,14 +100,13 @@ pub fn extension_for(content_type: &str) -> &'static str {
     }
 }
 
-/// Width and height as declared by the header in `head`, without decoding
-/// pixels. `None` when the header is not within `head` or is unreadable.
+/// Width and height as displayed (EXIF orientation applied), from the header
+/// in `head`, without decoding pixels. `None` when the header is not within
+/// `head` or is unreadable.
 pub fn probe_dimensions(head: &[u8]) -> Option<(u32, u32)> {
-    image::ImageReader::new(std::io::Cursor::new(head))
-        .with_guessed_format()
-        .ok()?
-        .into_dimensions()
+    read_header(head, u64::MAX)
         .ok()
+        .map(|header| header.display_dimensions())
 }
 
 #[cfg(test)]

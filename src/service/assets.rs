@@ -1,13 +1,18 @@
 use std::{collections::HashSet, sync::Arc};
 
 use bytes::Bytes;
-use futures_util::{Stream, StreamExt, stream};
+use futures_util::{Stream, StreamExt, stream, stream::BoxStream};
 use sha2::{Digest, Sha256};
 use tracing::{instrument, warn};
 use uuid::Uuid;
 
+use std::time::Duration;
+
+use tokio::sync::broadcast;
+
+use super::{AssetEvent, AssetEvents};
 use crate::{
-    db::{AssetUpdate, Db},
+    db::{AssetUpdate, Db, NewJob},
     domain::{
         Asset, AssetDetails, AssetPatch, AssetStatus, BatchDeleteOutcome, DeletedAsset, ListParams,
         ListQuery, Page, Permission, Principal, RangeRequest, UploadMetadata, UsageStats, now,
@@ -15,6 +20,7 @@ use crate::{
     },
     error::{Error, Result},
     imaging,
+    jobs::{JobSignal, PROCESS_ASSET},
     storage::{BlobStore, ByteRange, ByteStream, StorageError, StorageRegistry, original_key},
 };
 
@@ -103,14 +109,24 @@ pub struct AssetService {
     db: Db,
     storage: StorageRegistry,
     limits: Arc<AssetLimits>,
+    events: AssetEvents,
+    jobs: JobSignal,
 }
 
 impl AssetService {
-    pub fn new(db: Db, storage: StorageRegistry, limits: AssetLimits) -> Self {
+    pub fn new(
+        db: Db,
+        storage: StorageRegistry,
+        limits: AssetLimits,
+        events: AssetEvents,
+        jobs: JobSignal,
+    ) -> Self {
         AssetService {
             db,
             storage,
             limits: Arc::new(limits),
+            events,
+            jobs,
         }
     }
 
@@ -240,10 +256,15 @@ impl AssetService {
         }
         let extension = imaging::extension_for(staged.content_type);
         let at = now();
+        let process = metadata.run_enrichment.unwrap_or(true);
         let asset = Asset {
             id: staged.id,
             kind: "image".into(),
-            status: AssetStatus::Ready,
+            status: if process {
+                AssetStatus::Pending
+            } else {
+                AssetStatus::Ready
+            },
             original_file_name: upload_file_name(metadata.file_name.as_deref(), extension),
             stored_file_name: format!("{}.{extension}", staged.id),
             extension: extension.into(),
@@ -262,15 +283,25 @@ impl AssetService {
             updated_at: at,
             public_url: None,
         };
-        if let Err(err) = self.db.insert_asset(&asset).await {
+        let job = process.then(|| NewJob {
+            kind: PROCESS_ASSET.into(),
+            asset_id: Some(asset.id.to_string()),
+            payload_json: serde_json::json!({ "assetId": asset.id }).to_string(),
+            max_attempts: 5,
+        });
+        if let Err(err) = self.db.insert_asset(&asset, job.as_ref()).await {
             staged.discard().await;
             return Err(err);
         }
         staged.committed = true;
+        if process {
+            self.jobs.wake();
+        }
         Ok(AssetDetails {
             asset: self.present(asset),
             derivatives: Vec::new(),
             structured_results: Vec::new(),
+            latest_execution: None,
         })
     }
 
@@ -352,7 +383,8 @@ impl AssetService {
         asset
     }
 
-    async fn details(&self, asset: Asset) -> Result<AssetDetails> {
+    /// The asset with its derivatives, results and latest execution.
+    pub async fn details(&self, asset: Asset) -> Result<AssetDetails> {
         let mut derivatives = self.db.derivatives(asset.id).await?;
         if asset.is_public
             && let Some(store) = self.storage.store(&asset.storage_profile_id)
@@ -362,14 +394,16 @@ impl AssetService {
             }
         }
         let structured_results = self.db.structured_results(asset.id).await?;
+        let latest_execution = self.db.latest_execution(asset.id).await?;
         Ok(AssetDetails {
             asset: self.present(asset),
             derivatives,
             structured_results,
+            latest_execution,
         })
     }
 
-    async fn load(&self, id: &str) -> Result<Asset> {
+    pub(super) async fn load(&self, id: &str) -> Result<Asset> {
         let uuid = parse_asset_id(id)?;
         self.db
             .get_asset(uuid)
@@ -456,6 +490,7 @@ impl AssetService {
             .update_asset(uuid, &update, now())
             .await?
             .ok_or_else(|| Error::AssetNotFound(id.to_string()))?;
+        self.events.changed(&asset);
         self.details(asset).await
     }
 
@@ -486,6 +521,7 @@ impl AssetService {
                 }
             }
         }
+        self.events.deleted(id);
         Ok(Some(DeletedAsset {
             id,
             status: asset.status,
@@ -586,7 +622,84 @@ impl AssetService {
     #[instrument(skip_all)]
     pub async fn usage_stats(&self, principal: &Principal) -> Result<UsageStats> {
         principal.require(Permission::AssetsRead)?;
-        self.db.usage_stats().await
+        let mut stats = self.db.usage_stats().await?;
+        stats.most_active_skill = self.db.most_active_skill().await?;
+        Ok(stats)
+    }
+
+    /// The asset now, then again at each status change, ending once it is
+    /// `ready` or `failed`. Changes made in this process arrive at once with
+    /// the asset as it was then; other instances' are seen by polling.
+    #[instrument(skip_all, fields(asset_id = %id))]
+    pub async fn watch(
+        &self,
+        principal: &Principal,
+        id: &str,
+    ) -> Result<BoxStream<'static, Result<AssetDetails>>> {
+        principal.require(Permission::AssetsRead)?;
+        let events = self.events.subscribe();
+        let first = self.details(self.load(id).await?).await?;
+        let id = first.asset.id;
+        let state = WatchState {
+            service: self.clone(),
+            events,
+            last: first.asset.status,
+            finished: first.asset.status.is_settled(),
+        };
+        let rest = stream::unfold(state, move |mut state| async move {
+            if state.finished {
+                return None;
+            }
+            let asset = state.next_change(id).await;
+            state.finished = asset.as_ref().map_or(true, |a| a.status.is_settled());
+            let details = match asset {
+                Ok(asset) => state.service.details(asset).await,
+                Err(err) => Err(err),
+            };
+            Some((details, state))
+        });
+        Ok(stream::once(async move { Ok(first) }).chain(rest).boxed())
+    }
+}
+
+struct WatchState {
+    service: AssetService,
+    events: broadcast::Receiver<AssetEvent>,
+    last: AssetStatus,
+    finished: bool,
+}
+
+/// How often a watch re-reads the asset to see other instances' changes.
+const WATCH_POLL: Duration = Duration::from_secs(1);
+
+impl WatchState {
+    /// Waits for the asset's next status change.
+    async fn next_change(&mut self, id: Uuid) -> Result<Asset> {
+        loop {
+            let seen = tokio::select! {
+                event = self.events.recv() => match event {
+                    Ok(AssetEvent { id: changed, .. }) if changed != id => continue,
+                    Ok(AssetEvent { asset: Some(asset), .. }) => Some(asset),
+                    Ok(AssetEvent { asset: None, .. }) => return Err(Error::AssetNotFound(id.to_string())),
+                    Err(broadcast::error::RecvError::Lagged(_)) => None,
+                    Err(broadcast::error::RecvError::Closed) => return Err(Error::internal("watch", "event channel closed")),
+                },
+                () = tokio::time::sleep(WATCH_POLL) => None,
+            };
+            let asset = match seen {
+                Some(asset) => asset,
+                None => self
+                    .service
+                    .db
+                    .get_asset(id)
+                    .await?
+                    .ok_or_else(|| Error::AssetNotFound(id.to_string()))?,
+            };
+            if asset.status != self.last {
+                self.last = asset.status;
+                return Ok(self.service.present(asset));
+            }
+        }
     }
 }
 

@@ -3,17 +3,26 @@
 
 mod assets;
 mod auth;
+mod processing;
+mod skills;
 mod system;
 
 pub use assets::{AssetLimits, AssetService, Content, ContentBody, MAX_TEXT_LEN, StagedUpload};
 pub use auth::{AuthService, CreatedApiKey};
+pub use skills::SkillService;
 pub use system::{BootstrapInfo, Readiness, SystemService};
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
+
+use tokio::sync::broadcast;
+use uuid::Uuid;
 
 use crate::{
     config::Config,
     db::Db,
+    domain::Asset,
+    jobs::{JobSignal, WorkerSettings, Workers},
+    skills::SkillRunner,
     storage::{LocalStore, StorageRegistry},
 };
 
@@ -35,18 +44,54 @@ pub enum StartError {
     Setup(#[from] crate::error::Error),
 }
 
+/// An asset as it was right after a change; `None` once it is deleted.
+#[derive(Clone, Debug)]
+pub struct AssetEvent {
+    pub id: Uuid,
+    pub asset: Option<Asset>,
+}
+
+/// Announces changes (status, content) to watchers in this process, with the
+/// asset as it was at that moment, so no status is skipped; other instances'
+/// changes are seen by polling.
+#[derive(Clone)]
+pub struct AssetEvents(broadcast::Sender<AssetEvent>);
+
+impl AssetEvents {
+    fn new() -> Self {
+        AssetEvents(broadcast::channel(1024).0)
+    }
+
+    pub fn changed(&self, asset: &Asset) {
+        let _ = self.0.send(AssetEvent {
+            id: asset.id,
+            asset: Some(asset.clone()),
+        });
+    }
+
+    pub fn deleted(&self, id: Uuid) {
+        let _ = self.0.send(AssetEvent { id, asset: None });
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<AssetEvent> {
+        self.0.subscribe()
+    }
+}
+
 /// Everything a transport needs, cheap to clone into handlers.
 #[derive(Clone)]
 pub struct Services {
     pub assets: AssetService,
+    pub skills: SkillService,
     pub auth: AuthService,
     pub system: SystemService,
     pub db: Db,
 }
 
 impl Services {
-    /// Connects the database (migrating it), opens storage and wires the services.
-    pub async fn start(config: &Config) -> Result<Services, StartError> {
+    /// Connects the database (migrating it), opens storage, wires the
+    /// services and starts the background workers.
+    pub async fn start(config: &Config) -> Result<(Services, Workers), StartError> {
         let db = connect_database(config).await?;
         db.migrate().await?;
         let root = config.local_storage_root();
@@ -61,12 +106,35 @@ impl Services {
             default_page_size: config.default_page_size,
             max_page_size: config.max_page_size,
         };
-        Ok(Services {
-            assets: AssetService::new(db.clone(), storage.clone(), limits.clone()),
+        let events = AssetEvents::new();
+        let signal = JobSignal::default();
+        let runner = SkillRunner::new(db.clone(), storage.clone(), config.max_image_pixels);
+        let assets = AssetService::new(
+            db.clone(),
+            storage.clone(),
+            limits.clone(),
+            events.clone(),
+            signal.clone(),
+        );
+        let services = Services {
+            skills: SkillService::new(db.clone(), assets.clone(), runner.clone(), events.clone()),
+            assets,
             auth: AuthService::new(db.clone(), &config.api_keys),
             system: SystemService::new(db.clone(), storage, limits),
+            db: db.clone(),
+        };
+        let processor = processing::AssetProcessor::new(db.clone(), runner, events);
+        let workers = Workers::start(
             db,
-        })
+            Arc::new(processor),
+            signal,
+            WorkerSettings {
+                workers: config.workers,
+                lease: Duration::from_secs(config.job_lease_seconds),
+                poll_interval: Duration::from_secs(2),
+            },
+        );
+        Ok((services, workers))
     }
 }
 

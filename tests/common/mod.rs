@@ -11,7 +11,11 @@ use std::{
 
 use reqwest::multipart;
 use sqlx::Connection;
-use tessera::{Config, api::grpc::proto::asset_service_client::AssetServiceClient, config::Secret};
+use tessera::{
+    Config,
+    api::grpc::proto::{self, asset_service_client::AssetServiceClient},
+    config::Secret,
+};
 use tokio::{net::TcpListener, sync::oneshot};
 use tonic::{
     metadata::MetadataValue, service::interceptor::InterceptedService, transport::Channel,
@@ -266,6 +270,29 @@ impl TestServer {
 
     pub async fn grpc(&self) -> GrpcClient {
         self.grpc_with_key(Some(API_KEY)).await
+    }
+
+    /// Follows `WatchAsset` until processing is over; returns the statuses seen
+    /// and the asset as REST shows it then.
+    pub async fn wait_settled(&self, id: &str) -> (Vec<proto::AssetStatus>, serde_json::Value) {
+        use futures_util::StreamExt;
+        let mut client = self.grpc().await;
+        let mut updates = client
+            .watch_asset(proto::WatchAssetRequest { id: id.into() })
+            .await
+            .expect("watch")
+            .into_inner();
+        let mut seen = Vec::new();
+        while let Some(update) =
+            tokio::time::timeout(std::time::Duration::from_secs(60), updates.next())
+                .await
+                .expect("processing finishes within a minute")
+        {
+            seen.push(update.expect("update").asset.expect("asset").status());
+        }
+        let (status, body) = self.get_json(&format!("/api/v1/assets/{id}")).await;
+        assert_eq!(status, 200, "{body}");
+        (seen, body["data"].clone())
     }
 
     /// Every regular file under the local storage root (temp files included).

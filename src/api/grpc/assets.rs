@@ -9,16 +9,18 @@ use super::{
         self, AssetContentInfo, BatchDeleteAssetsRequest, BatchDeleteAssetsResponse,
         ContentTypeUsage, DeleteAssetRequest, DeleteAssetResponse, GetAssetContentRequest,
         GetAssetContentResponse, GetAssetRequest, GetAssetResponse, GetUsageStatsRequest,
-        GetUsageStatsResponse, ListAssetsRequest, ListAssetsResponse, SkillUsage,
+        GetUsageStatsResponse, ListAssetsRequest, ListAssetsResponse, ListSkillsRequest,
+        ListSkillsResponse, RunSkillRequest, RunSkillResponse, RunSkillStep, SkillUsage,
         UpdateAssetRequest, UpdateAssetResponse, UploadAssetRequest, UploadAssetResponse,
-        asset_service_server::AssetService, get_asset_content_response, upload_asset_request,
+        WatchAssetRequest, WatchAssetResponse, asset_service_server::AssetService,
+        get_asset_content_response, upload_asset_request,
     },
     timestamp,
 };
 use crate::{
     domain::{
         Asset, AssetDetails, AssetOrderBy, AssetPatch, AssetStatus, ContentTypeFilter, ListParams,
-        OrderDirection, UploadMetadata,
+        OrderDirection, SkillExecution, UploadMetadata,
     },
     error::Error,
     service::{Content, Services},
@@ -68,6 +70,55 @@ fn asset_to_proto(asset: Asset) -> proto::Asset {
         updated_at_utc: Some(timestamp(asset.updated_at)),
         derivatives: Vec::new(),
         structured_results: Vec::new(),
+        latest_execution_summary: None,
+    }
+}
+
+fn execution_to_proto(execution: SkillExecution) -> proto::ExecutionSummary {
+    proto::ExecutionSummary {
+        execution_id: execution.execution_id.to_string(),
+        skill_name: execution.skill_name,
+        trigger_source: execution.trigger_source.as_str().into(),
+        started_at_utc: Some(timestamp(execution.started_at)),
+        completed_at_utc: Some(timestamp(execution.completed_at)),
+        succeeded: execution.succeeded,
+        steps: execution
+            .steps
+            .into_iter()
+            .map(|s| proto::ExecutionStep {
+                step_name: s.step_name,
+                succeeded: s.succeeded,
+                error_message: s.error_message,
+                started_at_utc: Some(timestamp(s.started_at)),
+                completed_at_utc: Some(timestamp(s.completed_at)),
+            })
+            .collect(),
+    }
+}
+
+/// `google.protobuf.Struct` parameters as the JSON the service validates.
+fn struct_to_json(value: prost_types::Struct) -> serde_json::Value {
+    serde_json::Value::Object(
+        value
+            .fields
+            .into_iter()
+            .map(|(k, v)| (k, value_to_json(v)))
+            .collect(),
+    )
+}
+
+fn value_to_json(value: prost_types::Value) -> serde_json::Value {
+    use prost_types::value::Kind;
+    match value.kind {
+        None | Some(Kind::NullValue(_)) => serde_json::Value::Null,
+        Some(Kind::NumberValue(n)) => serde_json::Number::from_f64(n)
+            .map_or(serde_json::Value::Null, serde_json::Value::Number),
+        Some(Kind::StringValue(s)) => serde_json::Value::String(s),
+        Some(Kind::BoolValue(b)) => serde_json::Value::Bool(b),
+        Some(Kind::StructValue(s)) => struct_to_json(s),
+        Some(Kind::ListValue(list)) => {
+            serde_json::Value::Array(list.values.into_iter().map(value_to_json).collect())
+        }
     }
 }
 
@@ -76,8 +127,10 @@ fn details_to_proto(details: AssetDetails) -> proto::Asset {
         asset,
         derivatives,
         structured_results,
+        latest_execution,
     } = details;
     proto::Asset {
+        latest_execution_summary: latest_execution.map(execution_to_proto),
         derivatives: derivatives
             .into_iter()
             .map(|d| proto::Derivative {
@@ -142,6 +195,7 @@ fn cleared(value: Option<String>) -> Option<Option<String>> {
 }
 
 type ContentStream = Pin<Box<dyn Stream<Item = Result<GetAssetContentResponse, Status>> + Send>>;
+type WatchStream = Pin<Box<dyn Stream<Item = Result<WatchAssetResponse, Status>> + Send>>;
 
 #[tonic::async_trait]
 impl AssetService for AssetsGrpc {
@@ -375,5 +429,83 @@ impl AssetService for AssetsGrpc {
                 run_count: count(s.run_count),
             }),
         }))
+    }
+
+    async fn list_skills(
+        &self,
+        request: Request<ListSkillsRequest>,
+    ) -> Result<Response<ListSkillsResponse>, Status> {
+        let call = CallContext::of(&request)?;
+        let skills = self
+            .services
+            .skills
+            .list(&call.principal)
+            .map_err(|e| call.fail(e))?;
+        Ok(Response::new(ListSkillsResponse {
+            skills: skills
+                .into_iter()
+                .map(|s| proto::Skill {
+                    skill_name: s.skill_name.into(),
+                    description: s.description.into(),
+                    steps: s.steps.into_iter().map(String::from).collect(),
+                })
+                .collect(),
+        }))
+    }
+
+    async fn run_skill(
+        &self,
+        request: Request<RunSkillRequest>,
+    ) -> Result<Response<RunSkillResponse>, Status> {
+        let call = CallContext::of(&request)?;
+        let request = request.into_inner();
+        let outcome = self
+            .services
+            .skills
+            .run(
+                &call.principal,
+                &request.id,
+                &request.skill_name,
+                request.parameters.map(struct_to_json),
+            )
+            .await
+            .map_err(|e| call.fail(e))?;
+        Ok(Response::new(RunSkillResponse {
+            succeeded: outcome.succeeded,
+            skill_name: outcome.skill_name,
+            steps: outcome
+                .steps
+                .into_iter()
+                .map(|s| RunSkillStep {
+                    name: s.step_name,
+                    succeeded: s.succeeded,
+                    error_message: s.error_message,
+                })
+                .collect(),
+            asset: Some(details_to_proto(outcome.asset)),
+        }))
+    }
+
+    type WatchAssetStream = WatchStream;
+
+    async fn watch_asset(
+        &self,
+        request: Request<WatchAssetRequest>,
+    ) -> Result<Response<Self::WatchAssetStream>, Status> {
+        let call = CallContext::of(&request)?;
+        let updates = self
+            .services
+            .assets
+            .watch(&call.principal, &request.into_inner().id)
+            .await
+            .map_err(|e| call.fail(e))?;
+        let stream = updates.map(move |update| {
+            update
+                .map(|details| WatchAssetResponse {
+                    asset: Some(details_to_proto(details)),
+                })
+                .map_err(|err| super::status(err, None))
+        });
+        Ok(Response::new(Box::pin(stream)))
     }
 }

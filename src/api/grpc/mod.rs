@@ -31,6 +31,7 @@ pub const ERROR_DOMAIN: &str = "tessera";
 pub fn grpc_code(err: &Error) -> Code {
     match err {
         Error::AssetNotFound(_)
+        | Error::SkillNotFound(_)
         | Error::ContentNotFound
         | Error::StorageProfileNotFound(_)
         | Error::RouteNotFound => Code::NotFound,
@@ -42,6 +43,7 @@ pub fn grpc_code(err: &Error) -> Code {
         | Error::AssetAltTextTooLong { .. }
         | Error::AssetOriginalFileNameInvalid { .. }
         | Error::AssetBatchTooLarge { .. }
+        | Error::SkillParametersInvalid { .. }
         | Error::InvalidPage(_)
         | Error::InvalidPageSize(_)
         | Error::InvalidStatus(_)

@@ -13,7 +13,8 @@ use super::{ApiError, Caller, JsonBody, content::content_response, data, utc};
 use crate::{
     domain::{
         Asset, AssetDetails, AssetPatch, BatchDeleteOutcome, DeletedAsset, Derivative, ListParams,
-        Page, Principal, RangeRequest, StructuredResult, UploadMetadata, UsageStats,
+        Page, Principal, RangeRequest, SkillExecution, StructuredResult, UploadMetadata,
+        UsageStats,
     },
     error::Error,
     service::{Content, MAX_TEXT_LEN, Services, StagedUpload},
@@ -54,8 +55,53 @@ pub struct AssetDto {
     alt_text: Option<String>,
     derivatives: Vec<DerivativeDto>,
     structured_results: Vec<StructuredResultDto>,
-    /// Filled once skills record executions.
-    latest_execution_summary: Option<serde_json::Value>,
+    latest_execution_summary: Option<ExecutionSummaryDto>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ExecutionSummaryDto {
+    execution_id: String,
+    skill_name: String,
+    trigger_source: &'static str,
+    started_at_utc: String,
+    completed_at_utc: String,
+    succeeded: bool,
+    steps: Vec<ExecutionStepDto>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ExecutionStepDto {
+    step_name: String,
+    succeeded: bool,
+    error_message: Option<String>,
+    started_at_utc: String,
+    completed_at_utc: String,
+}
+
+impl From<SkillExecution> for ExecutionSummaryDto {
+    fn from(e: SkillExecution) -> Self {
+        ExecutionSummaryDto {
+            execution_id: e.execution_id.to_string(),
+            skill_name: e.skill_name,
+            trigger_source: e.trigger_source.as_str(),
+            started_at_utc: utc(e.started_at),
+            completed_at_utc: utc(e.completed_at),
+            succeeded: e.succeeded,
+            steps: e
+                .steps
+                .into_iter()
+                .map(|s| ExecutionStepDto {
+                    step_name: s.step_name,
+                    succeeded: s.succeeded,
+                    error_message: s.error_message,
+                    started_at_utc: utc(s.started_at),
+                    completed_at_utc: utc(s.completed_at),
+                })
+                .collect(),
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -106,6 +152,7 @@ impl From<AssetDetails> for AssetDto {
             asset,
             derivatives,
             structured_results,
+            latest_execution,
         } = details;
         AssetDto {
             stored_file_name: asset.stored_file_name.clone(),
@@ -120,7 +167,7 @@ impl From<AssetDetails> for AssetDto {
                 .into_iter()
                 .map(StructuredResultDto::from)
                 .collect(),
-            latest_execution_summary: None,
+            latest_execution_summary: latest_execution.map(ExecutionSummaryDto::from),
         }
     }
 }

@@ -3,6 +3,7 @@
 
 mod assets;
 mod content;
+mod skills;
 mod system;
 
 use axum::{
@@ -32,6 +33,11 @@ pub fn router(services: Services) -> Router {
                 .layer(DefaultBodyLimit::disable()),
         )
         .route("/api/v1/assets/usage-stats", get(assets::usage_stats))
+        .route("/api/v1/assets/skills", get(skills::list))
+        .route(
+            "/api/v1/assets/{id}/skills/{skill_name}/run",
+            post(skills::run),
+        )
         .route("/api/v1/assets/batch-delete", post(assets::batch_delete))
         .route(
             "/api/v1/assets/{id}",
@@ -122,6 +128,7 @@ pub fn render_error_body(response: &mut Response, trace_id: &str) {
 pub fn http_status(err: &Error) -> StatusCode {
     match err {
         Error::AssetNotFound(_)
+        | Error::SkillNotFound(_)
         | Error::ContentNotFound
         | Error::StorageProfileNotFound(_)
         | Error::RouteNotFound => StatusCode::NOT_FOUND,
@@ -132,6 +139,7 @@ pub fn http_status(err: &Error) -> StatusCode {
         | Error::AssetAltTextTooLong { .. }
         | Error::AssetOriginalFileNameInvalid { .. }
         | Error::AssetBatchTooLarge { .. }
+        | Error::SkillParametersInvalid { .. }
         | Error::InvalidPage(_)
         | Error::InvalidPageSize(_)
         | Error::InvalidStatus(_)

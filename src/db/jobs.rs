@@ -1,0 +1,198 @@
+use sqlx::{AssertSqlSafe, FromRow};
+
+use super::{Db, Dialect};
+use crate::error::Result;
+
+/// A job to insert; ids and times are set by the repository.
+#[derive(Clone, Debug)]
+pub struct NewJob {
+    pub kind: String,
+    pub asset_id: Option<String>,
+    pub payload_json: String,
+    pub max_attempts: i64,
+}
+
+/// A job a worker holds a lease on.
+#[derive(Clone, Debug, FromRow)]
+pub struct LeasedJob {
+    pub id: String,
+    pub kind: String,
+    pub asset_id: Option<String>,
+    pub payload_json: String,
+    pub attempts: i64,
+    pub max_attempts: i64,
+}
+
+/// Channel PostgreSQL instances use to wake each other's workers.
+pub const JOBS_CHANNEL: &str = "tessera_jobs";
+
+pub(super) async fn insert_job<'e, E>(executor: E, job: &NewJob, at: i64) -> Result<()>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    sqlx::query(
+        "INSERT INTO jobs (id, kind, asset_id, payload_json, status, attempts, max_attempts, run_after, \
+         created_at, updated_at) VALUES ($1, $2, $3, $4, 'queued', 0, $5, $6, $6, $6)",
+    )
+    .bind(uuid::Uuid::now_v7().to_string())
+    .bind(&job.kind)
+    .bind(job.asset_id.as_deref())
+    .bind(&job.payload_json)
+    .bind(job.max_attempts)
+    .bind(at)
+    .execute(executor)
+    .await?;
+    Ok(())
+}
+
+impl Db {
+    pub async fn enqueue_job(&self, job: &NewJob) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        insert_job(
+            &mut *tx,
+            job,
+            crate::domain::to_micros(crate::domain::now()),
+        )
+        .await?;
+        self.notify_jobs(&mut tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// On PostgreSQL, wakes the workers of every instance when `tx` commits.
+    pub(super) async fn notify_jobs(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    ) -> Result<()> {
+        if self.dialect == Dialect::Postgres {
+            sqlx::query("SELECT pg_notify('tessera_jobs', '')")
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Takes the next due job. PostgreSQL skips rows other instances hold;
+    /// SQLite's single writer makes the one statement atomic.
+    pub async fn lease_job(
+        &self,
+        owner: &str,
+        now: i64,
+        lease_until: i64,
+    ) -> Result<Option<LeasedJob>> {
+        let pick = match self.dialect {
+            Dialect::Postgres => {
+                "SELECT id FROM jobs WHERE status = 'queued' AND run_after <= $3 \
+                 ORDER BY run_after, id LIMIT 1 FOR UPDATE SKIP LOCKED"
+            }
+            Dialect::Sqlite => {
+                "SELECT id FROM jobs WHERE status = 'queued' AND run_after <= $3 \
+                 ORDER BY run_after, id LIMIT 1"
+            }
+        };
+        let sql = format!(
+            "UPDATE jobs SET status = 'running', lease_owner = $1, lease_expires_at = $2, \
+             attempts = attempts + 1, updated_at = $3 WHERE id = ({pick}) \
+             RETURNING id, kind, asset_id, payload_json, attempts, max_attempts"
+        );
+        Ok(sqlx::query_as::<_, LeasedJob>(AssertSqlSafe(sql))
+            .bind(owner)
+            .bind(lease_until)
+            .bind(now)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    /// Extends a lease; `false` means the lease was lost (reaped) and the
+    /// worker must stop.
+    pub async fn renew_lease(&self, job_id: &str, owner: &str, lease_until: i64) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE jobs SET lease_expires_at = $1 WHERE id = $2 AND lease_owner = $3 AND status = 'running'",
+        )
+        .bind(lease_until)
+        .bind(job_id)
+        .bind(owner)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub async fn complete_job(&self, job_id: &str, owner: &str, now: i64) -> Result<()> {
+        sqlx::query(
+            "UPDATE jobs SET status = 'succeeded', lease_owner = NULL, lease_expires_at = NULL, \
+             last_error = NULL, updated_at = $1 WHERE id = $2 AND lease_owner = $3",
+        )
+        .bind(now)
+        .bind(job_id)
+        .bind(owner)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Requeues with backoff, or marks the job failed after its last attempt.
+    pub async fn fail_job(
+        &self,
+        job: &LeasedJob,
+        owner: &str,
+        error: &str,
+        now: i64,
+        retry_at: i64,
+    ) -> Result<()> {
+        let status = if job.attempts >= job.max_attempts {
+            "failed"
+        } else {
+            "queued"
+        };
+        sqlx::query(
+            "UPDATE jobs SET status = $1, lease_owner = NULL, lease_expires_at = NULL, last_error = $2, \
+             run_after = $3, updated_at = $4 WHERE id = $5 AND lease_owner = $6",
+        )
+        .bind(status)
+        .bind(error)
+        .bind(retry_at)
+        .bind(now)
+        .bind(&job.id)
+        .bind(owner)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Gives this owner's running jobs back to the queue (graceful shutdown).
+    pub async fn release_jobs(&self, owner: &str, now: i64) -> Result<u64> {
+        let done = sqlx::query(
+            "UPDATE jobs SET status = 'queued', lease_owner = NULL, lease_expires_at = NULL, \
+             attempts = attempts - 1, run_after = $1, updated_at = $1 \
+             WHERE lease_owner = $2 AND status = 'running'",
+        )
+        .bind(now)
+        .bind(owner)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// Requeues jobs whose holder died (lease expired); exhausted ones fail.
+    pub async fn reap_expired_leases(&self, now: i64) -> Result<u64> {
+        let done = sqlx::query(
+            "UPDATE jobs SET status = CASE WHEN attempts >= max_attempts THEN 'failed' ELSE 'queued' END, \
+             lease_owner = NULL, lease_expires_at = NULL, run_after = $1, updated_at = $1, \
+             last_error = COALESCE(last_error, 'lease expired') \
+             WHERE status = 'running' AND lease_expires_at < $1",
+        )
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// Number of jobs in each status.
+    pub async fn job_counts(&self) -> Result<Vec<(String, i64)>> {
+        Ok(
+            sqlx::query_as("SELECT status, COUNT(*) FROM jobs GROUP BY status ORDER BY status")
+                .fetch_all(&self.pool)
+                .await?,
+        )
+    }
+}

@@ -1,0 +1,148 @@
+//! Upload-triggered processing: the handler of `process_asset` jobs.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde::Deserialize;
+use tracing::{info, warn};
+use uuid::Uuid;
+
+use super::AssetEvents;
+use crate::{
+    db::{Db, LeasedJob},
+    domain::{AssetStatus, SkillExecution, StepOutcome, TriggerSource, now},
+    imaging,
+    jobs::{JobFailure, JobHandler, PROCESS_ASSET},
+    skills::{DEFAULT_THUMBNAIL_SIZE, Prepared, RunRequest, Skill, SkillRunner, plan},
+};
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ProcessAssetPayload {
+    asset_id: Uuid,
+}
+
+/// Moves an upload `pending` -> `processing` -> `ready` (enrich skill run)
+/// or `failed` (the original cannot be decoded or is over the pixel cap).
+pub struct AssetProcessor {
+    db: Db,
+    runner: SkillRunner,
+    events: AssetEvents,
+}
+
+impl AssetProcessor {
+    pub fn new(db: Db, runner: SkillRunner, events: AssetEvents) -> Self {
+        AssetProcessor { db, runner, events }
+    }
+
+    async fn set_status(&self, id: Uuid, status: AssetStatus) -> Result<(), JobFailure> {
+        if let Some(asset) = self
+            .db
+            .set_asset_status(id, status, now())
+            .await
+            .map_err(failure)?
+        {
+            self.events.changed(&asset);
+        }
+        Ok(())
+    }
+
+    async fn process(&self, job: &LeasedJob, asset_id: Uuid) -> Result<(), JobFailure> {
+        let Some(asset) = self.db.get_asset(asset_id).await.map_err(failure)? else {
+            info!(%asset_id, "asset deleted before processing");
+            return Ok(());
+        };
+        if asset.status.is_settled() {
+            return Ok(());
+        }
+        self.set_status(asset.id, AssetStatus::Processing).await?;
+        let bytes = self.runner.load_original(&asset).await.map_err(failure)?;
+
+        // The scaled decode validates the original and feeds the thumbnail.
+        let max_pixels = self.runner.max_pixels();
+        let decoded = {
+            let bytes = bytes.clone();
+            tokio::task::spawn_blocking(move || {
+                let header = imaging::read_header(&bytes, max_pixels)?;
+                let image = imaging::decode_for_size(&bytes, DEFAULT_THUMBNAIL_SIZE, max_pixels)?;
+                Ok::<_, imaging::ImagingError>((header, image))
+            })
+            .await
+            .map_err(|e| JobFailure(format!("decoding crashed: {e}")))?
+        };
+        let skill = Skill::Enrich;
+        let steps = plan(skill, &serde_json::Map::new()).map_err(failure)?;
+        let (header, image) = match decoded {
+            Ok(decoded) => decoded,
+            Err(err) => {
+                warn!(%asset_id, error = %err, "the original cannot be processed");
+                let at = now();
+                let message = format!("the original cannot be processed: {err}");
+                let execution = SkillExecution {
+                    execution_id: Uuid::now_v7(),
+                    skill_name: skill.name().into(),
+                    trigger_source: TriggerSource::Upload,
+                    parameters_json: "{}".into(),
+                    started_at: at,
+                    completed_at: at,
+                    succeeded: false,
+                    steps: steps
+                        .iter()
+                        .map(|step| StepOutcome {
+                            step_name: step.name().into(),
+                            succeeded: false,
+                            error_message: Some(message.clone()),
+                            started_at: at,
+                            completed_at: at,
+                        })
+                        .collect(),
+                };
+                self.db
+                    .insert_execution(asset.id, Some(&job.id), &execution)
+                    .await
+                    .map_err(failure)?;
+                return self.set_status(asset.id, AssetStatus::Failed).await;
+            }
+        };
+        let (width, height) = header.display_dimensions();
+        let request = RunRequest {
+            asset,
+            skill,
+            steps,
+            parameters_json: "{}".into(),
+            trigger: TriggerSource::Upload,
+            job_id: Some(&job.id),
+            prepared: Some(Prepared {
+                size: DEFAULT_THUMBNAIL_SIZE,
+                image: Arc::new(image),
+            }),
+        };
+        let (_, asset) = self.runner.run(request, bytes).await.map_err(failure)?;
+        self.db
+            .set_asset_dimensions(asset.id, width, height)
+            .await
+            .map_err(failure)?;
+        self.set_status(asset.id, AssetStatus::Ready).await
+    }
+}
+
+fn failure(err: impl std::fmt::Display) -> JobFailure {
+    JobFailure(err.to_string())
+}
+
+#[async_trait]
+impl JobHandler for AssetProcessor {
+    async fn handle(&self, job: &LeasedJob) -> Result<(), JobFailure> {
+        if job.kind != PROCESS_ASSET {
+            return Err(JobFailure(format!("unknown job kind '{}'", job.kind)));
+        }
+        let payload: ProcessAssetPayload = serde_json::from_str(&job.payload_json)
+            .map_err(|e| JobFailure(format!("bad payload: {e}")))?;
+        let result = self.process(job, payload.asset_id).await;
+        if result.is_err() && job.attempts >= job.max_attempts {
+            // Out of retries: the asset must not stay `processing` forever.
+            let _ = self.set_status(payload.asset_id, AssetStatus::Failed).await;
+        }
+        result
+    }
+}

@@ -1,0 +1,82 @@
+use serde_json::{Map, Value};
+use tracing::instrument;
+
+use super::{AssetEvents, AssetService};
+use crate::{
+    db::Db,
+    domain::{Permission, Principal, SkillInfo, SkillRunOutcome, TriggerSource},
+    error::{Error, Result},
+    skills::{RunRequest, Skill, SkillRunner, plan},
+};
+
+/// The skills catalog and synchronous runs (`RunSkill`).
+#[derive(Clone)]
+pub struct SkillService {
+    db: Db,
+    assets: AssetService,
+    runner: SkillRunner,
+    events: AssetEvents,
+}
+
+impl SkillService {
+    pub fn new(db: Db, assets: AssetService, runner: SkillRunner, events: AssetEvents) -> Self {
+        SkillService {
+            db,
+            assets,
+            runner,
+            events,
+        }
+    }
+
+    pub fn list(&self, principal: &Principal) -> Result<Vec<SkillInfo>> {
+        principal.require(Permission::AssetsRead)?;
+        Ok(Skill::ALL.into_iter().map(Skill::info).collect())
+    }
+
+    /// Runs a skill now. The name and parameters are checked before anything
+    /// runs; step failures are reported in the outcome, not as an error.
+    #[instrument(skip_all, fields(asset_id = %asset_id, skill = %skill_name))]
+    pub async fn run(
+        &self,
+        principal: &Principal,
+        asset_id: &str,
+        skill_name: &str,
+        parameters: Option<Value>,
+    ) -> Result<SkillRunOutcome> {
+        principal.require(Permission::AssetsUpdate)?;
+        let skill = Skill::resolve(skill_name)
+            .ok_or_else(|| Error::SkillNotFound(skill_name.to_string()))?;
+        let parameters = match parameters {
+            None | Some(Value::Null) => Map::new(),
+            Some(Value::Object(map)) => map,
+            Some(_) => {
+                return Err(Error::SkillParametersInvalid {
+                    parameter: "parameters".into(),
+                    message: "parameters must be a JSON object".into(),
+                });
+            }
+        };
+        let steps = plan(skill, &parameters)?;
+        let asset = self.assets.load(asset_id).await?;
+        let bytes = self.runner.load_original(&asset).await?;
+        let request = RunRequest {
+            asset,
+            skill,
+            steps,
+            parameters_json: Value::Object(parameters).to_string(),
+            trigger: TriggerSource::Manual,
+            job_id: None,
+            prepared: None,
+        };
+        let (execution, asset) = self.runner.run(request, bytes).await?;
+        self.events.changed(&asset);
+        let details = self.assets.details(asset).await?;
+        let _ = &self.db;
+        Ok(SkillRunOutcome {
+            succeeded: execution.succeeded,
+            skill_name: execution.skill_name,
+            steps: execution.steps,
+            asset: details,
+        })
+    }
+}

@@ -1,0 +1,10 @@
+//! Skills: named pipelines of steps, validated up front and run against an
+//! asset, each run recorded as an execution.
+
+mod catalog;
+mod params;
+mod runner;
+
+pub use catalog::Skill;
+pub use params::{DEFAULT_THUMBNAIL_SIZE, StepSpec, plan};
+pub use runner::{Prepared, RunRequest, SkillRunner};

@@ -1,0 +1,195 @@
+//! Background processing: the status lifecycle, derivatives, execution
+//! records, and the hostile corpus ending refused or `failed`.
+
+use bytes::Bytes;
+use serde_json::Value;
+use tessera::api::grpc::proto::{
+    self, UploadAssetMetadata, UploadAssetRequest, upload_asset_request,
+};
+
+use crate::common::{Backend, TestServer, read_testdata};
+use crate::on_both_databases;
+
+on_both_databases!(
+    uploads_move_pending_processing_ready,
+    run_enrichment_false_is_ready_at_once,
+    hostile_files_end_refused_or_failed,
+);
+
+async fn grpc_upload(server: &TestServer, file: &str) -> proto::Asset {
+    let bytes = read_testdata(file);
+    let mut messages = vec![UploadAssetRequest {
+        payload: Some(upload_asset_request::Payload::Metadata(
+            UploadAssetMetadata {
+                file_name: file.rsplit('/').next().unwrap().into(),
+                ..Default::default()
+            },
+        )),
+    }];
+    messages.extend(bytes.chunks(64 * 1024).map(|chunk| UploadAssetRequest {
+        payload: Some(upload_asset_request::Payload::Chunk(
+            Bytes::copy_from_slice(chunk),
+        )),
+    }));
+    let mut client = server.grpc().await;
+    client
+        .upload_asset(futures_util::stream::iter(messages))
+        .await
+        .expect("upload")
+        .into_inner()
+        .asset
+        .expect("asset")
+}
+
+/// One worker and a queue of large photos ahead: the watched upload is still
+/// `pending` when the watch starts, and every transition is reported.
+async fn uploads_move_pending_processing_ready(backend: Backend) {
+    let server = TestServer::start_with(backend, |config| config.workers = 1).await;
+    for _ in 0..3 {
+        server
+            .upload_ok("normal/large_olympus_ep3_4032x3024.jpg", &[])
+            .await;
+    }
+    let asset = grpc_upload(&server, "exif/orientation_6.jpg").await;
+    assert_eq!(asset.status(), proto::AssetStatus::Pending);
+    assert_eq!(
+        (asset.width, asset.height),
+        (Some(1800), Some(1200)),
+        "display dimensions"
+    );
+    let (seen, processed) = server.wait_settled(&asset.id).await;
+    assert_eq!(
+        seen,
+        vec![
+            proto::AssetStatus::Pending,
+            proto::AssetStatus::Processing,
+            proto::AssetStatus::Ready
+        ]
+    );
+    assert_eq!(processed["status"], "ready");
+    let thumbnail = &processed["derivatives"][0];
+    assert_eq!(
+        (thumbnail["width"].as_u64(), thumbnail["height"].as_u64()),
+        (Some(256), Some(171))
+    );
+
+    // The REST upload of the same kind ends the same way.
+    let rest = server
+        .upload_ok("exif/interlaced_adam7_rgba.png", &[])
+        .await;
+    assert_eq!(rest["status"], "pending");
+    let (_, rest) = server.wait_settled(rest["id"].as_str().unwrap()).await;
+    assert_eq!(rest["status"], "ready");
+    assert_eq!(rest["derivatives"][0]["kind"], "thumbnail_256");
+    assert_eq!(
+        (
+            rest["derivatives"][0]["width"].as_u64(),
+            rest["derivatives"][0]["height"].as_u64()
+        ),
+        (Some(162), Some(150)),
+        "never upscaled"
+    );
+    // Transparency survives in the thumbnail.
+    let key = format!(
+        "derivatives/{}/thumbnail_256.webp",
+        rest["id"].as_str().unwrap()
+    );
+    let bytes = server
+        .http
+        .get(server.url(&format!("/content/{key}")))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let thumbnail = image::load_from_memory(&bytes).expect("decodes");
+    assert!(thumbnail.color().has_alpha());
+    assert!(
+        thumbnail.to_rgba8().get_pixel(0, 0).0[3] < 16,
+        "the toucan's corner stays transparent"
+    );
+
+    let (_, stats) = server.get_json("/api/v1/assets/usage-stats").await;
+    assert_eq!(stats["data"]["totalDerivatives"], 5);
+    assert_eq!(stats["data"]["mostActiveSkill"]["skillName"], "enrich");
+    assert_eq!(stats["data"]["mostActiveSkill"]["runCount"], 5);
+}
+
+async fn run_enrichment_false_is_ready_at_once(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let asset = server
+        .upload_ok("normal/rocket_falcon9.jpg", &[("runEnrichment", "false")])
+        .await;
+    assert_eq!(asset["status"], "ready");
+    let (seen, settled) = server.wait_settled(asset["id"].as_str().unwrap()).await;
+    assert_eq!(seen, vec![proto::AssetStatus::Ready]);
+    assert_eq!(settled["derivatives"], serde_json::json!([]));
+    assert_eq!(settled["structuredResults"], serde_json::json!([]));
+    assert_eq!(settled["latestExecutionSummary"], Value::Null);
+    // And no job was queued for it.
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&server.database_url).await.unwrap();
+    let jobs: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM jobs")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(jobs, 0);
+}
+
+/// Every hostile file is refused at upload or ends `failed` with the reason
+/// in the execution; the server keeps serving and nothing is retried forever.
+async fn hostile_files_end_refused_or_failed(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let mut failed = Vec::new();
+    for entry in std::fs::read_dir(crate::common::testdata("edge")).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        let (status, body) = server
+            .upload(&name, std::fs::read(&path).unwrap(), &[])
+            .await;
+        if status != 202 {
+            assert!((400..500).contains(&status), "{name}: {status} {body}");
+            continue;
+        }
+        let (_, settled) = server
+            .wait_settled(body["data"]["id"].as_str().unwrap())
+            .await;
+        if name == "jpeg_content_named.png" {
+            assert_eq!(settled["status"], "ready", "a real JPEG under a .png name");
+            continue;
+        }
+        assert_eq!(settled["status"], "failed", "{name}");
+        let step = &settled["latestExecutionSummary"]["steps"][0];
+        assert_eq!(step["succeeded"], false);
+        assert!(
+            step["errorMessage"]
+                .as_str()
+                .unwrap()
+                .contains("cannot be processed"),
+            "{name}: {step}"
+        );
+        failed.push(name);
+    }
+    failed.sort();
+    assert_eq!(
+        failed,
+        [
+            "bad_crc_idat.png",
+            "bomb_65536x65536.png",
+            "huge_20000x14000.jpg",
+            "truncated.jpg",
+            "truncated.png"
+        ]
+    );
+    assert_eq!(
+        server
+            .http
+            .get(server.url("/readyz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+}
