@@ -13,6 +13,7 @@ use crate::on_both_databases;
 on_both_databases!(
     uploads_move_pending_processing_ready,
     run_enrichment_false_is_ready_at_once,
+    another_instance_processes_uploads,
     hostile_files_end_refused_or_failed,
 );
 
@@ -192,4 +193,34 @@ async fn hostile_files_end_refused_or_failed(backend: Backend) {
             .status(),
         200
     );
+}
+
+/// Instances share the queue: an upload taken by an instance without
+/// workers is processed by another one (woken by NOTIFY on PostgreSQL,
+/// by polling on SQLite).
+async fn another_instance_processes_uploads(backend: Backend) {
+    let front = TestServer::start_with(backend, |config| config.workers = 0).await;
+    front.get_json("/api/v1/assets").await;
+    let worker = TestServer::start_beside(&front, |config| config.workers = 1).await;
+    let asset = front.upload_ok("normal/flower_canon_s40.jpg", &[]).await;
+    let id = asset["id"].as_str().unwrap();
+    let (_, settled) = worker.wait_settled(id).await;
+    assert_eq!(settled["status"], "ready");
+    assert_eq!(settled["derivatives"][0]["kind"], "thumbnail_256");
+    let (_, seen_by_front) = front.get_json(&format!("/api/v1/assets/{id}")).await;
+    assert_eq!(seen_by_front["data"]["status"], "ready");
+    let thumbnail = front
+        .get(&format!(
+            "/content/{}",
+            settled["derivatives"][0]["publicUrl"]
+                .as_str()
+                .unwrap()
+                .split("/content/")
+                .nth(1)
+                .unwrap()
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(thumbnail.status(), 200);
 }

@@ -316,3 +316,111 @@ async fn repository_story(backend: Backend) {
     );
     db.close().await;
 }
+
+on_both_databases!(job_queue_story);
+
+/// Leasing, renewal, retry with backoff, the reaper and release, as the
+/// workers rely on them.
+async fn job_queue_story(backend: Backend) {
+    use tessera::db::NewJob;
+
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::connect(&backend.database_url(dir.path()).await)
+        .await
+        .unwrap();
+    db.migrate().await.unwrap();
+    let job = |n: u32| NewJob {
+        kind: "process_asset".into(),
+        asset_id: None,
+        payload_json: format!("{{\"n\": {n}}}"),
+        max_attempts: 2,
+    };
+    db.enqueue_job(&job(1)).await.unwrap();
+    db.enqueue_job(&job(2)).await.unwrap();
+    let t = tessera::domain::to_micros(now());
+    let sec = 1_000_000;
+
+    let first = db
+        .lease_job("a", t, t + 30 * sec)
+        .await
+        .unwrap()
+        .expect("a job");
+    assert_eq!(
+        (first.payload_json.as_str(), first.attempts),
+        ("{\"n\": 1}", 1)
+    );
+    let second = db
+        .lease_job("b", t, t + 30 * sec)
+        .await
+        .unwrap()
+        .expect("the other job");
+    assert_eq!(second.payload_json, "{\"n\": 2}");
+    assert!(
+        db.lease_job("c", t, t + 30 * sec).await.unwrap().is_none(),
+        "a leased job is not leased twice"
+    );
+
+    assert!(db.renew_lease(&first.id, "a", t + 60 * sec).await.unwrap());
+    assert!(
+        !db.renew_lease(&first.id, "b", t + 60 * sec).await.unwrap(),
+        "only the holder renews"
+    );
+    db.complete_job(&first.id, "a", t).await.unwrap();
+
+    // A failure is retried after its backoff, then gives up after max attempts.
+    db.fail_job(&second, "b", "storage down", t, t + 10 * sec)
+        .await
+        .unwrap();
+    assert!(
+        db.lease_job("c", t, t + 30 * sec).await.unwrap().is_none(),
+        "not before run_after"
+    );
+    let retried = db
+        .lease_job("c", t + 11 * sec, t + 40 * sec)
+        .await
+        .unwrap()
+        .expect("retried");
+    assert_eq!(retried.attempts, 2);
+
+    // The holder dies: the reaper gives the job up (attempts exhausted).
+    assert_eq!(
+        db.reap_expired_leases(t + 39 * sec).await.unwrap(),
+        0,
+        "lease still valid"
+    );
+    assert_eq!(db.reap_expired_leases(t + 41 * sec).await.unwrap(), 1);
+    let counts = db.job_counts().await.unwrap();
+    assert_eq!(
+        counts,
+        vec![("failed".to_string(), 1), ("succeeded".to_string(), 1)]
+    );
+
+    // A job with attempts left is requeued by the reaper; release gives a
+    // running job back without spending an attempt.
+    db.enqueue_job(&NewJob {
+        max_attempts: 5,
+        ..job(3)
+    })
+    .await
+    .unwrap();
+    let third = db
+        .lease_job("d", t + 50 * sec, t + 52 * sec)
+        .await
+        .unwrap()
+        .expect("third");
+    assert_eq!(db.reap_expired_leases(t + 53 * sec).await.unwrap(), 1);
+    let again = db
+        .lease_job("e", t + 53 * sec, t + 80 * sec)
+        .await
+        .unwrap()
+        .expect("requeued");
+    assert_eq!((again.id.as_str(), again.attempts), (third.id.as_str(), 2));
+    assert_eq!(db.release_jobs("e", t + 54 * sec).await.unwrap(), 1);
+    let released = db
+        .lease_job("f", t + 54 * sec, t + 90 * sec)
+        .await
+        .unwrap()
+        .expect("released");
+    assert_eq!(released.attempts, 2);
+    db.close().await;
+}

@@ -77,8 +77,20 @@ impl Db {
         format!("sqlite://{}?mode=rwc", path.display())
     }
 
+    /// Applies pending migrations. PostgreSQL serialises concurrent runs with
+    /// an advisory lock; SQLite has none, so a run that lost a race with
+    /// another process on the same file is retried and then sees the work done.
     pub async fn migrate(&self) -> Result<(), sqlx::migrate::MigrateError> {
-        MIGRATOR.run(&self.pool).await
+        let mut attempt = 0;
+        loop {
+            match MIGRATOR.run(&self.pool).await {
+                Err(_) if self.dialect == Dialect::Sqlite && attempt < 3 => {
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_millis(100 * attempt)).await;
+                }
+                outcome => return outcome,
+            }
+        }
     }
 
     pub async fn ping(&self) -> Result<(), sqlx::Error> {

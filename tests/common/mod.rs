@@ -156,6 +156,29 @@ impl TestServer {
     pub async fn start_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> TestServer {
         let data_dir = tempfile::tempdir().expect("temp dir");
         let database_url = backend.database_url(data_dir.path()).await;
+        Self::start_on(data_dir, database_url, adjust).await
+    }
+
+    /// A second instance on the same database and storage as `other`, as in
+    /// a scaled-out deployment.
+    pub async fn start_beside(other: &TestServer, adjust: impl FnOnce(&mut Config)) -> TestServer {
+        let root = other.data_dir.path().join("assets");
+        Self::start_on(
+            tempfile::tempdir().expect("temp dir"),
+            other.database_url.clone(),
+            move |config| {
+                config.storage_local_root = Some(root);
+                adjust(config);
+            },
+        )
+        .await
+    }
+
+    async fn start_on(
+        data_dir: tempfile::TempDir,
+        database_url: String,
+        adjust: impl FnOnce(&mut Config),
+    ) -> TestServer {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("local addr");
         let mut config = Config {
