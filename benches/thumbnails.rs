@@ -16,7 +16,9 @@ use tessera::imaging::{self, OutputFormat};
 const RUNS: usize = 9;
 
 fn testdata(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/testdata/images").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/testdata/images")
+        .join(name)
 }
 
 fn median(mut samples: Vec<Duration>) -> Duration {
@@ -69,7 +71,12 @@ fn compare(label: &str, file: &Path, max_pixels: u64) {
     let input = file.to_string_lossy().to_string();
     let ours = time(|| !tessera_thumbnail(&bytes, max_pixels).is_empty()).expect("tessera runs");
     let vips = time(|| command_ok("vipsthumbnail", &[&input, "--size", "256", "-o", &out_arg]));
-    let magick = time(|| command_ok("/usr/bin/convert", &[&input, "-thumbnail", "256x256", &out_arg]));
+    let magick = time(|| {
+        command_ok(
+            "/usr/bin/convert",
+            &[&input, "-thumbnail", "256x256", &out_arg],
+        )
+    });
     println!("{label}");
     println!("  tessera         {:>10}", millis(ours));
     let ratio = |name: &str, other: Option<Duration>| match other {
@@ -91,7 +98,9 @@ async fn upload_to_ready(file: &Path) -> Duration {
     use tessera::api::grpc::proto::{WatchAssetRequest, asset_service_client::AssetServiceClient};
 
     let dir = tempfile::tempdir().expect("temp dir");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let addr = listener.local_addr().expect("addr");
     let config = tessera::Config {
         listen: addr,
@@ -108,8 +117,10 @@ async fn upload_to_ready(file: &Path) -> Duration {
     let mut samples = Vec::new();
     for _ in 0..RUNS {
         let start = Instant::now();
-        let form = reqwest::multipart::Form::new()
-            .part("file", reqwest::multipart::Part::bytes(bytes.clone()).file_name("photo.jpg"));
+        let form = reqwest::multipart::Form::new().part(
+            "file",
+            reqwest::multipart::Part::bytes(bytes.clone()).file_name("photo.jpg"),
+        );
         let body: serde_json::Value = http
             .post(format!("http://{addr}/api/v1/assets"))
             .bearer_auth("bench-key")
@@ -122,9 +133,10 @@ async fn upload_to_ready(file: &Path) -> Duration {
             .expect("json");
         let id = body["data"]["id"].as_str().expect("id").to_string();
         let mut request = tonic::Request::new(WatchAssetRequest { id });
-        request
-            .metadata_mut()
-            .insert("authorization", "Bearer bench-key".parse().expect("metadata"));
+        request.metadata_mut().insert(
+            "authorization",
+            "Bearer bench-key".parse().expect("metadata"),
+        );
         let mut updates = AssetServiceClient::new(channel.clone())
             .watch_asset(request)
             .await
@@ -169,12 +181,31 @@ fn main() {
         .output()
         .expect("child run");
     let report = String::from_utf8_lossy(&child.stdout);
-    let peak = report.split_whitespace().nth(1).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    let peak = report
+        .split_whitespace()
+        .nth(1)
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(0);
     let vips_peak = Command::new("/usr/bin/time")
-        .args(["-f", "%M", "vipsthumbnail", &giant.to_string_lossy(), "--size", "256", "-o", "/tmp/tessera-bench-vips.jpg"])
+        .args([
+            "-f",
+            "%M",
+            "vipsthumbnail",
+            &giant.to_string_lossy(),
+            "--size",
+            "256",
+            "-o",
+            "/tmp/tessera-bench-vips.jpg",
+        ])
         .output()
         .ok()
-        .and_then(|out| String::from_utf8_lossy(&out.stderr).trim().lines().last().and_then(|l| l.parse::<u64>().ok()));
+        .and_then(|out| {
+            String::from_utf8_lossy(&out.stderr)
+                .trim()
+                .lines()
+                .last()
+                .and_then(|l| l.parse::<u64>().ok())
+        });
     println!("\nPeak memory, 280 MP JPEG thumbnail");
     println!("  tessera         {:>7.1} MiB", peak as f64 / 1024.0);
     match vips_peak {
@@ -183,6 +214,11 @@ fn main() {
     }
 
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    let latency = runtime.block_on(upload_to_ready(&testdata("normal/large_olympus_ep3_4032x3024.jpg")));
-    println!("\nUpload -> ready with thumbnail, 12 MP JPEG, REST upload + WatchAsset: {}", millis(latency));
+    let latency = runtime.block_on(upload_to_ready(&testdata(
+        "normal/large_olympus_ep3_4032x3024.jpg",
+    )));
+    println!(
+        "\nUpload -> ready with thumbnail, 12 MP JPEG, REST upload + WatchAsset: {}",
+        millis(latency)
+    );
 }
