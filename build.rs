@@ -9,7 +9,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("cargo:rerun-if-changed=proto");
     println!("cargo:rerun-if-changed=migrations");
 
-    let files = ["proto/tessera/v1/assets.proto"];
+    let files = [
+        "proto/tessera/v1/assets.proto",
+        "proto/tessera/v1/ai_providers.proto",
+    ];
     let descriptors = protox::compile(files, ["proto"])?;
     let out_dir = PathBuf::from(env::var("OUT_DIR")?);
     fs::write(

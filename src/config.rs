@@ -57,6 +57,14 @@ pub struct Config {
     /// How long a worker's claim on a job lasts without renewal; a crashed
     /// worker's jobs are retried after this.
     pub job_lease_seconds: u64,
+    /// Key for secrets at rest; generated into the data dir when unset (set it
+    /// when several instances share a database).
+    pub encryption_key: Option<Secret>,
+    /// Seed an active AI provider profile at start.
+    pub ai_base_url: Option<String>,
+    pub ai_api_key: Option<Secret>,
+    pub ai_model: Option<String>,
+    pub ai_timeout_seconds: u64,
 }
 
 impl Default for Config {
@@ -78,6 +86,11 @@ impl Default for Config {
             log_format: LogFormat::Text,
             workers: std::thread::available_parallelism().map_or(2, usize::from),
             job_lease_seconds: 30,
+            encryption_key: None,
+            ai_base_url: None,
+            ai_api_key: None,
+            ai_model: None,
+            ai_timeout_seconds: 60,
         }
     }
 }
@@ -101,6 +114,11 @@ struct FileConfig {
     log_format: Option<LogFormat>,
     workers: Option<usize>,
     job_lease_seconds: Option<u64>,
+    encryption_key: Option<Secret>,
+    ai_base_url: Option<String>,
+    ai_api_key: Option<Secret>,
+    ai_model: Option<String>,
+    ai_timeout_seconds: Option<u64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -160,6 +178,11 @@ impl Config {
             log_format,
             workers,
             job_lease_seconds,
+            encryption_key,
+            ai_base_url,
+            ai_api_key,
+            ai_model,
+            ai_timeout_seconds,
         } = file;
         set(&mut self.listen, listen);
         set(&mut self.public_base_url, public_base_url);
@@ -173,6 +196,11 @@ impl Config {
         set(&mut self.log_format, log_format);
         set(&mut self.workers, workers);
         set(&mut self.job_lease_seconds, job_lease_seconds);
+        set(&mut self.ai_timeout_seconds, ai_timeout_seconds);
+        self.encryption_key = encryption_key.or(self.encryption_key.take());
+        self.ai_base_url = ai_base_url.or(self.ai_base_url.take());
+        self.ai_api_key = ai_api_key.or(self.ai_api_key.take());
+        self.ai_model = ai_model.or(self.ai_model.take());
         self.database_url = database_url.or(self.database_url.take());
         self.storage_local_root = storage_local_root.or(self.storage_local_root.take());
     }
@@ -215,6 +243,21 @@ impl Config {
         if let Some(v) = get("TESSERA_JOB_LEASE_SECONDS") {
             self.job_lease_seconds = parse("TESSERA_JOB_LEASE_SECONDS", &v)?;
         }
+        if let Some(v) = get("TESSERA_ENCRYPTION_KEY") {
+            self.encryption_key = Some(Secret::new(v));
+        }
+        if let Some(v) = get("TESSERA_AI_BASE_URL") {
+            self.ai_base_url = Some(v);
+        }
+        if let Some(v) = get("TESSERA_AI_API_KEY") {
+            self.ai_api_key = Some(Secret::new(v));
+        }
+        if let Some(v) = get("TESSERA_AI_MODEL") {
+            self.ai_model = Some(v);
+        }
+        if let Some(v) = get("TESSERA_AI_TIMEOUT_SECONDS") {
+            self.ai_timeout_seconds = parse("TESSERA_AI_TIMEOUT_SECONDS", &v)?;
+        }
         if let Some(v) = get("TESSERA_STORAGE_LOCAL_ROOT") {
             self.storage_local_root = Some(PathBuf::from(v));
         }
@@ -254,6 +297,12 @@ impl Config {
         }
         if self.job_lease_seconds == 0 {
             return invalid("TESSERA_JOB_LEASE_SECONDS", "must be at least 1");
+        }
+        if self.ai_base_url.is_some() && self.ai_model.is_none() {
+            return invalid("TESSERA_AI_MODEL", "is required with TESSERA_AI_BASE_URL");
+        }
+        if self.ai_timeout_seconds == 0 {
+            return invalid("TESSERA_AI_TIMEOUT_SECONDS", "must be at least 1");
         }
         if self.allowed_content_types.is_empty() {
             return invalid(

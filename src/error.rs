@@ -29,6 +29,20 @@ pub enum Error {
     SkillNotFound(String),
     #[error("invalid parameter '{parameter}': {message}")]
     SkillParametersInvalid { parameter: String, message: String },
+    #[error("AI provider '{0}' was not found")]
+    AiProviderNotFound(String),
+    #[error("an AI provider named '{0}' already exists")]
+    AiProviderNameTaken(String),
+    #[error("name must be 1 to 100 characters")]
+    AiProviderNameInvalid,
+    #[error("apiBaseUrl must be an http(s) URL without credentials: {0}")]
+    AiProviderUrlInvalid(String),
+    #[error("modelName is required")]
+    AiProviderModelRequired,
+    #[error("apiKey must be 1 to 500 characters without spaces")]
+    AiProviderApiKeyInvalid,
+    #[error("defaultSystemPrompt is longer than {max} characters")]
+    AiProviderPromptTooLong { max: usize },
     #[error("page must be an integer of at least 1, got '{0}'")]
     InvalidPage(String),
     #[error("pageSize must be an integer of at least 1, got '{0}'")]
@@ -86,6 +100,13 @@ impl Error {
             Error::AssetBatchTooLarge { .. } => "asset_batch_too_large",
             Error::SkillNotFound(_) => "skill_not_found",
             Error::SkillParametersInvalid { .. } => "skill_parameters_invalid",
+            Error::AiProviderNotFound(_) => "ai_provider_not_found",
+            Error::AiProviderNameTaken(_) => "ai_provider_name_taken",
+            Error::AiProviderNameInvalid => "ai_provider_name_invalid",
+            Error::AiProviderUrlInvalid(_) => "ai_provider_url_invalid",
+            Error::AiProviderModelRequired => "ai_provider_model_required",
+            Error::AiProviderApiKeyInvalid => "ai_provider_api_key_invalid",
+            Error::AiProviderPromptTooLong { .. } => "ai_provider_prompt_too_long",
             Error::InvalidPage(_) => "invalid_page",
             Error::InvalidPageSize(_) => "invalid_page_size",
             Error::InvalidStatus(_) => "invalid_status",

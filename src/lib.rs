@@ -3,6 +3,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod ai;
 pub mod api;
 pub mod auth;
 pub mod config;

@@ -2,6 +2,7 @@
 
 mod common;
 
+mod ai;
 mod crash;
 mod edge_cases;
 mod grpc_assets;

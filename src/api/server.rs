@@ -11,7 +11,7 @@ use tonic::service::{LayerExt, Routes};
 use tonic_web::GrpcWebLayer;
 
 use super::{
-    grpc::{AssetsGrpc, proto},
+    grpc::{AiProvidersGrpc, AssetsGrpc, proto},
     middleware, rest,
 };
 use crate::service::Services;
@@ -37,14 +37,22 @@ pub async fn router(services: Services) -> Result<Router, ServerError> {
     };
     let reflection_v1 = reflection().build_v1()?;
     let reflection_v1alpha = reflection().build_v1alpha()?;
+    health_reporter
+        .set_serving::<proto::ai_provider_service_server::AiProviderServiceServer<AiProvidersGrpc>>(
+        )
+        .await;
     let assets =
         proto::asset_service_server::AssetServiceServer::new(AssetsGrpc::new(services.clone()));
+    let ai_providers = proto::ai_provider_service_server::AiProviderServiceServer::new(
+        AiProvidersGrpc::new(services.clone()),
+    );
 
     // `Routes::from(Router::new())` has no fallback, so it merges with the REST
     // router's; each service is wrapped for grpc-web on its own routes only.
     let web = GrpcWebLayer::new();
     let grpc = Routes::from(Router::new())
         .add_service(web.named_layer(assets))
+        .add_service(web.named_layer(ai_providers))
         .add_service(web.named_layer(health))
         .add_service(web.named_layer(reflection_v1))
         .add_service(web.named_layer(reflection_v1alpha))

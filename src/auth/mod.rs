@@ -1,4 +1,7 @@
-//! Credential primitives: API key generation, hashing and constant-time checks.
+//! Credential primitives: API key generation, hashing and constant-time
+//! checks, and encryption of secrets at rest.
+
+pub mod encryption;
 
 use rand::{Rng, distr::Alphanumeric};
 use sha2::{Digest, Sha256};

@@ -416,6 +416,28 @@ impl Db {
             .transpose()
     }
 
+    /// Fills `description` with `text` only where it is empty.
+    pub async fn backfill_description(&self, id: Uuid, text: &str) -> Result<()> {
+        sqlx::query("UPDATE assets SET description = $1 WHERE id = $2 AND (description IS NULL OR description = '')")
+            .bind(text)
+            .bind(id.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Fills `alt_text` with `text` only where it is empty.
+    pub async fn backfill_alt_text(&self, id: Uuid, text: &str) -> Result<()> {
+        sqlx::query(
+            "UPDATE assets SET alt_text = $1 WHERE id = $2 AND (alt_text IS NULL OR alt_text = '')",
+        )
+        .bind(text)
+        .bind(id.to_string())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     pub async fn set_perceptual_hash(&self, id: Uuid, hash: &str) -> Result<()> {
         sqlx::query("UPDATE assets SET perceptual_hash = $1 WHERE id = $2")
             .bind(hash)

@@ -1,12 +1,14 @@
 //! SQL lives here: one repository implementation over `sqlx::Any` for SQLite
 //! and PostgreSQL, with the portable schema of `migrations/`.
 
+mod ai_providers;
 mod api_keys;
 mod assets;
 mod executions;
 mod jobs;
 mod storage_profiles;
 
+pub use ai_providers::AiProviderRecord;
 pub use api_keys::ApiKeyRecord;
 pub use assets::{AssetUpdate, OriginalReplacement, PublicContent};
 pub use jobs::{JOBS_CHANNEL, LeasedJob, NewJob};

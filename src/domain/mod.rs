@@ -1,10 +1,12 @@
 //! Plain domain types shared by the service and both transports.
 
+mod ai_provider;
 mod asset;
 mod content;
 mod principal;
 mod skill;
 
+pub use ai_provider::*;
 pub use asset::*;
 pub use content::*;
 pub use principal::*;

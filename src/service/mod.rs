@@ -1,12 +1,14 @@
 //! The one implementation of every operation. Both transports call these
 //! services with a `Principal`; the rules live here and nowhere else.
 
+mod ai_providers;
 mod assets;
 mod auth;
 mod processing;
 mod skills;
 mod system;
 
+pub use ai_providers::{AiProviderService, SEEDED_PROFILE_NAME};
 pub use assets::{AssetLimits, AssetService, Content, ContentBody, MAX_TEXT_LEN, StagedUpload};
 pub use auth::{AuthService, CreatedApiKey};
 pub use skills::SkillService;
@@ -18,7 +20,9 @@ use tokio::sync::broadcast;
 use uuid::Uuid;
 
 use crate::{
-    config::Config,
+    ai::{AiProviders, RetryPolicy},
+    auth::encryption::SecretCipher,
+    config::{Config, Secret},
     db::Db,
     domain::Asset,
     jobs::{JobSignal, WorkerSettings, Workers},
@@ -40,6 +44,8 @@ pub enum StartError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("cannot open storage: {0}")]
     Storage(#[from] crate::storage::StorageError),
+    #[error("cannot load the encryption key: {0}")]
+    Encryption(#[from] crate::auth::encryption::CipherError),
     #[error("cannot prepare the service: {0}")]
     Setup(#[from] crate::error::Error),
 }
@@ -81,6 +87,7 @@ impl AssetEvents {
 /// Everything a transport needs, cheap to clone into handlers.
 #[derive(Clone)]
 pub struct Services {
+    pub ai_providers: AiProviderService,
     pub assets: AssetService,
     pub skills: SkillService,
     pub auth: AuthService,
@@ -108,7 +115,21 @@ impl Services {
         };
         let events = AssetEvents::new();
         let signal = JobSignal::default();
-        let runner = SkillRunner::new(db.clone(), storage.clone(), config.max_image_pixels);
+        let cipher = SecretCipher::load(
+            config.encryption_key.as_ref().map(Secret::expose),
+            &config.data_dir,
+        )?;
+        let policy = RetryPolicy {
+            timeout: Duration::from_secs(config.ai_timeout_seconds),
+            ..RetryPolicy::default()
+        };
+        let ai = AiProviders::new(db.clone(), cipher, policy);
+        let ai_providers = AiProviderService::new(db.clone(), ai.clone());
+        if let (Some(base_url), Some(model)) = (&config.ai_base_url, &config.ai_model) {
+            let key = config.ai_api_key.as_ref().map(Secret::expose);
+            ai_providers.seed(base_url, key, model).await?;
+        }
+        let runner = SkillRunner::new(db.clone(), storage.clone(), config.max_image_pixels, ai);
         let assets = AssetService::new(
             db.clone(),
             storage.clone(),
@@ -117,6 +138,7 @@ impl Services {
             signal.clone(),
         );
         let services = Services {
+            ai_providers,
             skills: SkillService::new(db.clone(), assets.clone(), runner.clone(), events.clone()),
             assets,
             auth: AuthService::new(db.clone(), &config.api_keys),

@@ -8,8 +8,9 @@ use sha2::{Digest, Sha256};
 use tracing::warn;
 use uuid::Uuid;
 
-use super::{Skill, StepSpec};
+use super::{Skill, StepSpec, params};
 use crate::{
+    ai::{AiProviders, VisionClient, VisionRequest},
     db::{Db, OriginalReplacement},
     domain::{Asset, Derivative, SkillExecution, StepOutcome, TriggerSource, now},
     error::{Error, Result},
@@ -47,7 +48,24 @@ pub struct SkillRunner {
     db: Db,
     storage: StorageRegistry,
     max_pixels: u64,
+    ai: AiProviders,
 }
+
+/// Longest side of the image sent to vision models: enough to describe it,
+/// never a many-megabyte original.
+const VISION_SIDE: u32 = 512;
+
+/// What an AI step asks for and where its answer goes.
+#[derive(Clone, Copy)]
+enum AiTask<'a> {
+    Caption { prompt: Option<&'a str> },
+    AltText,
+}
+
+const CAPTION_PROMPT: &str =
+    "Write one concise sentence that captions this image for a photo library.";
+const ALT_TEXT_PROMPT: &str = "Write alt text for this image for people using a screen reader: one sentence, \
+     under 125 characters, without starting with 'image of' or 'picture of'.";
 
 /// Everything a run works on; rewrites replace `asset` and `bytes`.
 struct Work {
@@ -57,6 +75,10 @@ struct Work {
     decoded: Option<Arc<DynamicImage>>,
     prepared: Option<Prepared>,
     analysis: Map<String, Value>,
+    /// The thumbnail written in this run, reused as the vision input.
+    thumbnail: Option<Bytes>,
+    /// The JPEG sent to the vision model, made once per run.
+    vision_jpeg: Option<Bytes>,
 }
 
 /// Why a step failed, in words safe to show a client.
@@ -82,11 +104,12 @@ impl From<Error> for StepError {
 }
 
 impl SkillRunner {
-    pub fn new(db: Db, storage: StorageRegistry, max_pixels: u64) -> Self {
+    pub fn new(db: Db, storage: StorageRegistry, max_pixels: u64, ai: AiProviders) -> Self {
         SkillRunner {
             db,
             storage,
             max_pixels,
+            ai,
         }
     }
 
@@ -136,6 +159,8 @@ impl SkillRunner {
             decoded: None,
             prepared: request.prepared,
             analysis: Map::new(),
+            thumbnail: None,
+            vision_jpeg: None,
         };
         let mut steps = Vec::with_capacity(request.steps.len());
         for step in &request.steps {
@@ -174,9 +199,13 @@ impl SkillRunner {
     async fn run_step(&self, work: &mut Work, step: &StepSpec) -> Result<(), StepError> {
         match step {
             StepSpec::GenerateThumbnail { size } => self.thumbnail(work, *size).await,
-            StepSpec::GenerateCaption { .. } | StepSpec::GenerateAltText => {
-                Err(StepError("no active AI provider".into()))
+            StepSpec::GenerateCaption { prompt } => {
+                let task = AiTask::Caption {
+                    prompt: prompt.as_deref(),
+                };
+                self.ai_text(work, task).await
             }
+            StepSpec::GenerateAltText => self.ai_text(work, AiTask::AltText).await,
             StepSpec::StripExif => self.strip_exif(work).await,
             StepSpec::ConvertFormat {
                 target,
@@ -277,7 +306,10 @@ impl SkillRunner {
             created_at: now(),
             public_url: None,
         };
-        put(&*work.store, &derivative.storage_key, data).await?;
+        put(&*work.store, &derivative.storage_key, data.clone()).await?;
+        if size == params::DEFAULT_THUMBNAIL_SIZE {
+            work.thumbnail = Some(Bytes::from(data));
+        }
         let recorded = self.record_derivative(work, &derivative).await;
         if recorded.is_err() {
             // The asset went away meanwhile: leave no orphan file.
@@ -297,6 +329,91 @@ impl SkillRunner {
             warn!(key = %replaced, error = %err, "could not remove a replaced derivative");
         }
         Ok(())
+    }
+
+    /// Asks the active vision model and stores its answer as a result,
+    /// backfilling the asset's text where it is empty.
+    async fn ai_text(&self, work: &mut Work, task: AiTask<'_>) -> Result<(), StepError> {
+        let provider = self
+            .ai
+            .active()
+            .await
+            .map_err(|e| StepError(e.to_string()))?;
+        let jpeg = self.vision_jpeg(work).await?;
+        let task_prompt = match task {
+            AiTask::Caption { prompt } => prompt.unwrap_or(CAPTION_PROMPT),
+            AiTask::AltText => ALT_TEXT_PROMPT,
+        };
+        let request = VisionRequest {
+            system_prompt: &provider.system_prompt,
+            task_prompt,
+            jpeg: &jpeg,
+        };
+        let text = provider
+            .client
+            .describe(&request)
+            .await
+            .map_err(|e| StepError(e.to_string()))?;
+        let text: String = text.chars().take(crate::service::MAX_TEXT_LEN).collect();
+        let id = work.asset.id;
+        match task {
+            AiTask::Caption { .. } => {
+                let payload = json!({ "caption": text, "generator": provider.model_name });
+                self.db
+                    .upsert_structured_result(id, "basic_caption", &payload.to_string())
+                    .await?;
+                self.db.backfill_description(id, &text).await?;
+            }
+            AiTask::AltText => {
+                let payload = json!({ "altText": text, "generator": provider.model_name });
+                self.db
+                    .upsert_structured_result(id, "alt_text", &payload.to_string())
+                    .await?;
+                self.db.backfill_alt_text(id, &text).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A small JPEG for the vision model: from the thumbnail when there is
+    /// one, else a downscaled copy of the original. JPEG because every
+    /// OpenAI-compatible server accepts it (some local ones refuse WebP).
+    async fn vision_jpeg(&self, work: &mut Work) -> Result<Bytes, StepError> {
+        if let Some(jpeg) = &work.vision_jpeg {
+            return Ok(jpeg.clone());
+        }
+        let thumbnail = match work.thumbnail.clone() {
+            Some(bytes) => Some(bytes),
+            None => self.stored_thumbnail(work).await,
+        };
+        let original = work.bytes.clone();
+        let max_pixels = self.max_pixels;
+        let jpeg = blocking(move || {
+            let image = match thumbnail.map(|t| imaging::decode(&t, max_pixels)) {
+                Some(Ok(image)) => image,
+                _ => imaging::decode_for_size(&original, VISION_SIDE, max_pixels)?,
+            };
+            let small = imaging::fit_within(&image, VISION_SIDE)?;
+            imaging::encode(&small, OutputFormat::Jpeg, 85)
+        })
+        .await?;
+        let jpeg = Bytes::from(jpeg);
+        work.vision_jpeg = Some(jpeg.clone());
+        Ok(jpeg)
+    }
+
+    async fn stored_thumbnail(&self, work: &Work) -> Option<Bytes> {
+        let kind = format!("thumbnail_{}", params::DEFAULT_THUMBNAIL_SIZE);
+        let derivative = self
+            .db
+            .derivatives(work.asset.id)
+            .await
+            .ok()?
+            .into_iter()
+            .find(|d| d.kind == kind)?;
+        let read = work.store.get(&derivative.storage_key, None).await.ok()?;
+        let chunks: Vec<Bytes> = read.body.filter_map(|c| async { c.ok() }).collect().await;
+        Some(Bytes::from(chunks.concat()))
     }
 
     async fn strip_exif(&self, work: &mut Work) -> Result<(), StepError> {

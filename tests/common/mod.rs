@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod fake_ai;
+
 use std::{
     net::SocketAddr,
     path::{Path, PathBuf},

@@ -4,7 +4,7 @@ use futures_util::{Stream, StreamExt, stream};
 use tonic::{Request, Response, Status, Streaming};
 
 use super::{
-    CallContext,
+    CallContext, cleared,
     proto::{
         self, AssetContentInfo, BatchDeleteAssetsRequest, BatchDeleteAssetsResponse,
         ContentTypeUsage, DeleteAssetRequest, DeleteAssetResponse, GetAssetContentRequest,
@@ -187,11 +187,6 @@ fn list_params(request: ListAssetsRequest) -> Result<ListParams, Error> {
         order_by,
         direction,
     })
-}
-
-/// In gRPC an empty string clears a text field (proto3 cannot send `null`).
-fn cleared(value: Option<String>) -> Option<Option<String>> {
-    value.map(|v| Some(v).filter(|v| !v.is_empty()))
 }
 
 type ContentStream = Pin<Box<dyn Stream<Item = Result<GetAssetContentResponse, Status>> + Send>>;

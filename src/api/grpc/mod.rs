@@ -1,8 +1,10 @@
 //! gRPC adapter: proto <-> domain conversion and the one mapping of domain
 //! errors to gRPC statuses (with `ErrorInfo.reason` = the REST error code).
 
+mod ai_providers;
 mod assets;
 
+pub use ai_providers::AiProvidersGrpc;
 pub use assets::AssetsGrpc;
 
 use std::collections::HashMap;
@@ -31,6 +33,7 @@ pub const ERROR_DOMAIN: &str = "tessera";
 pub fn grpc_code(err: &Error) -> Code {
     match err {
         Error::AssetNotFound(_)
+        | Error::AiProviderNotFound(_)
         | Error::SkillNotFound(_)
         | Error::ContentNotFound
         | Error::StorageProfileNotFound(_)
@@ -44,6 +47,11 @@ pub fn grpc_code(err: &Error) -> Code {
         | Error::AssetOriginalFileNameInvalid { .. }
         | Error::AssetBatchTooLarge { .. }
         | Error::SkillParametersInvalid { .. }
+        | Error::AiProviderNameInvalid
+        | Error::AiProviderUrlInvalid(_)
+        | Error::AiProviderModelRequired
+        | Error::AiProviderApiKeyInvalid
+        | Error::AiProviderPromptTooLong { .. }
         | Error::InvalidPage(_)
         | Error::InvalidPageSize(_)
         | Error::InvalidStatus(_)
@@ -57,6 +65,7 @@ pub fn grpc_code(err: &Error) -> Code {
         }
         Error::RangeNotSatisfiable { .. } => Code::OutOfRange,
         Error::Unauthorized | Error::ApiKeyInvalid => Code::Unauthenticated,
+        Error::AiProviderNameTaken(_) => Code::AlreadyExists,
         Error::Forbidden { .. } => Code::PermissionDenied,
         Error::MethodNotAllowed => Code::Unimplemented,
         Error::StorageUnavailable(_) => Code::Unavailable,
@@ -105,6 +114,11 @@ impl CallContext {
         }
         status
     }
+}
+
+/// proto3 cannot send `null`: in patches an empty string clears the field.
+pub fn cleared(value: Option<String>) -> Option<Option<String>> {
+    value.map(|v| Some(v).filter(|v| !v.is_empty()))
 }
 
 pub fn timestamp(at: DateTime<Utc>) -> prost_types::Timestamp {

@@ -7,9 +7,9 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use futures_util::StreamExt;
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 
-use super::{ApiError, Caller, JsonBody, content::content_response, data, utc};
+use super::{ApiError, Caller, JsonBody, content::content_response, data, present, utc};
 use crate::{
     domain::{
         Asset, AssetDetails, AssetPatch, BatchDeleteOutcome, DeletedAsset, Derivative, ListParams,
@@ -423,13 +423,6 @@ pub struct PatchBody {
     original_file_name: Option<Option<String>>,
     #[serde(default)]
     is_public: Option<bool>,
-}
-
-/// A present field becomes `Some(value)`, a present `null` becomes `Some(None)`.
-fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
-    d: D,
-) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(d).map(Some)
 }
 
 pub async fn update(

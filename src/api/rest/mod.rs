@@ -1,6 +1,7 @@
 //! REST/JSON façade: the fixed `/api/v1` contract of DESIGN.md §4, mapped onto
 //! the services. Success bodies are `{"data": ...}`; errors use one envelope.
 
+mod ai_providers;
 mod assets;
 mod content;
 mod skills;
@@ -47,6 +48,25 @@ pub fn router(services: Services) -> Router {
         )
         .route("/api/v1/assets/{id}/content", get(assets::content))
         .route("/content/{*storage_key}", get(content::public_content))
+        .route(
+            "/api/v1/system/ai/providers",
+            get(ai_providers::list).post(ai_providers::create),
+        )
+        .route(
+            "/api/v1/system/ai/providers/{id}",
+            get(ai_providers::get)
+                .patch(ai_providers::update)
+                .put(ai_providers::update)
+                .delete(ai_providers::delete),
+        )
+        .route(
+            "/api/v1/system/ai/providers/{id}/activate",
+            post(ai_providers::activate),
+        )
+        .route(
+            "/api/v1/system/ai/providers/{id}/test",
+            post(ai_providers::test),
+        )
         .fallback(route_not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(services)
@@ -128,6 +148,7 @@ pub fn render_error_body(response: &mut Response, trace_id: &str) {
 pub fn http_status(err: &Error) -> StatusCode {
     match err {
         Error::AssetNotFound(_)
+        | Error::AiProviderNotFound(_)
         | Error::SkillNotFound(_)
         | Error::ContentNotFound
         | Error::StorageProfileNotFound(_)
@@ -140,6 +161,11 @@ pub fn http_status(err: &Error) -> StatusCode {
         | Error::AssetOriginalFileNameInvalid { .. }
         | Error::AssetBatchTooLarge { .. }
         | Error::SkillParametersInvalid { .. }
+        | Error::AiProviderNameInvalid
+        | Error::AiProviderUrlInvalid(_)
+        | Error::AiProviderModelRequired
+        | Error::AiProviderApiKeyInvalid
+        | Error::AiProviderPromptTooLong { .. }
         | Error::InvalidPage(_)
         | Error::InvalidPageSize(_)
         | Error::InvalidStatus(_)
@@ -154,6 +180,7 @@ pub fn http_status(err: &Error) -> StatusCode {
         Error::AssetContentTypeNotAllowed { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         Error::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
         Error::Unauthorized | Error::ApiKeyInvalid => StatusCode::UNAUTHORIZED,
+        Error::AiProviderNameTaken(_) => StatusCode::CONFLICT,
         Error::Forbidden { .. } => StatusCode::FORBIDDEN,
         Error::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         Error::StorageUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -209,6 +236,14 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
             Err(rejection) => Err(ApiError(Error::InvalidRequest(rejection.body_text()))),
         }
     }
+}
+
+/// For PATCH bodies: a present field becomes `Some(value)`, a present `null`
+/// becomes `Some(None)`, an absent one stays `None` (with `#[serde(default)]`).
+pub fn present<'de, D: serde::Deserializer<'de>, T: serde::Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    <Option<T> as serde::Deserialize>::deserialize(d).map(Some)
 }
 
 /// RFC 3339 UTC with microseconds, as every `...AtUtc` field.

@@ -1,0 +1,107 @@
+use sqlx::FromRow;
+
+use super::{Db, flag};
+use crate::error::Result;
+
+/// A provider profile as stored; the key only as ciphertext.
+#[derive(Clone, Debug, FromRow)]
+pub struct AiProviderRecord {
+    pub id: String,
+    pub name: String,
+    pub api_base_url: String,
+    pub api_key_ciphertext: Option<String>,
+    pub api_key_hint: Option<String>,
+    pub model_name: String,
+    pub default_system_prompt: Option<String>,
+    pub is_active: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+const COLUMNS: &str = "id, name, api_base_url, api_key_ciphertext, api_key_hint, model_name, \
+     default_system_prompt, is_active, created_at, updated_at";
+
+impl Db {
+    pub async fn list_ai_providers(&self) -> Result<Vec<AiProviderRecord>> {
+        let sql = format!("SELECT {COLUMNS} FROM ai_providers ORDER BY name");
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    pub async fn ai_provider(&self, id: &str) -> Result<Option<AiProviderRecord>> {
+        let sql = format!("SELECT {COLUMNS} FROM ai_providers WHERE id = $1");
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    pub async fn ai_provider_by_name(&self, name: &str) -> Result<Option<AiProviderRecord>> {
+        let sql = format!("SELECT {COLUMNS} FROM ai_providers WHERE name = $1");
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    pub async fn active_ai_provider(&self) -> Result<Option<AiProviderRecord>> {
+        let sql = format!("SELECT {COLUMNS} FROM ai_providers WHERE is_active = 1");
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    /// Inserts (or, with the same id, rewrites) a profile. Activation goes
+    /// through `activate_ai_provider` so at most one is active.
+    pub async fn save_ai_provider(&self, record: &AiProviderRecord) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO ai_providers (id, name, api_base_url, api_key_ciphertext, api_key_hint, model_name, \
+             default_system_prompt, is_active, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $9) \
+             ON CONFLICT (id) DO UPDATE SET name = excluded.name, api_base_url = excluded.api_base_url, \
+             api_key_ciphertext = excluded.api_key_ciphertext, api_key_hint = excluded.api_key_hint, \
+             model_name = excluded.model_name, default_system_prompt = excluded.default_system_prompt, \
+             updated_at = excluded.updated_at",
+        )
+        .bind(&record.id)
+        .bind(&record.name)
+        .bind(&record.api_base_url)
+        .bind(record.api_key_ciphertext.as_deref())
+        .bind(record.api_key_hint.as_deref())
+        .bind(&record.model_name)
+        .bind(record.default_system_prompt.as_deref())
+        .bind(record.created_at)
+        .bind(record.updated_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Makes `id` the one active profile; `false` when it does not exist.
+    pub async fn activate_ai_provider(&self, id: &str, at: i64) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE ai_providers SET is_active = 0, updated_at = $1 WHERE is_active = 1 AND id <> $2")
+            .bind(at)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        let done =
+            sqlx::query("UPDATE ai_providers SET is_active = $1, updated_at = $2 WHERE id = $3")
+                .bind(flag(true))
+                .bind(at)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        tx.commit().await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub async fn delete_ai_provider(&self, id: &str) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM ai_providers WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+}

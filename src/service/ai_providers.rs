@@ -1,0 +1,293 @@
+use std::time::Instant;
+
+use tracing::{info, instrument};
+use uuid::Uuid;
+
+use crate::{
+    ai::{AiProviders, VisionClient, VisionRequest},
+    auth::encryption::mask,
+    db::{AiProviderRecord, Db},
+    domain::{
+        AiProvider, AiProviderPatch, AiProviderTest, NewAiProvider, Permission, Principal,
+        from_micros, now, to_micros,
+    },
+    error::{Error, Result},
+};
+
+const MAX_NAME_LEN: usize = 100;
+const MAX_PROMPT_LEN: usize = 4000;
+const MAX_KEY_LEN: usize = 500;
+/// The name of the profile seeded from `TESSERA_AI_*`.
+pub const SEEDED_PROFILE_NAME: &str = "default";
+
+/// A 32x32 PNG used by the `test` endpoint: a real, tiny image.
+fn test_image() -> Vec<u8> {
+    let image = image::RgbImage::from_fn(32, 32, |x, y| {
+        image::Rgb([(x * 8) as u8, (y * 8) as u8, 160])
+    });
+    let mut jpeg = Vec::new();
+    let _ = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 90).encode_image(&image);
+    jpeg
+}
+
+/// AI provider profiles: validation, encrypted keys, activation and tests.
+#[derive(Clone)]
+pub struct AiProviderService {
+    db: Db,
+    providers: AiProviders,
+}
+
+fn present(record: &AiProviderRecord) -> AiProvider {
+    AiProvider {
+        id: record.id.clone(),
+        name: record.name.clone(),
+        api_base_url: record.api_base_url.clone(),
+        api_key_masked: record.api_key_hint.clone(),
+        model_name: record.model_name.clone(),
+        default_system_prompt: record.default_system_prompt.clone(),
+        is_active: record.is_active != 0,
+        created_at: from_micros(record.created_at),
+        updated_at: from_micros(record.updated_at),
+    }
+}
+
+fn valid_name(name: &str) -> Result<String> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > MAX_NAME_LEN {
+        return Err(Error::AiProviderNameInvalid);
+    }
+    Ok(name.to_string())
+}
+
+/// http(s) only, with a host and no user info (credentials belong in `apiKey`).
+fn valid_url(url: &str) -> Result<String> {
+    let url = url.trim().trim_end_matches('/');
+    let parsed =
+        reqwest::Url::parse(url).map_err(|e| Error::AiProviderUrlInvalid(e.to_string()))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(Error::AiProviderUrlInvalid(
+            "the scheme must be http or https".into(),
+        ));
+    }
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return Err(Error::AiProviderUrlInvalid("a host is required".into()));
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(Error::AiProviderUrlInvalid(
+            "put credentials in apiKey, not in the URL".into(),
+        ));
+    }
+    if parsed.query().is_some() || parsed.fragment().is_some() {
+        return Err(Error::AiProviderUrlInvalid("no query or fragment".into()));
+    }
+    Ok(url.to_string())
+}
+
+fn valid_model(model: &str) -> Result<String> {
+    let model = model.trim();
+    if model.is_empty() || model.chars().count() > 200 {
+        return Err(Error::AiProviderModelRequired);
+    }
+    Ok(model.to_string())
+}
+
+fn valid_key(key: Option<String>) -> Result<Option<String>> {
+    match key.map(|k| k.trim().to_string()).filter(|k| !k.is_empty()) {
+        None => Ok(None),
+        Some(key) if key.len() > MAX_KEY_LEN || key.chars().any(char::is_whitespace) => {
+            Err(Error::AiProviderApiKeyInvalid)
+        }
+        Some(key) => Ok(Some(key)),
+    }
+}
+
+fn valid_prompt(prompt: Option<String>) -> Result<Option<String>> {
+    match prompt
+        .map(|p| p.trim().to_string())
+        .filter(|p| !p.is_empty())
+    {
+        Some(p) if p.chars().count() > MAX_PROMPT_LEN => Err(Error::AiProviderPromptTooLong {
+            max: MAX_PROMPT_LEN,
+        }),
+        other => Ok(other),
+    }
+}
+
+impl AiProviderService {
+    pub fn new(db: Db, providers: AiProviders) -> Self {
+        AiProviderService { db, providers }
+    }
+
+    fn set_key(&self, record: &mut AiProviderRecord, key: Option<String>) {
+        record.api_key_hint = key.as_deref().map(mask);
+        record.api_key_ciphertext =
+            key.map(|key| self.providers.cipher().encrypt(&key, &record.id));
+    }
+
+    async fn load(&self, id: &str) -> Result<AiProviderRecord> {
+        self.db
+            .ai_provider(id.trim())
+            .await?
+            .ok_or_else(|| Error::AiProviderNotFound(id.to_string()))
+    }
+
+    async fn check_name_free(&self, name: &str, own_id: &str) -> Result<()> {
+        match self.db.ai_provider_by_name(name).await? {
+            Some(other) if other.id != own_id => Err(Error::AiProviderNameTaken(name.to_string())),
+            _ => Ok(()),
+        }
+    }
+
+    pub async fn list(&self, principal: &Principal) -> Result<Vec<AiProvider>> {
+        principal.require(Permission::AiManage)?;
+        Ok(self
+            .db
+            .list_ai_providers()
+            .await?
+            .iter()
+            .map(present)
+            .collect())
+    }
+
+    pub async fn get(&self, principal: &Principal, id: &str) -> Result<AiProvider> {
+        principal.require(Permission::AiManage)?;
+        Ok(present(&self.load(id).await?))
+    }
+
+    #[instrument(skip_all)]
+    pub async fn create(&self, principal: &Principal, input: NewAiProvider) -> Result<AiProvider> {
+        principal.require(Permission::AiManage)?;
+        let at = to_micros(now());
+        let mut record = AiProviderRecord {
+            id: Uuid::now_v7().to_string(),
+            name: valid_name(&input.name)?,
+            api_base_url: valid_url(&input.api_base_url)?,
+            api_key_ciphertext: None,
+            api_key_hint: None,
+            model_name: valid_model(&input.model_name)?,
+            default_system_prompt: valid_prompt(input.default_system_prompt)?,
+            is_active: 0,
+            created_at: at,
+            updated_at: at,
+        };
+        let key = valid_key(input.api_key)?;
+        self.set_key(&mut record, key);
+        self.check_name_free(&record.name, &record.id).await?;
+        self.db
+            .save_ai_provider(&record)
+            .await
+            .map_err(|err| match err {
+                // Lost a race with a create of the same name.
+                Error::Internal(_) => Error::AiProviderNameTaken(record.name.clone()),
+                other => other,
+            })?;
+        if input.is_active {
+            self.db.activate_ai_provider(&record.id, at).await?;
+        }
+        Ok(present(&self.load(&record.id).await?))
+    }
+
+    #[instrument(skip_all, fields(id = %id))]
+    pub async fn update(
+        &self,
+        principal: &Principal,
+        id: &str,
+        patch: AiProviderPatch,
+    ) -> Result<AiProvider> {
+        principal.require(Permission::AiManage)?;
+        let mut record = self.load(id).await?;
+        if let Some(name) = patch.name {
+            record.name = valid_name(&name)?;
+            self.check_name_free(&record.name, &record.id).await?;
+        }
+        if let Some(url) = patch.api_base_url {
+            record.api_base_url = valid_url(&url)?;
+        }
+        if let Some(model) = patch.model_name {
+            record.model_name = valid_model(&model)?;
+        }
+        if let Some(prompt) = patch.default_system_prompt {
+            record.default_system_prompt = valid_prompt(prompt)?;
+        }
+        if let Some(key) = patch.api_key {
+            let key = valid_key(key)?;
+            self.set_key(&mut record, key);
+        }
+        record.updated_at = to_micros(now());
+        self.db.save_ai_provider(&record).await?;
+        Ok(present(&self.load(&record.id).await?))
+    }
+
+    pub async fn delete(&self, principal: &Principal, id: &str) -> Result<AiProvider> {
+        principal.require(Permission::AiManage)?;
+        let record = self.load(id).await?;
+        self.db.delete_ai_provider(&record.id).await?;
+        Ok(present(&record))
+    }
+
+    pub async fn activate(&self, principal: &Principal, id: &str) -> Result<AiProvider> {
+        principal.require(Permission::AiManage)?;
+        let record = self.load(id).await?;
+        self.db
+            .activate_ai_provider(&record.id, to_micros(now()))
+            .await?;
+        Ok(present(&self.load(&record.id).await?))
+    }
+
+    /// Sends a tiny real image and reports the caption or the precise failure.
+    #[instrument(skip_all, fields(id = %id))]
+    pub async fn test(&self, principal: &Principal, id: &str) -> Result<AiProviderTest> {
+        principal.require(Permission::AiManage)?;
+        let record = self.load(id).await?;
+        let started = Instant::now();
+        let outcome = match self.providers.resolve(&record) {
+            Ok(provider) => {
+                let jpeg = test_image();
+                let request = VisionRequest {
+                    system_prompt: &provider.system_prompt,
+                    task_prompt: "Describe this test image in a few words.",
+                    jpeg: &jpeg,
+                };
+                provider.client.describe(&request).await
+            }
+            Err(err) => Err(err),
+        };
+        let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        Ok(AiProviderTest {
+            succeeded: outcome.is_ok(),
+            error_message: outcome.as_ref().err().map(ToString::to_string),
+            caption: outcome.ok(),
+            model_name: record.model_name,
+            latency_ms,
+        })
+    }
+
+    /// Makes the profile from `TESSERA_AI_*` exist, current and active.
+    pub async fn seed(&self, base_url: &str, api_key: Option<&str>, model: &str) -> Result<()> {
+        let at = to_micros(now());
+        let mut record = match self.db.ai_provider_by_name(SEEDED_PROFILE_NAME).await? {
+            Some(record) => record,
+            None => AiProviderRecord {
+                id: Uuid::now_v7().to_string(),
+                name: SEEDED_PROFILE_NAME.into(),
+                api_base_url: String::new(),
+                api_key_ciphertext: None,
+                api_key_hint: None,
+                model_name: String::new(),
+                default_system_prompt: None,
+                is_active: 0,
+                created_at: at,
+                updated_at: at,
+            },
+        };
+        record.api_base_url = valid_url(base_url)?;
+        record.model_name = valid_model(model)?;
+        let key = valid_key(api_key.map(str::to_string))?;
+        self.set_key(&mut record, key);
+        record.updated_at = at;
+        self.db.save_ai_provider(&record).await?;
+        self.db.activate_ai_provider(&record.id, at).await?;
+        info!(model = %record.model_name, "AI provider from TESSERA_AI_* is active");
+        Ok(())
+    }
+}
