@@ -14,6 +14,7 @@ on_both_databases!(
     uploads_move_pending_processing_ready,
     run_enrichment_false_is_ready_at_once,
     another_instance_processes_uploads,
+    every_kind_of_image_gets_a_thumbnail,
     hostile_files_end_refused_or_failed,
 );
 
@@ -223,4 +224,57 @@ async fn another_instance_processes_uploads(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(thumbnail.status(), 200);
+}
+
+/// CMYK, 16-bit, grayscale, progressive, interlaced, animated and lossless
+/// inputs all end `ready` with a thumbnail of the right shape.
+async fn every_kind_of_image_gets_a_thumbnail(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let cases = [
+        ("exif/cmyk_adobe.jpg", (100, 100)),
+        ("exif/rgb_16bit_icc.png", (149, 227)),
+        ("exif/grayscale_camera.png", (256, 256)),
+        ("exif/progressive.jpg", (256, 185)),
+        ("exif/interlaced_adam7_rgba.png", (162, 150)),
+        ("exif/icc_adobe_rgb_1998.jpg", (256, 137)),
+        ("normal/rotating_squares_animated.gif", (80, 80)),
+        ("normal/animated.webp", (245, 245)),
+        ("normal/lossless.webp", (256, 256)),
+        ("normal/hubble_deep_field.jpg", (256, 223)),
+    ];
+    let mut ids = Vec::new();
+    for (file, _) in cases {
+        ids.push(
+            server.upload_ok(file, &[]).await["id"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
+    }
+    for ((file, expected), id) in cases.iter().zip(ids) {
+        let (_, settled) = server.wait_settled(&id).await;
+        assert_eq!(
+            settled["status"], "ready",
+            "{file}: {}",
+            settled["latestExecutionSummary"]
+        );
+        let thumbnail = &settled["derivatives"][0];
+        let key = format!("derivatives/{id}/thumbnail_256.webp");
+        let bytes = server
+            .http
+            .get(server.url(&format!("/content/{key}")))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        let decoded = image::load_from_memory(&bytes).unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert_eq!((decoded.width(), decoded.height()), *expected, "{file}");
+        assert_eq!(
+            (thumbnail["width"].as_u64(), thumbnail["height"].as_u64()),
+            (Some(u64::from(expected.0)), Some(u64::from(expected.1))),
+            "{file}"
+        );
+    }
 }
