@@ -65,6 +65,12 @@ pub struct Config {
     pub ai_api_key: Option<Secret>,
     pub ai_model: Option<String>,
     pub ai_timeout_seconds: u64,
+    /// HS256 secret for access tokens; generated into the data dir when unset
+    /// (set it when several instances serve the same users).
+    pub jwt_secret: Option<Secret>,
+    pub access_token_ttl_seconds: u64,
+    pub bootstrap_admin_username: Option<String>,
+    pub bootstrap_admin_password: Option<Secret>,
 }
 
 impl Default for Config {
@@ -91,6 +97,10 @@ impl Default for Config {
             ai_api_key: None,
             ai_model: None,
             ai_timeout_seconds: 60,
+            jwt_secret: None,
+            access_token_ttl_seconds: 900,
+            bootstrap_admin_username: None,
+            bootstrap_admin_password: None,
         }
     }
 }
@@ -119,6 +129,10 @@ struct FileConfig {
     ai_api_key: Option<Secret>,
     ai_model: Option<String>,
     ai_timeout_seconds: Option<u64>,
+    jwt_secret: Option<Secret>,
+    access_token_ttl_seconds: Option<u64>,
+    bootstrap_admin_username: Option<String>,
+    bootstrap_admin_password: Option<Secret>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -183,6 +197,10 @@ impl Config {
             ai_api_key,
             ai_model,
             ai_timeout_seconds,
+            jwt_secret,
+            access_token_ttl_seconds,
+            bootstrap_admin_username,
+            bootstrap_admin_password,
         } = file;
         set(&mut self.listen, listen);
         set(&mut self.public_base_url, public_base_url);
@@ -197,6 +215,12 @@ impl Config {
         set(&mut self.workers, workers);
         set(&mut self.job_lease_seconds, job_lease_seconds);
         set(&mut self.ai_timeout_seconds, ai_timeout_seconds);
+        set(&mut self.access_token_ttl_seconds, access_token_ttl_seconds);
+        self.jwt_secret = jwt_secret.or(self.jwt_secret.take());
+        self.bootstrap_admin_username =
+            bootstrap_admin_username.or(self.bootstrap_admin_username.take());
+        self.bootstrap_admin_password =
+            bootstrap_admin_password.or(self.bootstrap_admin_password.take());
         self.encryption_key = encryption_key.or(self.encryption_key.take());
         self.ai_base_url = ai_base_url.or(self.ai_base_url.take());
         self.ai_api_key = ai_api_key.or(self.ai_api_key.take());
@@ -258,6 +282,18 @@ impl Config {
         if let Some(v) = get("TESSERA_AI_TIMEOUT_SECONDS") {
             self.ai_timeout_seconds = parse("TESSERA_AI_TIMEOUT_SECONDS", &v)?;
         }
+        if let Some(v) = get("TESSERA_JWT_SECRET") {
+            self.jwt_secret = Some(Secret::new(v));
+        }
+        if let Some(v) = get("TESSERA_ACCESS_TOKEN_TTL_SECONDS") {
+            self.access_token_ttl_seconds = parse("TESSERA_ACCESS_TOKEN_TTL_SECONDS", &v)?;
+        }
+        if let Some(v) = get("TESSERA_BOOTSTRAP_ADMIN_USERNAME") {
+            self.bootstrap_admin_username = Some(v);
+        }
+        if let Some(v) = get("TESSERA_BOOTSTRAP_ADMIN_PASSWORD") {
+            self.bootstrap_admin_password = Some(Secret::new(v));
+        }
         if let Some(v) = get("TESSERA_STORAGE_LOCAL_ROOT") {
             self.storage_local_root = Some(PathBuf::from(v));
         }
@@ -300,6 +336,22 @@ impl Config {
         }
         if self.ai_base_url.is_some() && self.ai_model.is_none() {
             return invalid("TESSERA_AI_MODEL", "is required with TESSERA_AI_BASE_URL");
+        }
+        if self
+            .jwt_secret
+            .as_ref()
+            .is_some_and(|s| s.expose().len() < 32)
+        {
+            return invalid("TESSERA_JWT_SECRET", "must be at least 32 characters");
+        }
+        if self.access_token_ttl_seconds == 0 {
+            return invalid("TESSERA_ACCESS_TOKEN_TTL_SECONDS", "must be at least 1");
+        }
+        if self.bootstrap_admin_username.is_some() != self.bootstrap_admin_password.is_some() {
+            return invalid(
+                "TESSERA_BOOTSTRAP_ADMIN_PASSWORD",
+                "set both TESSERA_BOOTSTRAP_ADMIN_USERNAME and TESSERA_BOOTSTRAP_ADMIN_PASSWORD",
+            );
         }
         if self.ai_timeout_seconds == 0 {
             return invalid("TESSERA_AI_TIMEOUT_SECONDS", "must be at least 1");

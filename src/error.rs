@@ -69,8 +69,26 @@ pub enum Error {
     StorageProfileDisabled(String),
     #[error("storage is unavailable: {0}")]
     StorageUnavailable(String),
-    #[error("authentication required: send 'Authorization: Bearer <api key>'")]
+    #[error("authentication required: send 'Authorization: Bearer <api key or access token>'")]
     Unauthorized,
+    #[error("the access token has expired; refresh it")]
+    AuthTokenExpired,
+    #[error("wrong username or password")]
+    AuthInvalidCredentials,
+    #[error("the refresh token is invalid or expired")]
+    AuthRefreshTokenInvalid,
+    #[error("the refresh token was already used; all sessions of this user were ended")]
+    AuthRefreshTokenReused,
+    #[error("too many failed logins; try again in {retry_after_seconds} seconds")]
+    AuthRateLimited { retry_after_seconds: u64 },
+    #[error("a user named '{0}' already exists")]
+    UserUsernameTaken(String),
+    #[error("username must be 3 to 64 characters: letters, digits, '.', '_', '-' or '@'")]
+    UserUsernameInvalid,
+    #[error("password must be at least {min} characters")]
+    UserPasswordTooShort { min: usize },
+    #[error("role must be superAdmin, admin or user, got '{0}'")]
+    UserRoleInvalid(String),
     #[error("the API key is invalid or revoked")]
     ApiKeyInvalid,
     #[error("this credential lacks the '{permission}' permission")]
@@ -121,6 +139,15 @@ impl Error {
             Error::StorageProfileDisabled(_) => "storage_profile_disabled",
             Error::StorageUnavailable(_) => "storage_unavailable",
             Error::Unauthorized => "auth_unauthorized",
+            Error::AuthTokenExpired => "auth_token_expired",
+            Error::AuthInvalidCredentials => "auth_invalid_credentials",
+            Error::AuthRefreshTokenInvalid => "auth_refresh_token_invalid",
+            Error::AuthRefreshTokenReused => "auth_refresh_token_reused",
+            Error::AuthRateLimited { .. } => "auth_rate_limited",
+            Error::UserUsernameTaken(_) => "user_username_taken",
+            Error::UserUsernameInvalid => "user_username_invalid",
+            Error::UserPasswordTooShort { .. } => "user_password_too_short",
+            Error::UserRoleInvalid(_) => "user_role_invalid",
             Error::ApiKeyInvalid => "api_key_invalid",
             Error::Forbidden { .. } => "auth_forbidden",
             Error::RouteNotFound => "route_not_found",

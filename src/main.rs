@@ -5,8 +5,8 @@ use clap::{Parser, Subcommand};
 use tessera::{
     Config,
     config::LogFormat,
-    domain::Permissions,
-    service::{AuthService, connect_database},
+    domain::{Permissions, Role},
+    service::{auth_service, connect_database},
 };
 use tracing_subscriber::EnvFilter;
 
@@ -30,6 +30,23 @@ enum Command {
     Apikey {
         #[command(subcommand)]
         command: ApikeyCommand,
+    },
+    /// Manage users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user; the password is read from standard input.
+    Create {
+        #[arg(long)]
+        username: String,
+        /// superAdmin, admin or user.
+        #[arg(long, default_value = "user")]
+        role: String,
     },
 }
 
@@ -64,13 +81,34 @@ async fn main() -> anyhow::Result<()> {
         } => {
             let db = connect_database(&config).await?;
             db.migrate().await?;
-            let created = AuthService::new(db, &[])
+            let created = auth_service(&config, db)?
                 .create_api_key(&name, Permissions::all())
                 .await?;
             println!("{}", created.key.expose());
             eprintln!(
                 "API key '{}' created ({}); it is shown only once.",
                 created.name, created.id
+            );
+        }
+        Command::User {
+            command: UserCommand::Create { username, role },
+        } => {
+            let role = Role::parse(&role)
+                .with_context(|| format!("unknown role '{role}' (superAdmin, admin or user)"))?;
+            let mut password = String::new();
+            std::io::stdin()
+                .read_line(&mut password)
+                .context("reading the password from stdin")?;
+            let db = connect_database(&config).await?;
+            db.migrate().await?;
+            let user = auth_service(&config, db)?
+                .create_user(&username, password.trim_end_matches(['\r', '\n']), role)
+                .await?;
+            eprintln!(
+                "user '{}' ({}) created: {}",
+                user.username,
+                user.role.as_str(),
+                user.id
             );
         }
     }

@@ -3,6 +3,7 @@
 mod common;
 
 mod ai;
+mod auth;
 mod crash;
 mod edge_cases;
 mod grpc_assets;

@@ -631,7 +631,12 @@ async fn generated_api_keys_work_and_are_stored_hashed(backend: Backend) {
     let db = tessera::db::Db::connect(&server.database_url)
         .await
         .unwrap();
-    let created = tessera::service::AuthService::new(db.clone(), &[])
+    let config = tessera::Config {
+        data_dir: server.data_dir.path().to_path_buf(),
+        ..tessera::Config::default()
+    };
+    let created = tessera::service::auth_service(&config, db.clone())
+        .unwrap()
         .create_api_key("ci", tessera::domain::Permissions::all())
         .await
         .unwrap();

@@ -16,6 +16,7 @@ use crate::{domain::Principal, error::Error, service::AuthService};
 enum Rejection {
     Malformed,
     InvalidKey,
+    Expired,
     Unavailable,
 }
 
@@ -23,6 +24,8 @@ enum Rejection {
 #[derive(Clone, Debug)]
 pub struct RequestContext {
     pub trace_id: String,
+    /// The peer address, for per-client limits (login attempts).
+    pub client_ip: Option<std::net::IpAddr>,
     caller: Result<Principal, Rejection>,
 }
 
@@ -34,6 +37,7 @@ impl RequestContext {
             Ok(principal) => Ok(principal.clone()),
             Err(Rejection::Malformed) => Err(Error::Unauthorized),
             Err(Rejection::InvalidKey) => Err(Error::ApiKeyInvalid),
+            Err(Rejection::Expired) => Err(Error::AuthTokenExpired),
             Err(Rejection::Unavailable) => {
                 Err(Error::Internal("authentication unavailable".into()))
             }
@@ -55,6 +59,8 @@ pub async fn request_context(
             None => Err(Rejection::Malformed),
             Some(token) => auth.authenticate(token).await.map_err(|err| match err {
                 Error::ApiKeyInvalid => Rejection::InvalidKey,
+                Error::AuthTokenExpired => Rejection::Expired,
+                Error::Unauthorized => Rejection::Malformed,
                 _ => Rejection::Unavailable,
             }),
         },
@@ -65,8 +71,14 @@ pub async fn request_context(
         method = %request.method(),
         path = %request.uri().path(),
     );
+    let client_ip = request
+        .extensions()
+        .get::<tonic::transport::server::TcpConnectInfo>()
+        .and_then(|info| info.remote_addr())
+        .map(|addr| addr.ip());
     request.extensions_mut().insert(RequestContext {
         trace_id: trace_id.clone(),
+        client_ip,
         caller,
     });
     let mut response = next.run(request).instrument(span.clone()).await;

@@ -11,7 +11,7 @@ use tonic::service::{LayerExt, Routes};
 use tonic_web::GrpcWebLayer;
 
 use super::{
-    grpc::{AiProvidersGrpc, AssetsGrpc, proto},
+    grpc::{AiProvidersGrpc, AssetsGrpc, AuthGrpc, proto},
     middleware, rest,
 };
 use crate::service::Services;
@@ -43,6 +43,10 @@ pub async fn router(services: Services) -> Result<Router, ServerError> {
         .await;
     let assets =
         proto::asset_service_server::AssetServiceServer::new(AssetsGrpc::new(services.clone()));
+    health_reporter
+        .set_serving::<proto::auth_service_server::AuthServiceServer<AuthGrpc>>()
+        .await;
+    let auth = proto::auth_service_server::AuthServiceServer::new(AuthGrpc::new(services.clone()));
     let ai_providers = proto::ai_provider_service_server::AiProviderServiceServer::new(
         AiProvidersGrpc::new(services.clone()),
     );
@@ -53,6 +57,7 @@ pub async fn router(services: Services) -> Result<Router, ServerError> {
     let grpc = Routes::from(Router::new())
         .add_service(web.named_layer(assets))
         .add_service(web.named_layer(ai_providers))
+        .add_service(web.named_layer(auth))
         .add_service(web.named_layer(health))
         .add_service(web.named_layer(reflection_v1))
         .add_service(web.named_layer(reflection_v1alpha))

@@ -2,6 +2,9 @@
 //! checks, and encryption of secrets at rest.
 
 pub mod encryption;
+pub mod passwords;
+pub mod rate_limit;
+pub mod tokens;
 
 use rand::{Rng, distr::Alphanumeric};
 use sha2::{Digest, Sha256};

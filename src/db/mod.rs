@@ -7,12 +7,14 @@ mod assets;
 mod executions;
 mod jobs;
 mod storage_profiles;
+mod users;
 
 pub use ai_providers::AiProviderRecord;
 pub use api_keys::ApiKeyRecord;
 pub use assets::{AssetUpdate, OriginalReplacement, PublicContent};
 pub use jobs::{JOBS_CHANNEL, LeasedJob, NewJob};
 pub use storage_profiles::StorageProfileRecord;
+pub use users::{RefreshTokenRecord, UserRecord};
 
 use std::{path::Path, str::FromStr, time::Duration};
 

@@ -5,12 +5,14 @@ mod asset;
 mod content;
 mod principal;
 mod skill;
+mod user;
 
 pub use ai_provider::*;
 pub use asset::*;
 pub use content::*;
 pub use principal::*;
 pub use skill::*;
+pub use user::*;
 
 use chrono::{DateTime, Utc};
 

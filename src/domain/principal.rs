@@ -82,17 +82,25 @@ pub enum Principal {
         name: String,
         permissions: Permissions,
     },
+    /// A logged-in user (JWT access token), checked against the database on
+    /// every request so disabling takes effect at once.
+    User(super::User),
 }
 
 impl Principal {
     /// Fails with 401 for anonymous callers and 403 for a missing permission.
     pub fn require(&self, permission: Permission) -> Result<(), Error> {
-        match self {
-            Principal::Anonymous => Err(Error::Unauthorized),
-            Principal::ApiKey { permissions, .. } if permissions.contains(permission) => Ok(()),
-            Principal::ApiKey { .. } => Err(Error::Forbidden {
+        let permissions = match self {
+            Principal::Anonymous => return Err(Error::Unauthorized),
+            Principal::ApiKey { permissions, .. } => *permissions,
+            Principal::User(user) => user.permissions,
+        };
+        if permissions.contains(permission) {
+            Ok(())
+        } else {
+            Err(Error::Forbidden {
                 permission: permission.as_str(),
-            }),
+            })
         }
     }
 }

@@ -1,13 +1,20 @@
-use std::sync::Arc;
+use std::{net::IpAddr, sync::Arc, time::Duration};
 
-use tracing::instrument;
+use tracing::{info, instrument};
 use uuid::Uuid;
 
 use crate::{
-    auth::{digests_equal, generate_api_key, hash_secret, hash_secret_hex, lookup_prefix},
+    auth::{
+        digests_equal, generate_api_key, hash_secret, hash_secret_hex, lookup_prefix,
+        passwords::{hash_password, verify_password},
+        rate_limit::LoginLimiter,
+        tokens::{JwtKeys, TokenError, generate_refresh_token, looks_like_jwt},
+    },
     config::Secret,
-    db::{ApiKeyRecord, Db},
-    domain::{Permission, Permissions, Principal},
+    db::{ApiKeyRecord, Db, UserRecord},
+    domain::{
+        Permission, Permissions, Principal, Role, Session, User, from_micros, now, to_micros,
+    },
     error::{Error, Result},
 };
 
@@ -19,15 +26,74 @@ pub struct CreatedApiKey {
     pub key: Secret,
 }
 
-/// Turns credentials into a `Principal`.
+pub const MIN_PASSWORD_LEN: usize = 10;
+
+/// Session settings.
+#[derive(Clone, Copy, Debug)]
+pub struct SessionSettings {
+    pub access_token_ttl: Duration,
+    pub refresh_token_ttl: Duration,
+}
+
+impl Default for SessionSettings {
+    fn default() -> Self {
+        SessionSettings {
+            access_token_ttl: Duration::from_secs(15 * 60),
+            refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
+        }
+    }
+}
+
+/// Turns credentials into a `Principal`; logs users in and rotates sessions.
 #[derive(Clone)]
 pub struct AuthService {
     db: Db,
     static_key_hashes: Arc<Vec<[u8; 32]>>,
+    jwt: JwtKeys,
+    settings: SessionSettings,
+    limiter: Arc<LoginLimiter>,
+    /// Verified against for unknown usernames, so timing does not tell
+    /// whether a user exists.
+    decoy_hash: Arc<String>,
+}
+
+pub fn user_from_record(record: &UserRecord) -> Result<User> {
+    let role = Role::parse(&record.role)
+        .ok_or_else(|| Error::internal("user", format!("corrupt role {}", record.role)))?;
+    let permissions = match &record.permissions {
+        Some(json) => serde_json::from_str::<Vec<String>>(json)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|name| Permission::parse(name))
+            .collect(),
+        None => role.default_permissions(),
+    };
+    Ok(User {
+        id: record.id.clone(),
+        username: record.username.clone(),
+        role,
+        permissions,
+        is_enabled: record.is_enabled != 0,
+        created_at: from_micros(record.created_at),
+        updated_at: from_micros(record.updated_at),
+    })
+}
+
+fn valid_username(username: &str) -> Result<String> {
+    let username = username.trim().to_lowercase();
+    let ok = (3..=64).contains(&username.chars().count())
+        && username
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'));
+    if ok {
+        Ok(username)
+    } else {
+        Err(Error::UserUsernameInvalid)
+    }
 }
 
 impl AuthService {
-    pub fn new(db: Db, static_keys: &[Secret]) -> Self {
+    pub fn new(db: Db, static_keys: &[Secret], jwt: JwtKeys, settings: SessionSettings) -> Self {
         let static_key_hashes = static_keys
             .iter()
             .map(|k| hash_secret(k.expose()))
@@ -35,14 +101,29 @@ impl AuthService {
         AuthService {
             db,
             static_key_hashes: Arc::new(static_key_hashes),
+            jwt,
+            settings,
+            limiter: Arc::new(LoginLimiter::new(Duration::from_secs(15 * 60), 10, 50)),
+            decoy_hash: Arc::new(hash_password("tessera decoy password").unwrap_or_default()),
         }
     }
 
-    /// Resolves a bearer token. Static keys are checked in constant time
-    /// (every one is compared); generated keys are found by prefix and their
-    /// hash compared in constant time.
+    /// Resolves a bearer token: an access token (JWT) or an API key. Static
+    /// keys are compared in constant time (all of them); generated keys are
+    /// found by prefix and their hash compared in constant time.
     #[instrument(skip_all)]
     pub async fn authenticate(&self, token: &str) -> Result<Principal> {
+        if looks_like_jwt(token) {
+            let user_id = self.jwt.verify(token).map_err(|err| match err {
+                TokenError::Expired => Error::AuthTokenExpired,
+                TokenError::Invalid => Error::Unauthorized,
+            })?;
+            let user = match self.db.user(&user_id).await? {
+                Some(record) if record.is_enabled != 0 => user_from_record(&record)?,
+                _ => return Err(Error::Unauthorized),
+            };
+            return Ok(Principal::User(user));
+        }
         let digest = hash_secret(token);
         let static_match = self
             .static_key_hashes
@@ -71,6 +152,177 @@ impl AuthService {
             name: record.name,
             permissions: scopes.iter().filter_map(|s| Permission::parse(s)).collect(),
         })
+    }
+
+    /// Checks the password (Argon2id) and opens a session. Failures are
+    /// counted per username and per client address.
+    #[instrument(skip_all)]
+    pub async fn login(
+        &self,
+        username: &str,
+        password: &str,
+        client: Option<IpAddr>,
+    ) -> Result<Session> {
+        let username = username.trim().to_lowercase();
+        if let Some(retry_after_seconds) = self.limiter.check(&username, client) {
+            return Err(Error::AuthRateLimited {
+                retry_after_seconds,
+            });
+        }
+        let record = self.db.user_by_name(&username).await?;
+        // Hash even for unknown users so timing does not reveal which exist.
+        let verified = match &record {
+            Some(record) => verify_password(password, &record.password_hash),
+            None => {
+                let _ = verify_password(password, &self.decoy_hash);
+                false
+            }
+        };
+        let record = match record {
+            Some(record) if verified && record.is_enabled != 0 => record,
+            _ => {
+                self.limiter.record_failure(&username, client);
+                return Err(Error::AuthInvalidCredentials);
+            }
+        };
+        self.limiter.record_success(&username);
+        let user = user_from_record(&record)?;
+        self.open_session(user, Uuid::now_v7().to_string()).await
+    }
+
+    async fn open_session(&self, user: User, family_id: String) -> Result<Session> {
+        let at = now();
+        let access_expires =
+            at + chrono::Duration::from_std(self.settings.access_token_ttl).unwrap_or_default();
+        let refresh_expires =
+            at + chrono::Duration::from_std(self.settings.refresh_token_ttl).unwrap_or_default();
+        let access_token = self.jwt.issue(
+            &user.id,
+            at.timestamp(),
+            access_expires.timestamp() - at.timestamp(),
+        );
+        let refresh_token = generate_refresh_token();
+        self.db
+            .insert_refresh_token(
+                &Uuid::now_v7().to_string(),
+                &user.id,
+                &family_id,
+                &hash_secret_hex(&refresh_token),
+                to_micros(refresh_expires),
+                to_micros(at),
+            )
+            .await?;
+        Ok(Session {
+            access_token,
+            refresh_token,
+            access_token_expires_at: access_expires,
+            refresh_token_expires_at: refresh_expires,
+            user,
+        })
+    }
+
+    /// Rotates a refresh token. Presenting one that was already used means
+    /// it leaked: every session of that user ends.
+    #[instrument(skip_all)]
+    pub async fn refresh(&self, refresh_token: &str) -> Result<Session> {
+        let at = to_micros(now());
+        let record = self
+            .db
+            .refresh_token_by_hash(&hash_secret_hex(refresh_token.trim()))
+            .await?
+            .ok_or(Error::AuthRefreshTokenInvalid)?;
+        if record.used_at.is_some() {
+            self.db
+                .revoke_user_refresh_tokens(&record.user_id, at)
+                .await?;
+            info!(user_id = %record.user_id, "refresh token reused; all sessions revoked");
+            return Err(Error::AuthRefreshTokenReused);
+        }
+        if record.revoked_at.is_some() || record.expires_at <= at {
+            return Err(Error::AuthRefreshTokenInvalid);
+        }
+        if !self.db.use_refresh_token(&record.id, at).await? {
+            // Lost a race with another refresh of the same token: that is reuse too.
+            self.db
+                .revoke_user_refresh_tokens(&record.user_id, at)
+                .await?;
+            return Err(Error::AuthRefreshTokenReused);
+        }
+        let user = match self.db.user(&record.user_id).await? {
+            Some(user) if user.is_enabled != 0 => user_from_record(&user)?,
+            _ => return Err(Error::AuthRefreshTokenInvalid),
+        };
+        self.open_session(user, record.family_id).await
+    }
+
+    /// Ends the session the refresh token belongs to. Unknown tokens are
+    /// ignored (logging out twice is fine).
+    pub async fn logout(&self, refresh_token: &str) -> Result<()> {
+        if let Some(record) = self
+            .db
+            .refresh_token_by_hash(&hash_secret_hex(refresh_token.trim()))
+            .await?
+        {
+            self.db
+                .revoke_refresh_family(&record.family_id, to_micros(now()))
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// The caller as a user.
+    pub fn me(&self, principal: &Principal) -> Result<User> {
+        match principal {
+            Principal::User(user) => Ok(user.clone()),
+            Principal::Anonymous => Err(Error::Unauthorized),
+            Principal::ApiKey { .. } => Err(Error::Forbidden {
+                permission: "a user session",
+            }),
+        }
+    }
+
+    /// Creates a user with a hashed password (CLI and bootstrap).
+    pub async fn create_user(&self, username: &str, password: &str, role: Role) -> Result<User> {
+        let username = valid_username(username)?;
+        if password.chars().count() < MIN_PASSWORD_LEN {
+            return Err(Error::UserPasswordTooShort {
+                min: MIN_PASSWORD_LEN,
+            });
+        }
+        if self.db.user_by_name(&username).await?.is_some() {
+            return Err(Error::UserUsernameTaken(username));
+        }
+        let at = to_micros(now());
+        let record = UserRecord {
+            id: Uuid::now_v7().to_string(),
+            username,
+            password_hash: hash_password(password)
+                .ok_or_else(|| Error::internal("password", "hashing failed"))?,
+            role: role.as_str().into(),
+            permissions: None,
+            is_enabled: 1,
+            created_at: at,
+            updated_at: at,
+        };
+        self.db.insert_user(&record).await?;
+        user_from_record(&record)
+    }
+
+    /// Creates the super admin from `TESSERA_BOOTSTRAP_ADMIN_*` when none exists.
+    pub async fn bootstrap_admin(&self, username: &str, password: &str) -> Result<()> {
+        if self
+            .db
+            .count_users_with_role(Role::SuperAdmin.as_str())
+            .await?
+            > 0
+        {
+            return Ok(());
+        }
+        let user = self
+            .create_user(username, password, Role::SuperAdmin)
+            .await?;
+        info!(username = %user.username, "bootstrap super admin created");
+        Ok(())
     }
 
     /// Creates and stores a key (hashed); the secret is returned once.
@@ -105,10 +357,13 @@ impl AuthService {
         })
     }
 
-    /// On a first start with no way in (no static key, no stored key), creates
-    /// a full-access key so the quick start works at once.
+    /// On a first start with no way in (no static key, no stored key, no
+    /// user), creates a full-access key so the quick start works at once.
     pub async fn ensure_quickstart_key(&self) -> Result<Option<CreatedApiKey>> {
-        if !self.static_key_hashes.is_empty() || self.db.count_api_keys().await? > 0 {
+        if !self.static_key_hashes.is_empty()
+            || self.db.count_api_keys().await? > 0
+            || self.db.count_users().await? > 0
+        {
             return Ok(None);
         }
         self.create_api_key("quickstart", Permissions::all())

@@ -10,7 +10,7 @@ mod system;
 
 pub use ai_providers::{AiProviderService, SEEDED_PROFILE_NAME};
 pub use assets::{AssetLimits, AssetService, Content, ContentBody, MAX_TEXT_LEN, StagedUpload};
-pub use auth::{AuthService, CreatedApiKey};
+pub use auth::{AuthService, CreatedApiKey, MIN_PASSWORD_LEN, SessionSettings, user_from_record};
 pub use skills::SkillService;
 pub use system::{BootstrapInfo, Readiness, SystemService};
 
@@ -21,7 +21,7 @@ use uuid::Uuid;
 
 use crate::{
     ai::{AiProviders, RetryPolicy},
-    auth::encryption::SecretCipher,
+    auth::{encryption::SecretCipher, tokens::JwtKeys},
     config::{Config, Secret},
     db::Db,
     domain::Asset,
@@ -44,6 +44,8 @@ pub enum StartError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("cannot open storage: {0}")]
     Storage(#[from] crate::storage::StorageError),
+    #[error("cannot load the token signing secret: {0}")]
+    JwtSecret(std::io::Error),
     #[error("cannot load the encryption key: {0}")]
     Encryption(#[from] crate::auth::encryption::CipherError),
     #[error("cannot prepare the service: {0}")]
@@ -141,10 +143,19 @@ impl Services {
             ai_providers,
             skills: SkillService::new(db.clone(), assets.clone(), runner.clone(), events.clone()),
             assets,
-            auth: AuthService::new(db.clone(), &config.api_keys),
+            auth: auth_service(config, db.clone())?,
             system: SystemService::new(db.clone(), storage, limits),
             db: db.clone(),
         };
+        if let (Some(username), Some(password)) = (
+            &config.bootstrap_admin_username,
+            &config.bootstrap_admin_password,
+        ) {
+            services
+                .auth
+                .bootstrap_admin(username, password.expose())
+                .await?;
+        }
         let processor = processing::AssetProcessor::new(db.clone(), runner, events);
         let workers = Workers::start(
             db,
@@ -158,6 +169,21 @@ impl Services {
         );
         Ok((services, workers))
     }
+}
+
+/// Authentication over `db` with the configured keys and token secret
+/// (also used by the CLI).
+pub fn auth_service(config: &Config, db: Db) -> Result<AuthService, StartError> {
+    let jwt = JwtKeys::load(
+        config.jwt_secret.as_ref().map(Secret::expose),
+        &config.data_dir,
+    )
+    .map_err(StartError::JwtSecret)?;
+    let settings = SessionSettings {
+        access_token_ttl: Duration::from_secs(config.access_token_ttl_seconds),
+        ..SessionSettings::default()
+    };
+    Ok(AuthService::new(db, &config.api_keys, jwt, settings))
 }
 
 /// Opens the configured database, or the embedded SQLite file in the data dir.

@@ -176,6 +176,20 @@ impl TestServer {
         .await
     }
 
+    /// A server on an existing database and data dir (made by the CLI, say).
+    pub async fn start_beside_database(database_url: String, data_dir: PathBuf) -> TestServer {
+        Self::start_on(
+            tempfile::tempdir().expect("temp dir"),
+            database_url,
+            move |config| {
+                config.storage_local_root = Some(data_dir.join("assets"));
+                config.jwt_secret = None;
+                config.data_dir = data_dir;
+            },
+        )
+        .await
+    }
+
     async fn start_on(
         data_dir: tempfile::TempDir,
         database_url: String,

@@ -3,9 +3,11 @@
 
 mod ai_providers;
 mod assets;
+mod auth;
 
 pub use ai_providers::AiProvidersGrpc;
 pub use assets::AssetsGrpc;
+pub use auth::AuthGrpc;
 
 use std::collections::HashMap;
 
@@ -47,6 +49,9 @@ pub fn grpc_code(err: &Error) -> Code {
         | Error::AssetOriginalFileNameInvalid { .. }
         | Error::AssetBatchTooLarge { .. }
         | Error::SkillParametersInvalid { .. }
+        | Error::UserUsernameInvalid
+        | Error::UserPasswordTooShort { .. }
+        | Error::UserRoleInvalid(_)
         | Error::AiProviderNameInvalid
         | Error::AiProviderUrlInvalid(_)
         | Error::AiProviderModelRequired
@@ -64,7 +69,14 @@ pub fn grpc_code(err: &Error) -> Code {
             Code::ResourceExhausted
         }
         Error::RangeNotSatisfiable { .. } => Code::OutOfRange,
-        Error::Unauthorized | Error::ApiKeyInvalid => Code::Unauthenticated,
+        Error::Unauthorized
+        | Error::ApiKeyInvalid
+        | Error::AuthTokenExpired
+        | Error::AuthInvalidCredentials
+        | Error::AuthRefreshTokenInvalid
+        | Error::AuthRefreshTokenReused => Code::Unauthenticated,
+        Error::AuthRateLimited { .. } => Code::ResourceExhausted,
+        Error::UserUsernameTaken(_) => Code::AlreadyExists,
         Error::AiProviderNameTaken(_) => Code::AlreadyExists,
         Error::Forbidden { .. } => Code::PermissionDenied,
         Error::MethodNotAllowed => Code::Unimplemented,

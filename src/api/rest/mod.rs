@@ -3,6 +3,7 @@
 
 mod ai_providers;
 mod assets;
+mod auth;
 mod content;
 mod skills;
 mod system;
@@ -27,6 +28,10 @@ pub fn router(services: Services) -> Router {
         .route("/readyz", get(system::readyz))
         .route("/api/v1/system/ping", get(system::ping))
         .route("/api/v1/system/bootstrap", get(system::bootstrap))
+        .route("/api/v1/auth/login", post(auth::login))
+        .route("/api/v1/auth/refresh", post(auth::refresh))
+        .route("/api/v1/auth/logout", post(auth::logout))
+        .route("/api/v1/auth/me", get(auth::me))
         .route(
             "/api/v1/assets",
             get(assets::list)
@@ -161,6 +166,9 @@ pub fn http_status(err: &Error) -> StatusCode {
         | Error::AssetOriginalFileNameInvalid { .. }
         | Error::AssetBatchTooLarge { .. }
         | Error::SkillParametersInvalid { .. }
+        | Error::UserUsernameInvalid
+        | Error::UserPasswordTooShort { .. }
+        | Error::UserRoleInvalid(_)
         | Error::AiProviderNameInvalid
         | Error::AiProviderUrlInvalid(_)
         | Error::AiProviderModelRequired
@@ -179,7 +187,14 @@ pub fn http_status(err: &Error) -> StatusCode {
         }
         Error::AssetContentTypeNotAllowed { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         Error::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
-        Error::Unauthorized | Error::ApiKeyInvalid => StatusCode::UNAUTHORIZED,
+        Error::Unauthorized
+        | Error::ApiKeyInvalid
+        | Error::AuthTokenExpired
+        | Error::AuthInvalidCredentials
+        | Error::AuthRefreshTokenInvalid
+        | Error::AuthRefreshTokenReused => StatusCode::UNAUTHORIZED,
+        Error::AuthRateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+        Error::UserUsernameTaken(_) => StatusCode::CONFLICT,
         Error::AiProviderNameTaken(_) => StatusCode::CONFLICT,
         Error::Forbidden { .. } => StatusCode::FORBIDDEN,
         Error::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,

@@ -1,0 +1,107 @@
+use axum::{Extension, extract::State, http::StatusCode, response::IntoResponse};
+use serde::{Deserialize, Serialize};
+
+use super::{ApiError, Caller, JsonBody, data, utc};
+use crate::{
+    api::middleware::RequestContext,
+    domain::{Session, User},
+    service::Services,
+};
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserDto {
+    id: String,
+    username: String,
+    role: &'static str,
+    permissions: Vec<&'static str>,
+    is_enabled: bool,
+    created_at_utc: String,
+    updated_at_utc: String,
+}
+
+impl From<User> for UserDto {
+    fn from(u: User) -> Self {
+        UserDto {
+            id: u.id,
+            username: u.username,
+            role: u.role.as_str(),
+            permissions: u.permissions.iter().map(|p| p.as_str()).collect(),
+            is_enabled: u.is_enabled,
+            created_at_utc: utc(u.created_at),
+            updated_at_utc: utc(u.updated_at),
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SessionDto {
+    access_token: String,
+    refresh_token: String,
+    access_token_expires_at_utc: String,
+    refresh_token_expires_at_utc: String,
+    user: UserDto,
+}
+
+impl From<Session> for SessionDto {
+    fn from(s: Session) -> Self {
+        SessionDto {
+            access_token: s.access_token,
+            refresh_token: s.refresh_token,
+            access_token_expires_at_utc: utc(s.access_token_expires_at),
+            refresh_token_expires_at_utc: utc(s.refresh_token_expires_at),
+            user: s.user.into(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LoginBody {
+    username: String,
+    password: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RefreshBody {
+    refresh_token: String,
+}
+
+pub async fn login(
+    State(services): State<Services>,
+    context: Option<Extension<RequestContext>>,
+    JsonBody(body): JsonBody<LoginBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    let client = context.and_then(|Extension(c)| c.client_ip);
+    let session = services
+        .auth
+        .login(&body.username, &body.password, client)
+        .await?;
+    Ok(data(SessionDto::from(session)))
+}
+
+pub async fn refresh(
+    State(services): State<Services>,
+    JsonBody(body): JsonBody<RefreshBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    Ok(data(SessionDto::from(
+        services.auth.refresh(&body.refresh_token).await?,
+    )))
+}
+
+pub async fn logout(
+    State(services): State<Services>,
+    JsonBody(body): JsonBody<RefreshBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    services.auth.logout(&body.refresh_token).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn me(
+    State(services): State<Services>,
+    Caller(principal): Caller,
+) -> Result<impl IntoResponse, ApiError> {
+    Ok(data(UserDto::from(services.auth.me(&principal)?)))
+}

@@ -1,0 +1,165 @@
+use sqlx::FromRow;
+
+use super::{Db, flag};
+use crate::error::Result;
+
+/// A user as stored.
+#[derive(Clone, Debug, FromRow)]
+pub struct UserRecord {
+    pub id: String,
+    pub username: String,
+    pub password_hash: String,
+    pub role: String,
+    /// JSON array of permission names; `None` means the role's defaults.
+    pub permissions: Option<String>,
+    pub is_enabled: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// A refresh token as stored (hashed).
+#[derive(Clone, Debug, FromRow)]
+pub struct RefreshTokenRecord {
+    pub id: String,
+    pub user_id: String,
+    pub family_id: String,
+    pub expires_at: i64,
+    pub used_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
+const USER_COLUMNS: &str =
+    "id, username, password_hash, role, permissions, is_enabled, created_at, updated_at";
+
+impl Db {
+    pub async fn insert_user(&self, user: &UserRecord) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO users (id, username, password_hash, role, permissions, is_enabled, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(&user.id)
+        .bind(&user.username)
+        .bind(&user.password_hash)
+        .bind(&user.role)
+        .bind(user.permissions.as_deref())
+        .bind(flag(user.is_enabled != 0))
+        .bind(user.created_at)
+        .bind(user.updated_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn user(&self, id: &str) -> Result<Option<UserRecord>> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    pub async fn user_by_name(&self, username: &str) -> Result<Option<UserRecord>> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE username = $1");
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(username)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    pub async fn count_users_with_role(&self, role: &str) -> Result<u64> {
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE role = $1")
+            .bind(role)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(u64::try_from(count).unwrap_or(0))
+    }
+
+    pub async fn count_users(&self) -> Result<u64> {
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(u64::try_from(count).unwrap_or(0))
+    }
+
+    pub async fn set_user_enabled(&self, id: &str, enabled: bool, at: i64) -> Result<bool> {
+        let done = sqlx::query("UPDATE users SET is_enabled = $1, updated_at = $2 WHERE id = $3")
+            .bind(flag(enabled))
+            .bind(at)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub async fn insert_refresh_token(
+        &self,
+        id: &str,
+        user_id: &str,
+        family_id: &str,
+        token_hash: &str,
+        expires_at: i64,
+        at: i64,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO refresh_tokens (id, user_id, family_id, token_hash, expires_at, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(id)
+        .bind(user_id)
+        .bind(family_id)
+        .bind(token_hash)
+        .bind(expires_at)
+        .bind(at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn refresh_token_by_hash(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<RefreshTokenRecord>> {
+        Ok(sqlx::query_as(
+            "SELECT id, user_id, family_id, expires_at, used_at, revoked_at FROM refresh_tokens WHERE token_hash = $1",
+        )
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// Marks a token used; `false` when another request used it first (so
+    /// exactly one refresh wins a race).
+    pub async fn use_refresh_token(&self, id: &str, at: i64) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE refresh_tokens SET used_at = $1 WHERE id = $2 AND used_at IS NULL AND revoked_at IS NULL",
+        )
+        .bind(at)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub async fn revoke_refresh_family(&self, family_id: &str, at: i64) -> Result<()> {
+        sqlx::query(
+            "UPDATE refresh_tokens SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL",
+        )
+        .bind(at)
+        .bind(family_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Ends every session of a user (reuse detected, password reset, disable).
+    pub async fn revoke_user_refresh_tokens(&self, user_id: &str, at: i64) -> Result<()> {
+        sqlx::query(
+            "UPDATE refresh_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
+        )
+        .bind(at)
+        .bind(user_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,71 @@
+use chrono::{DateTime, Utc};
+
+use super::{Permission, Permissions};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    SuperAdmin,
+    Admin,
+    User,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::SuperAdmin => "superAdmin",
+            Role::Admin => "admin",
+            Role::User => "user",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Role> {
+        match value
+            .trim()
+            .to_ascii_lowercase()
+            .replace(['_', '-'], "")
+            .as_str()
+        {
+            "superadmin" => Some(Role::SuperAdmin),
+            "admin" => Some(Role::Admin),
+            "user" => Some(Role::User),
+            _ => None,
+        }
+    }
+
+    /// What the role may do unless the user has permissions of their own.
+    pub fn default_permissions(self) -> Permissions {
+        match self {
+            Role::SuperAdmin | Role::Admin => Permissions::all(),
+            Role::User => [
+                Permission::AssetsRead,
+                Permission::AssetsCreate,
+                Permission::AssetsUpdate,
+                Permission::AssetsDelete,
+            ]
+            .into_iter()
+            .collect(),
+        }
+    }
+}
+
+/// A person who logs in (never with the password hash).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct User {
+    pub id: String,
+    pub username: String,
+    pub role: Role,
+    pub permissions: Permissions,
+    pub is_enabled: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// What a login or a refresh hands out.
+#[derive(Clone, Debug)]
+pub struct Session {
+    pub access_token: String,
+    pub refresh_token: String,
+    pub access_token_expires_at: DateTime<Utc>,
+    pub refresh_token_expires_at: DateTime<Utc>,
+    pub user: User,
+}
