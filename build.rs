@@ -13,6 +13,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "proto/tessera/v1/assets.proto",
         "proto/tessera/v1/ai_providers.proto",
         "proto/tessera/v1/auth.proto",
+        "proto/tessera/v1/api_keys.proto",
+        "proto/tessera/v1/public_assets.proto",
     ];
     let descriptors = protox::compile(files, ["proto"])?;
     let out_dir = PathBuf::from(env::var("OUT_DIR")?);

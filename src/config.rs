@@ -71,6 +71,9 @@ pub struct Config {
     pub access_token_ttl_seconds: u64,
     pub bootstrap_admin_username: Option<String>,
     pub bootstrap_admin_password: Option<Secret>,
+    /// Browser origins allowed to call the API (REST and grpc-web); `*` for
+    /// any. Empty (the default) answers no cross-origin request.
+    pub cors_origins: Vec<String>,
 }
 
 impl Default for Config {
@@ -101,6 +104,7 @@ impl Default for Config {
             access_token_ttl_seconds: 900,
             bootstrap_admin_username: None,
             bootstrap_admin_password: None,
+            cors_origins: Vec::new(),
         }
     }
 }
@@ -133,6 +137,7 @@ struct FileConfig {
     access_token_ttl_seconds: Option<u64>,
     bootstrap_admin_username: Option<String>,
     bootstrap_admin_password: Option<Secret>,
+    cors_origins: Option<Vec<String>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -201,6 +206,7 @@ impl Config {
             access_token_ttl_seconds,
             bootstrap_admin_username,
             bootstrap_admin_password,
+            cors_origins,
         } = file;
         set(&mut self.listen, listen);
         set(&mut self.public_base_url, public_base_url);
@@ -216,6 +222,7 @@ impl Config {
         set(&mut self.job_lease_seconds, job_lease_seconds);
         set(&mut self.ai_timeout_seconds, ai_timeout_seconds);
         set(&mut self.access_token_ttl_seconds, access_token_ttl_seconds);
+        set(&mut self.cors_origins, cors_origins);
         self.jwt_secret = jwt_secret.or(self.jwt_secret.take());
         self.bootstrap_admin_username =
             bootstrap_admin_username.or(self.bootstrap_admin_username.take());
@@ -282,6 +289,11 @@ impl Config {
         if let Some(v) = get("TESSERA_AI_TIMEOUT_SECONDS") {
             self.ai_timeout_seconds = parse("TESSERA_AI_TIMEOUT_SECONDS", &v)?;
         }
+        if let Some(v) = get("TESSERA_CORS_ORIGINS") {
+            self.cors_origins = split_list(&v)
+                .map(|o| o.trim_end_matches('/').to_string())
+                .collect();
+        }
         if let Some(v) = get("TESSERA_JWT_SECRET") {
             self.jwt_secret = Some(Secret::new(v));
         }
@@ -343,6 +355,16 @@ impl Config {
             .is_some_and(|s| s.expose().len() < 32)
         {
             return invalid("TESSERA_JWT_SECRET", "must be at least 32 characters");
+        }
+        if let Some(bad) = self
+            .cors_origins
+            .iter()
+            .find(|o| *o != "*" && !(o.starts_with("http://") || o.starts_with("https://")))
+        {
+            return invalid(
+                "TESSERA_CORS_ORIGINS",
+                &format!("'{bad}' is not an origin like https://app.example.com"),
+            );
         }
         if self.access_token_ttl_seconds == 0 {
             return invalid("TESSERA_ACCESS_TOKEN_TTL_SECONDS", "must be at least 1");

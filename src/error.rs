@@ -81,6 +81,10 @@ pub enum Error {
     AuthRefreshTokenReused,
     #[error("too many failed logins; try again in {retry_after_seconds} seconds")]
     AuthRateLimited { retry_after_seconds: u64 },
+    #[error("API key '{0}' was not found")]
+    ApiKeyNotFound(String),
+    #[error("unknown scope '{0}' (scopes are permission names such as assets.read)")]
+    ApiKeyScopeInvalid(String),
     #[error("a user named '{0}' already exists")]
     UserUsernameTaken(String),
     #[error("username must be 3 to 64 characters: letters, digits, '.', '_', '-' or '@'")]
@@ -144,6 +148,8 @@ impl Error {
             Error::AuthRefreshTokenInvalid => "auth_refresh_token_invalid",
             Error::AuthRefreshTokenReused => "auth_refresh_token_reused",
             Error::AuthRateLimited { .. } => "auth_rate_limited",
+            Error::ApiKeyNotFound(_) => "api_key_not_found",
+            Error::ApiKeyScopeInvalid(_) => "api_key_scope_invalid",
             Error::UserUsernameTaken(_) => "user_username_taken",
             Error::UserUsernameInvalid => "user_username_invalid",
             Error::UserPasswordTooShort { .. } => "user_password_too_short",

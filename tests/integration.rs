@@ -2,6 +2,7 @@
 
 mod common;
 
+mod access;
 mod ai;
 mod auth;
 mod crash;

@@ -40,6 +40,7 @@ fn asset(profile: &str, name: &str, content_type: &str, size: u64, is_public: bo
 
 fn query() -> ListQuery {
     ListQuery {
+        public_only: false,
         page: 1,
         page_size: 10,
         query: None,

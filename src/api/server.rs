@@ -1,7 +1,10 @@
 //! One port: REST, native gRPC (h2c) and grpc-web, plus health and
 //! reflection, behind the shared request layer.
 
-use std::future::Future;
+use std::{future::Future, time::Duration};
+
+use axum::http::{HeaderName, HeaderValue, Method};
+use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use axum::Router;
 use futures_util::TryStreamExt;
@@ -11,7 +14,7 @@ use tonic::service::{LayerExt, Routes};
 use tonic_web::GrpcWebLayer;
 
 use super::{
-    grpc::{AiProvidersGrpc, AssetsGrpc, AuthGrpc, proto},
+    grpc::{AiProvidersGrpc, ApiKeysGrpc, AssetsGrpc, AuthGrpc, PublicAssetsGrpc, proto},
     middleware, rest,
 };
 use crate::service::Services;
@@ -24,8 +27,53 @@ pub enum ServerError {
     Transport(#[from] tonic::transport::Error),
 }
 
+/// CORS for browsers (REST and grpc-web), answered outside authentication so
+/// preflight requests never need credentials.
+fn cors(origins: &[String]) -> CorsLayer {
+    let origin = if origins.iter().any(|o| o == "*") {
+        AllowOrigin::any()
+    } else {
+        AllowOrigin::list(origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()))
+    };
+    let names = |list: &[&'static str]| {
+        list.iter()
+            .map(|n| HeaderName::from_static(n))
+            .collect::<Vec<_>>()
+    };
+    CorsLayer::new()
+        .allow_origin(origin)
+        .allow_methods([
+            Method::GET,
+            Method::HEAD,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+        ])
+        .allow_headers(names(&[
+            "authorization",
+            "content-type",
+            "range",
+            "if-none-match",
+            "x-grpc-web",
+            "x-user-agent",
+            "grpc-timeout",
+        ]))
+        .expose_headers(names(&[
+            "grpc-status",
+            "grpc-message",
+            "grpc-status-details-bin",
+            "x-trace-id",
+            "location",
+            "etag",
+            "content-range",
+            "content-length",
+        ]))
+        .max_age(Duration::from_secs(3600))
+}
+
 /// The whole application as one router.
-pub async fn router(services: Services) -> Result<Router, ServerError> {
+pub async fn router(services: Services, cors_origins: &[String]) -> Result<Router, ServerError> {
     let (health_reporter, health) = tonic_health::server::health_reporter();
     health_reporter
         .set_serving::<proto::asset_service_server::AssetServiceServer<AssetsGrpc>>()
@@ -47,6 +95,17 @@ pub async fn router(services: Services) -> Result<Router, ServerError> {
         .set_serving::<proto::auth_service_server::AuthServiceServer<AuthGrpc>>()
         .await;
     let auth = proto::auth_service_server::AuthServiceServer::new(AuthGrpc::new(services.clone()));
+    health_reporter
+        .set_serving::<proto::api_key_service_server::ApiKeyServiceServer<ApiKeysGrpc>>()
+        .await;
+    health_reporter
+        .set_serving::<proto::public_asset_service_server::PublicAssetServiceServer<PublicAssetsGrpc>>()
+        .await;
+    let public_assets = proto::public_asset_service_server::PublicAssetServiceServer::new(
+        PublicAssetsGrpc::new(services.clone()),
+    );
+    let api_keys =
+        proto::api_key_service_server::ApiKeyServiceServer::new(ApiKeysGrpc::new(services.clone()));
     let ai_providers = proto::ai_provider_service_server::AiProviderServiceServer::new(
         AiProvidersGrpc::new(services.clone()),
     );
@@ -58,6 +117,8 @@ pub async fn router(services: Services) -> Result<Router, ServerError> {
         .add_service(web.named_layer(assets))
         .add_service(web.named_layer(ai_providers))
         .add_service(web.named_layer(auth))
+        .add_service(web.named_layer(api_keys))
+        .add_service(web.named_layer(public_assets))
         .add_service(web.named_layer(health))
         .add_service(web.named_layer(reflection_v1))
         .add_service(web.named_layer(reflection_v1alpha))
@@ -68,7 +129,8 @@ pub async fn router(services: Services) -> Result<Router, ServerError> {
         .layer(axum::middleware::from_fn_with_state(
             services.auth.clone(),
             middleware::request_context,
-        )))
+        ))
+        .layer(cors(cors_origins)))
 }
 
 /// Serves `router` on `listener` until `shutdown` completes, then finishes

@@ -17,6 +17,18 @@ pub struct ApiKeyRecord {
     pub scopes: String,
 }
 
+/// An API key as listed: never the hash.
+#[derive(Clone, Debug, FromRow)]
+pub struct ApiKeyListing {
+    pub id: String,
+    pub name: String,
+    pub prefix: String,
+    pub scopes: String,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
 impl Db {
     pub async fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<()> {
         sqlx::query(
@@ -42,6 +54,37 @@ impl Db {
         .bind(prefix)
         .fetch_optional(&self.pool)
         .await?)
+    }
+
+    pub async fn list_api_keys(&self) -> Result<Vec<ApiKeyListing>> {
+        Ok(sqlx::query_as(
+            "SELECT id, name, prefix, scopes, created_at, last_used_at, revoked_at FROM api_keys \
+             ORDER BY created_at DESC, id DESC",
+        )
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// `false` when no such active key exists.
+    pub async fn revoke_api_key(&self, id: &str, at: i64) -> Result<bool> {
+        let done =
+            sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+                .bind(at)
+                .bind(id)
+                .execute(&self.pool)
+                .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Records use, at most once a minute per key so authentication stays cheap.
+    pub async fn touch_api_key(&self, id: &str, at: i64) -> Result<()> {
+        sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $3)")
+            .bind(at)
+            .bind(id)
+            .bind(at - 60_000_000)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     pub async fn count_api_keys(&self) -> Result<u64> {

@@ -179,6 +179,9 @@ impl Db {
             binds.push(value);
             format!("${}", binds.len())
         };
+        if query.public_only {
+            conditions.push("is_public = 1".to_string());
+        }
         if let Some(status) = query.status {
             let p = next(status.as_str().to_string(), &mut binds);
             conditions.push(format!("status = {p}"));

@@ -199,6 +199,8 @@ pub struct ListParams {
 /// Validated listing parameters, as the repository takes them.
 #[derive(Clone, Debug)]
 pub struct ListQuery {
+    /// Only public assets (the anonymous gallery).
+    pub public_only: bool,
     pub page: u32,
     pub page_size: u32,
     pub query: Option<String>,

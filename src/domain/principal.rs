@@ -63,6 +63,23 @@ impl Permissions {
             .into_iter()
             .filter(move |p| self.contains(*p))
     }
+
+    /// Whether every permission of `other` is also in `self`.
+    pub fn covers(self, other: Permissions) -> bool {
+        self.0 & other.0 == other.0
+    }
+}
+
+/// A stored API key as its owner sees it (prefix only, never the secret).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiKeyInfo {
+    pub id: String,
+    pub name: String,
+    pub prefix: String,
+    pub scopes: Permissions,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub last_used_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub revoked_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl FromIterator<Permission> for Permissions {
@@ -88,6 +105,15 @@ pub enum Principal {
 }
 
 impl Principal {
+    /// Everything this caller may do.
+    pub fn permissions(&self) -> Permissions {
+        match self {
+            Principal::Anonymous => Permissions::default(),
+            Principal::ApiKey { permissions, .. } => *permissions,
+            Principal::User(user) => user.permissions,
+        }
+    }
+
     /// Fails with 401 for anonymous callers and 403 for a missing permission.
     pub fn require(&self, permission: Permission) -> Result<(), Error> {
         let permissions = match self {

@@ -421,6 +421,30 @@ impl AssetService {
     #[instrument(skip_all)]
     pub async fn list(&self, principal: &Principal, params: ListParams) -> Result<Page<Asset>> {
         principal.require(Permission::AssetsRead)?;
+        self.list_matching(params, false).await
+    }
+
+    /// The anonymous gallery: only `ready`, public assets, whatever the caller.
+    #[instrument(skip_all)]
+    pub async fn list_public(&self, params: ListParams) -> Result<Page<Asset>> {
+        let params = ListParams {
+            status: Some(AssetStatus::Ready),
+            ..params
+        };
+        self.list_matching(params, true).await
+    }
+
+    /// One gallery asset; private or unfinished ones do not exist here.
+    #[instrument(skip_all, fields(asset_id = %id))]
+    pub async fn get_public(&self, id: &str) -> Result<AssetDetails> {
+        let asset = self.load(id).await?;
+        if !asset.is_public || asset.status != AssetStatus::Ready {
+            return Err(Error::AssetNotFound(id.to_string()));
+        }
+        self.details(asset).await
+    }
+
+    async fn list_matching(&self, params: ListParams, public_only: bool) -> Result<Page<Asset>> {
         let page = match params.page {
             None => 1,
             Some(page) => u32::try_from(page)
@@ -436,6 +460,7 @@ impl AssetService {
                 .min(self.limits.max_page_size),
         };
         let query = ListQuery {
+            public_only,
             page,
             page_size,
             query: params

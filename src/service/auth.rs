@@ -13,7 +13,8 @@ use crate::{
     config::Secret,
     db::{ApiKeyRecord, Db, UserRecord},
     domain::{
-        Permission, Permissions, Principal, Role, Session, User, from_micros, now, to_micros,
+        ApiKeyInfo, Permission, Permissions, Principal, Role, Session, User, from_micros, now,
+        to_micros,
     },
     error::{Error, Result},
 };
@@ -147,6 +148,9 @@ impl AuthService {
             return Err(Error::ApiKeyInvalid);
         }
         let scopes: Vec<String> = serde_json::from_str(&record.scopes).unwrap_or_default();
+        if let Err(err) = self.db.touch_api_key(&record.id, to_micros(now())).await {
+            tracing::warn!(error = %err, "could not record API key use");
+        }
         Ok(Principal::ApiKey {
             key_id: Some(record.id),
             name: record.name,
@@ -355,6 +359,81 @@ impl AuthService {
             name: record.name,
             key: Secret::new(key),
         })
+    }
+
+    /// Creates a key for the caller. Scopes are permission names; a caller
+    /// cannot hand out more than it holds. Without scopes, the key gets the
+    /// caller's own permissions.
+    #[instrument(skip_all)]
+    pub async fn create_api_key_for(
+        &self,
+        principal: &Principal,
+        name: &str,
+        scopes: Option<Vec<String>>,
+    ) -> Result<(CreatedApiKey, ApiKeyInfo)> {
+        principal.require(Permission::ApiKeysManage)?;
+        let held = principal.permissions();
+        let wanted: Permissions = match scopes {
+            None => held,
+            Some(names) => names
+                .iter()
+                .map(|n| {
+                    Permission::parse(n.trim()).ok_or_else(|| Error::ApiKeyScopeInvalid(n.clone()))
+                })
+                .collect::<Result<Vec<_>>>()?
+                .into_iter()
+                .collect(),
+        };
+        if !held.covers(wanted) {
+            let missing = wanted
+                .iter()
+                .find(|p| !held.contains(*p))
+                .unwrap_or(Permission::ApiKeysManage);
+            return Err(Error::Forbidden {
+                permission: missing.as_str(),
+            });
+        }
+        let created = self.create_api_key(name, wanted).await?;
+        let info = self
+            .list_api_keys(principal)
+            .await?
+            .into_iter()
+            .find(|k| k.id == created.id)
+            .ok_or_else(|| Error::internal("api key", "created key not found"))?;
+        Ok((created, info))
+    }
+
+    pub async fn list_api_keys(&self, principal: &Principal) -> Result<Vec<ApiKeyInfo>> {
+        principal.require(Permission::ApiKeysManage)?;
+        Ok(self
+            .db
+            .list_api_keys()
+            .await?
+            .into_iter()
+            .map(|k| ApiKeyInfo {
+                scopes: serde_json::from_str::<Vec<String>>(&k.scopes)
+                    .unwrap_or_default()
+                    .iter()
+                    .filter_map(|s| Permission::parse(s))
+                    .collect(),
+                id: k.id,
+                name: k.name,
+                prefix: k.prefix,
+                created_at: from_micros(k.created_at),
+                last_used_at: k.last_used_at.map(from_micros),
+                revoked_at: k.revoked_at.map(from_micros),
+            })
+            .collect())
+    }
+
+    /// Revoked keys stop working at once.
+    pub async fn revoke_api_key(&self, principal: &Principal, id: &str) -> Result<()> {
+        principal.require(Permission::ApiKeysManage)?;
+        if self.db.revoke_api_key(id.trim(), to_micros(now())).await? {
+            Ok(())
+        } else {
+            Err(Error::ApiKeyNotFound(id.to_string()))
+        }
     }
 
     /// On a first start with no way in (no static key, no stored key, no

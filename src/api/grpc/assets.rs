@@ -156,7 +156,7 @@ fn details_to_proto(details: AssetDetails) -> proto::Asset {
     }
 }
 
-fn list_params(request: ListAssetsRequest) -> Result<ListParams, Error> {
+pub(super) fn list_params(request: ListAssetsRequest) -> Result<ListParams, Error> {
     let status = match request.status() {
         proto::AssetStatus::Unspecified => None,
         proto::AssetStatus::Pending => Some(AssetStatus::Pending),

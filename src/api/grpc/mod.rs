@@ -2,12 +2,16 @@
 //! errors to gRPC statuses (with `ErrorInfo.reason` = the REST error code).
 
 mod ai_providers;
+mod api_keys;
 mod assets;
 mod auth;
+mod public_assets;
 
 pub use ai_providers::AiProvidersGrpc;
+pub use api_keys::ApiKeysGrpc;
 pub use assets::AssetsGrpc;
 pub use auth::AuthGrpc;
+pub use public_assets::PublicAssetsGrpc;
 
 use std::collections::HashMap;
 
@@ -36,6 +40,7 @@ pub fn grpc_code(err: &Error) -> Code {
     match err {
         Error::AssetNotFound(_)
         | Error::AiProviderNotFound(_)
+        | Error::ApiKeyNotFound(_)
         | Error::SkillNotFound(_)
         | Error::ContentNotFound
         | Error::StorageProfileNotFound(_)
@@ -49,6 +54,7 @@ pub fn grpc_code(err: &Error) -> Code {
         | Error::AssetOriginalFileNameInvalid { .. }
         | Error::AssetBatchTooLarge { .. }
         | Error::SkillParametersInvalid { .. }
+        | Error::ApiKeyScopeInvalid(_)
         | Error::UserUsernameInvalid
         | Error::UserPasswordTooShort { .. }
         | Error::UserRoleInvalid(_)

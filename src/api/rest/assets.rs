@@ -370,7 +370,7 @@ pub async fn list(
 }
 
 /// Reads the documented parameters and their aliases; empty values count as absent.
-fn list_params(query: &HashMap<String, String>) -> Result<ListParams, Error> {
+pub(super) fn list_params(query: &HashMap<String, String>) -> Result<ListParams, Error> {
     let get = |names: &[&str]| {
         names
             .iter()

@@ -2,9 +2,11 @@
 //! the services. Success bodies are `{"data": ...}`; errors use one envelope.
 
 mod ai_providers;
+mod api_keys;
 mod assets;
 mod auth;
 mod content;
+mod public;
 mod skills;
 mod system;
 
@@ -33,6 +35,14 @@ pub fn router(services: Services) -> Router {
         .route("/api/v1/auth/logout", post(auth::logout))
         .route("/api/v1/auth/me", get(auth::me))
         .route(
+            "/api/v1/apikeys",
+            get(api_keys::list).post(api_keys::create),
+        )
+        .route(
+            "/api/v1/apikeys/{id}",
+            axum::routing::delete(api_keys::revoke),
+        )
+        .route(
             "/api/v1/assets",
             get(assets::list)
                 .post(assets::upload)
@@ -53,6 +63,8 @@ pub fn router(services: Services) -> Router {
         )
         .route("/api/v1/assets/{id}/content", get(assets::content))
         .route("/content/{*storage_key}", get(content::public_content))
+        .route("/api/v1/public/assets", get(public::list))
+        .route("/api/v1/public/assets/{id}", get(public::get))
         .route(
             "/api/v1/system/ai/providers",
             get(ai_providers::list).post(ai_providers::create),
@@ -154,6 +166,7 @@ pub fn http_status(err: &Error) -> StatusCode {
     match err {
         Error::AssetNotFound(_)
         | Error::AiProviderNotFound(_)
+        | Error::ApiKeyNotFound(_)
         | Error::SkillNotFound(_)
         | Error::ContentNotFound
         | Error::StorageProfileNotFound(_)
@@ -166,6 +179,7 @@ pub fn http_status(err: &Error) -> StatusCode {
         | Error::AssetOriginalFileNameInvalid { .. }
         | Error::AssetBatchTooLarge { .. }
         | Error::SkillParametersInvalid { .. }
+        | Error::ApiKeyScopeInvalid(_)
         | Error::UserUsernameInvalid
         | Error::UserPasswordTooShort { .. }
         | Error::UserRoleInvalid(_)

@@ -1,0 +1,126 @@
+//! The anonymous gallery: public, ready assets only, without storage
+//! internals (keys, checksums, providers), results or executions.
+
+use std::collections::HashMap;
+
+use axum::{
+    extract::{Path, Query, State, rejection::QueryRejection},
+    response::IntoResponse,
+};
+use serde::Serialize;
+
+use super::{ApiError, assets::list_params, data, utc};
+use crate::{
+    domain::{Asset, AssetDetails, Derivative, Page},
+    error::Error,
+    service::Services,
+};
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PublicAssetDto {
+    id: String,
+    #[serde(rename = "type")]
+    kind: String,
+    original_file_name: String,
+    content_type: String,
+    size: u64,
+    width: Option<u32>,
+    height: Option<u32>,
+    public_url: Option<String>,
+    description: Option<String>,
+    alt_text: Option<String>,
+    created_at_utc: String,
+    updated_at_utc: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    derivatives: Option<Vec<PublicDerivativeDto>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PublicDerivativeDto {
+    kind: String,
+    content_type: String,
+    width: Option<u32>,
+    height: Option<u32>,
+    size: u64,
+    public_url: Option<String>,
+}
+
+impl From<Asset> for PublicAssetDto {
+    fn from(a: Asset) -> Self {
+        PublicAssetDto {
+            id: a.id.to_string(),
+            kind: a.kind,
+            original_file_name: a.original_file_name,
+            content_type: a.content_type,
+            size: a.size,
+            width: a.width,
+            height: a.height,
+            public_url: a.public_url,
+            description: a.description,
+            alt_text: a.alt_text,
+            created_at_utc: utc(a.created_at),
+            updated_at_utc: utc(a.updated_at),
+            derivatives: None,
+        }
+    }
+}
+
+impl From<Derivative> for PublicDerivativeDto {
+    fn from(d: Derivative) -> Self {
+        PublicDerivativeDto {
+            kind: d.kind,
+            content_type: d.content_type,
+            width: d.width,
+            height: d.height,
+            size: d.size,
+            public_url: d.public_url,
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PublicPageDto {
+    items: Vec<PublicAssetDto>,
+    page: u32,
+    page_size: u32,
+    total: u64,
+}
+
+pub async fn list(
+    State(services): State<Services>,
+    query: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Result<impl IntoResponse, ApiError> {
+    let Query(query) = query.map_err(|r| Error::InvalidRequest(r.body_text()))?;
+    let Page {
+        items,
+        page,
+        page_size,
+        total,
+    } = services.assets.list_public(list_params(&query)?).await?;
+    Ok(data(PublicPageDto {
+        items: items.into_iter().map(PublicAssetDto::from).collect(),
+        page,
+        page_size,
+        total,
+    }))
+}
+
+pub async fn get(
+    State(services): State<Services>,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let AssetDetails {
+        asset, derivatives, ..
+    } = services.assets.get_public(&id).await?;
+    let mut dto = PublicAssetDto::from(asset);
+    dto.derivatives = Some(
+        derivatives
+            .into_iter()
+            .map(PublicDerivativeDto::from)
+            .collect(),
+    );
+    Ok(data(dto))
+}
