@@ -85,6 +85,12 @@ pub enum Error {
     ApiKeyNotFound(String),
     #[error("unknown scope '{0}' (scopes are permission names such as assets.read)")]
     ApiKeyScopeInvalid(String),
+    #[error("user '{0}' was not found")]
+    UserNotFound(String),
+    #[error("you cannot disable or demote yourself")]
+    UserSelfChangeRefused,
+    #[error("the last enabled super admin cannot be disabled or demoted")]
+    UserLastSuperAdmin,
     #[error("a user named '{0}' already exists")]
     UserUsernameTaken(String),
     #[error("username must be 3 to 64 characters: letters, digits, '.', '_', '-' or '@'")]
@@ -150,6 +156,9 @@ impl Error {
             Error::AuthRateLimited { .. } => "auth_rate_limited",
             Error::ApiKeyNotFound(_) => "api_key_not_found",
             Error::ApiKeyScopeInvalid(_) => "api_key_scope_invalid",
+            Error::UserNotFound(_) => "user_not_found",
+            Error::UserSelfChangeRefused => "user_self_change_refused",
+            Error::UserLastSuperAdmin => "user_last_super_admin",
             Error::UserUsernameTaken(_) => "user_username_taken",
             Error::UserUsernameInvalid => "user_username_invalid",
             Error::UserPasswordTooShort { .. } => "user_password_too_short",

@@ -15,3 +15,4 @@ mod rest_assets;
 mod skills;
 mod storage;
 mod system;
+mod users;

@@ -14,7 +14,9 @@ use tonic::service::{LayerExt, Routes};
 use tonic_web::GrpcWebLayer;
 
 use super::{
-    grpc::{AiProvidersGrpc, ApiKeysGrpc, AssetsGrpc, AuthGrpc, PublicAssetsGrpc, proto},
+    grpc::{
+        AiProvidersGrpc, ApiKeysGrpc, AssetsGrpc, AuthGrpc, PublicAssetsGrpc, UsersGrpc, proto,
+    },
     middleware, rest,
 };
 use crate::service::Services;
@@ -104,6 +106,11 @@ pub async fn router(services: Services, cors_origins: &[String]) -> Result<Route
     let public_assets = proto::public_asset_service_server::PublicAssetServiceServer::new(
         PublicAssetsGrpc::new(services.clone()),
     );
+    health_reporter
+        .set_serving::<proto::user_service_server::UserServiceServer<UsersGrpc>>()
+        .await;
+    let users =
+        proto::user_service_server::UserServiceServer::new(UsersGrpc::new(services.clone()));
     let api_keys =
         proto::api_key_service_server::ApiKeyServiceServer::new(ApiKeysGrpc::new(services.clone()));
     let ai_providers = proto::ai_provider_service_server::AiProviderServiceServer::new(
@@ -119,6 +126,7 @@ pub async fn router(services: Services, cors_origins: &[String]) -> Result<Route
         .add_service(web.named_layer(auth))
         .add_service(web.named_layer(api_keys))
         .add_service(web.named_layer(public_assets))
+        .add_service(web.named_layer(users))
         .add_service(web.named_layer(health))
         .add_service(web.named_layer(reflection_v1))
         .add_service(web.named_layer(reflection_v1alpha))

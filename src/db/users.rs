@@ -66,6 +66,39 @@ impl Db {
             .await?)
     }
 
+    pub async fn list_users(&self) -> Result<Vec<UserRecord>> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users ORDER BY username");
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    /// Writes role, permissions and password hash of an existing user.
+    pub async fn update_user(&self, user: &UserRecord) -> Result<()> {
+        sqlx::query(
+            "UPDATE users SET role = $1, permissions = $2, password_hash = $3, is_enabled = $4, updated_at = $5 WHERE id = $6",
+        )
+        .bind(&user.role)
+        .bind(user.permissions.as_deref())
+        .bind(&user.password_hash)
+        .bind(flag(user.is_enabled != 0))
+        .bind(user.updated_at)
+        .bind(&user.id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Enabled super admins, to keep at least one.
+    pub async fn count_enabled_super_admins(&self) -> Result<u64> {
+        let count: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM users WHERE role = 'superAdmin' AND is_enabled = 1",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(u64::try_from(count).unwrap_or(0))
+    }
+
     pub async fn count_users_with_role(&self, role: &str) -> Result<u64> {
         let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE role = $1")
             .bind(role)

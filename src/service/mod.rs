@@ -7,12 +7,14 @@ mod auth;
 mod processing;
 mod skills;
 mod system;
+mod users;
 
 pub use ai_providers::{AiProviderService, SEEDED_PROFILE_NAME};
 pub use assets::{AssetLimits, AssetService, Content, ContentBody, MAX_TEXT_LEN, StagedUpload};
 pub use auth::{AuthService, CreatedApiKey, MIN_PASSWORD_LEN, SessionSettings, user_from_record};
 pub use skills::SkillService;
 pub use system::{BootstrapInfo, Readiness, SystemService};
+pub use users::{UserChange, UserService};
 
 use std::{sync::Arc, time::Duration};
 
@@ -94,6 +96,7 @@ pub struct Services {
     pub skills: SkillService,
     pub auth: AuthService,
     pub system: SystemService,
+    pub users: UserService,
     pub db: Db,
 }
 
@@ -139,11 +142,13 @@ impl Services {
             events.clone(),
             signal.clone(),
         );
+        let auth = auth_service(config, db.clone())?;
         let services = Services {
             ai_providers,
             skills: SkillService::new(db.clone(), assets.clone(), runner.clone(), events.clone()),
             assets,
-            auth: auth_service(config, db.clone())?,
+            users: UserService::new(db.clone(), auth.clone()),
+            auth,
             system: SystemService::new(db.clone(), storage, limits),
             db: db.clone(),
         };

@@ -6,12 +6,14 @@ mod api_keys;
 mod assets;
 mod auth;
 mod public_assets;
+mod users;
 
 pub use ai_providers::AiProvidersGrpc;
 pub use api_keys::ApiKeysGrpc;
 pub use assets::AssetsGrpc;
 pub use auth::AuthGrpc;
 pub use public_assets::PublicAssetsGrpc;
+pub use users::UsersGrpc;
 
 use std::collections::HashMap;
 
@@ -41,6 +43,7 @@ pub fn grpc_code(err: &Error) -> Code {
         Error::AssetNotFound(_)
         | Error::AiProviderNotFound(_)
         | Error::ApiKeyNotFound(_)
+        | Error::UserNotFound(_)
         | Error::SkillNotFound(_)
         | Error::ContentNotFound
         | Error::StorageProfileNotFound(_)
@@ -81,6 +84,7 @@ pub fn grpc_code(err: &Error) -> Code {
         | Error::AuthInvalidCredentials
         | Error::AuthRefreshTokenInvalid
         | Error::AuthRefreshTokenReused => Code::Unauthenticated,
+        Error::UserSelfChangeRefused | Error::UserLastSuperAdmin => Code::FailedPrecondition,
         Error::AuthRateLimited { .. } => Code::ResourceExhausted,
         Error::UserUsernameTaken(_) => Code::AlreadyExists,
         Error::AiProviderNameTaken(_) => Code::AlreadyExists,

@@ -9,6 +9,7 @@ mod content;
 mod public;
 mod skills;
 mod system;
+mod users;
 
 use axum::{
     Json, Router,
@@ -41,6 +42,18 @@ pub fn router(services: Services) -> Router {
         .route(
             "/api/v1/apikeys/{id}",
             axum::routing::delete(api_keys::revoke),
+        )
+        .route("/api/v1/users", get(users::list).post(users::create))
+        .route("/api/v1/users/{id}", get(users::get).patch(users::update))
+        .route("/api/v1/users/{id}/enable", post(users::enable))
+        .route("/api/v1/users/{id}/disable", post(users::disable))
+        .route(
+            "/api/v1/users/{id}/reset-password",
+            post(users::reset_password),
+        )
+        .route(
+            "/api/v1/users/{id}/permissions",
+            axum::routing::put(users::set_permissions),
         )
         .route(
             "/api/v1/assets",
@@ -167,6 +180,7 @@ pub fn http_status(err: &Error) -> StatusCode {
         Error::AssetNotFound(_)
         | Error::AiProviderNotFound(_)
         | Error::ApiKeyNotFound(_)
+        | Error::UserNotFound(_)
         | Error::SkillNotFound(_)
         | Error::ContentNotFound
         | Error::StorageProfileNotFound(_)
@@ -207,6 +221,7 @@ pub fn http_status(err: &Error) -> StatusCode {
         | Error::AuthInvalidCredentials
         | Error::AuthRefreshTokenInvalid
         | Error::AuthRefreshTokenReused => StatusCode::UNAUTHORIZED,
+        Error::UserSelfChangeRefused | Error::UserLastSuperAdmin => StatusCode::CONFLICT,
         Error::AuthRateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
         Error::UserUsernameTaken(_) => StatusCode::CONFLICT,
         Error::AiProviderNameTaken(_) => StatusCode::CONFLICT,

@@ -1,0 +1,177 @@
+use tracing::instrument;
+
+use super::{AuthService, user_from_record};
+use crate::{
+    auth::passwords::hash_password,
+    db::{Db, UserRecord},
+    domain::{Permission, Permissions, Principal, Role, User, now, to_micros},
+    error::{Error, Result},
+};
+
+/// A change to a user; `None` leaves a field alone. For permissions,
+/// `Some(None)` returns to the role's defaults.
+#[derive(Clone, Debug, Default)]
+pub struct UserChange {
+    pub role: Option<Role>,
+    pub permissions: Option<Option<Vec<String>>>,
+    pub is_enabled: Option<bool>,
+    pub password: Option<String>,
+}
+
+/// User management with the guards people expect: admins manage plain users
+/// only, nobody disables or demotes themselves, and one enabled super admin
+/// always remains.
+#[derive(Clone)]
+pub struct UserService {
+    db: Db,
+    auth: AuthService,
+}
+
+/// How much a caller outranks others. Full-access API keys act for the operator.
+fn rank_of_caller(principal: &Principal) -> u8 {
+    match principal {
+        Principal::User(user) => rank(user.role),
+        Principal::ApiKey { .. } => rank(Role::SuperAdmin),
+        Principal::Anonymous => 0,
+    }
+}
+
+fn rank(role: Role) -> u8 {
+    match role {
+        Role::SuperAdmin => 3,
+        Role::Admin => 2,
+        Role::User => 1,
+    }
+}
+
+fn parse_permissions(names: &[String]) -> Result<Permissions> {
+    names
+        .iter()
+        .map(|n| Permission::parse(n.trim()).ok_or_else(|| Error::ApiKeyScopeInvalid(n.clone())))
+        .collect::<Result<Vec<_>>>()
+        .map(|list| list.into_iter().collect())
+}
+
+impl UserService {
+    pub fn new(db: Db, auth: AuthService) -> Self {
+        UserService { db, auth }
+    }
+
+    async fn load(&self, id: &str) -> Result<UserRecord> {
+        self.db
+            .user(id.trim())
+            .await?
+            .ok_or_else(|| Error::UserNotFound(id.to_string()))
+    }
+
+    /// A caller may manage users ranked below it (super admins: everyone).
+    fn check_reach(principal: &Principal, target: Role) -> Result<()> {
+        let caller = rank_of_caller(principal);
+        if caller >= rank(Role::SuperAdmin) || rank(target) < caller {
+            Ok(())
+        } else {
+            Err(Error::Forbidden {
+                permission: "users.manage (on a higher role)",
+            })
+        }
+    }
+
+    pub async fn list(&self, principal: &Principal) -> Result<Vec<User>> {
+        principal.require(Permission::UsersManage)?;
+        self.db
+            .list_users()
+            .await?
+            .iter()
+            .map(user_from_record)
+            .collect()
+    }
+
+    pub async fn get(&self, principal: &Principal, id: &str) -> Result<User> {
+        principal.require(Permission::UsersManage)?;
+        user_from_record(&self.load(id).await?)
+    }
+
+    #[instrument(skip_all)]
+    pub async fn create(
+        &self,
+        principal: &Principal,
+        username: &str,
+        password: &str,
+        role: Role,
+    ) -> Result<User> {
+        principal.require(Permission::UsersManage)?;
+        Self::check_reach(principal, role)?;
+        self.auth.create_user(username, password, role).await
+    }
+
+    #[instrument(skip_all, fields(user_id = %id))]
+    pub async fn update(
+        &self,
+        principal: &Principal,
+        id: &str,
+        change: UserChange,
+    ) -> Result<User> {
+        principal.require(Permission::UsersManage)?;
+        let mut record = self.load(id).await?;
+        let current = user_from_record(&record)?;
+        Self::check_reach(principal, current.role)?;
+        let is_self = matches!(principal, Principal::User(me) if me.id == current.id);
+        let demoted = change
+            .role
+            .is_some_and(|role| rank(role) < rank(current.role));
+        let disabled = change.is_enabled == Some(false) && current.is_enabled;
+        if is_self && (demoted || disabled) {
+            return Err(Error::UserSelfChangeRefused);
+        }
+        if current.role == Role::SuperAdmin
+            && current.is_enabled
+            && (demoted || disabled)
+            && self.db.count_enabled_super_admins().await? <= 1
+        {
+            return Err(Error::UserLastSuperAdmin);
+        }
+        if let Some(role) = change.role {
+            Self::check_reach(principal, role)?;
+            record.role = role.as_str().into();
+        }
+        if let Some(permissions) = change.permissions {
+            record.permissions = match permissions {
+                None => None,
+                Some(names) => {
+                    let wanted = parse_permissions(&names)?;
+                    if !principal.permissions().covers(wanted) {
+                        return Err(Error::Forbidden {
+                            permission: "a permission you do not hold",
+                        });
+                    }
+                    let list: Vec<&str> = wanted.iter().map(Permission::as_str).collect();
+                    Some(
+                        serde_json::to_string(&list)
+                            .map_err(|e| Error::internal("permissions", e))?,
+                    )
+                }
+            };
+        }
+        let at = to_micros(now());
+        let mut end_sessions = disabled;
+        if let Some(enabled) = change.is_enabled {
+            record.is_enabled = i64::from(enabled);
+        }
+        if let Some(password) = change.password {
+            if password.chars().count() < super::MIN_PASSWORD_LEN {
+                return Err(Error::UserPasswordTooShort {
+                    min: super::MIN_PASSWORD_LEN,
+                });
+            }
+            record.password_hash = hash_password(&password)
+                .ok_or_else(|| Error::internal("password", "hashing failed"))?;
+            end_sessions = true;
+        }
+        record.updated_at = at;
+        self.db.update_user(&record).await?;
+        if end_sessions {
+            self.db.revoke_user_refresh_tokens(&record.id, at).await?;
+        }
+        user_from_record(&record)
+    }
+}
