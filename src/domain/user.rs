@@ -48,6 +48,13 @@ impl Role {
     }
 }
 
+impl std::str::FromStr for Role {
+    type Err = crate::error::Error;
+    fn from_str(value: &str) -> Result<Role, Self::Err> {
+        Role::parse(value).ok_or_else(|| crate::error::Error::UserRoleInvalid(value.to_string()))
+    }
+}
+
 /// A person who logs in (never with the password hash).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct User {

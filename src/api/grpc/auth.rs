@@ -11,7 +11,7 @@ use super::{
 };
 use crate::{
     api::middleware::RequestContext,
-    domain::{Principal, Session, User},
+    domain::{Session, User},
     service::Services,
 };
 
@@ -52,25 +52,13 @@ fn session_to_proto(s: Session) -> proto::Session {
     }
 }
 
-/// Login, refresh and logout need no credentials: a stale token in the
-/// metadata must not block getting a new one.
-fn anonymous_call<T>(request: &Request<T>) -> CallContext {
-    CallContext::of(request).unwrap_or(CallContext {
-        principal: Principal::Anonymous,
-        trace_id: request
-            .extensions()
-            .get::<RequestContext>()
-            .map(|c| c.trace_id.clone()),
-    })
-}
-
 #[tonic::async_trait]
 impl AuthService for AuthGrpc {
     async fn login(
         &self,
         request: Request<LoginRequest>,
     ) -> Result<Response<LoginResponse>, Status> {
-        let call = anonymous_call(&request);
+        let call = CallContext::lenient(&request);
         let client = request
             .extensions()
             .get::<RequestContext>()
@@ -91,7 +79,7 @@ impl AuthService for AuthGrpc {
         &self,
         request: Request<RefreshSessionRequest>,
     ) -> Result<Response<RefreshSessionResponse>, Status> {
-        let call = anonymous_call(&request);
+        let call = CallContext::lenient(&request);
         let session = self
             .services
             .auth
@@ -107,7 +95,7 @@ impl AuthService for AuthGrpc {
         &self,
         request: Request<LogoutRequest>,
     ) -> Result<Response<LogoutResponse>, Status> {
-        let call = anonymous_call(&request);
+        let call = CallContext::lenient(&request);
         self.services
             .auth
             .logout(&request.into_inner().refresh_token)

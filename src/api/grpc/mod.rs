@@ -128,6 +128,18 @@ impl CallContext {
         }
     }
 
+    /// For calls that need no credentials (login, refresh, the public
+    /// gallery): refused credentials count as anonymous instead of failing.
+    pub fn lenient<T>(request: &Request<T>) -> CallContext {
+        CallContext::of(request).unwrap_or_else(|_| CallContext {
+            principal: Principal::Anonymous,
+            trace_id: request
+                .extensions()
+                .get::<RequestContext>()
+                .map(|c| c.trace_id.clone()),
+        })
+    }
+
     /// Maps a domain error with this call's trace id.
     pub fn fail(&self, err: Error) -> Status {
         let mut status = status(err, self.trace_id.as_deref());

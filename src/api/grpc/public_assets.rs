@@ -10,10 +10,7 @@ use super::{
     },
     timestamp,
 };
-use crate::{
-    domain::{Asset, Principal},
-    service::Services,
-};
+use crate::{domain::Asset, service::Services};
 
 /// `tessera.v1.PublicAssetService`: anonymous, over the shared services.
 pub struct PublicAssetsGrpc {
@@ -44,21 +41,13 @@ fn to_proto(a: Asset) -> proto::PublicAsset {
     }
 }
 
-/// Anonymous calls are welcome; refused credentials still only mean anonymous here.
-fn call<T>(request: &Request<T>) -> CallContext {
-    CallContext::of(request).unwrap_or(CallContext {
-        principal: Principal::Anonymous,
-        trace_id: None,
-    })
-}
-
 #[tonic::async_trait]
 impl PublicAssetService for PublicAssetsGrpc {
     async fn list_public_assets(
         &self,
         request: Request<ListPublicAssetsRequest>,
     ) -> Result<Response<ListPublicAssetsResponse>, Status> {
-        let call = call(&request);
+        let call = CallContext::lenient(&request);
         let r = request.into_inner();
         let params = list_params(ListAssetsRequest {
             page: r.page,
@@ -88,7 +77,7 @@ impl PublicAssetService for PublicAssetsGrpc {
         &self,
         request: Request<GetPublicAssetRequest>,
     ) -> Result<Response<GetPublicAssetResponse>, Status> {
-        let call = call(&request);
+        let call = CallContext::lenient(&request);
         let details = self
             .services
             .assets

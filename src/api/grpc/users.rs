@@ -11,7 +11,6 @@ use super::{
 };
 use crate::{
     domain::Role,
-    error::Error,
     service::{Services, UserChange},
 };
 
@@ -24,10 +23,6 @@ impl UsersGrpc {
     pub fn new(services: Services) -> Self {
         UsersGrpc { services }
     }
-}
-
-fn role(name: &str) -> Result<Role, Error> {
-    Role::parse(name).ok_or_else(|| Error::UserRoleInvalid(name.to_string()))
 }
 
 #[tonic::async_trait]
@@ -70,12 +65,12 @@ impl UserService for UsersGrpc {
     ) -> Result<Response<CreateUserResponse>, Status> {
         let call = CallContext::of(&request)?;
         let body = request.into_inner();
-        let role = role(if body.role.is_empty() {
+        let role_name = if body.role.is_empty() {
             "user"
         } else {
             &body.role
-        })
-        .map_err(|e| call.fail(e))?;
+        };
+        let role: Role = role_name.parse().map_err(|e| call.fail(e))?;
         let user = self
             .services
             .users
@@ -102,7 +97,7 @@ impl UserService for UsersGrpc {
             role: body
                 .role
                 .as_deref()
-                .map(role)
+                .map(str::parse::<Role>)
                 .transpose()
                 .map_err(|e| call.fail(e))?,
             permissions,

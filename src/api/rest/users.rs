@@ -8,13 +8,8 @@ use serde::Deserialize;
 use super::{ApiError, Caller, JsonBody, auth::UserDto, data, present};
 use crate::{
     domain::Role,
-    error::Error,
     service::{Services, UserChange},
 };
-
-fn role(name: &str) -> Result<Role, Error> {
-    Role::parse(name).ok_or_else(|| Error::UserRoleInvalid(name.to_string()))
-}
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -73,7 +68,7 @@ pub async fn create(
     Caller(principal): Caller,
     JsonBody(body): JsonBody<CreateBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let role = role(body.role.as_deref().unwrap_or("user"))?;
+    let role: Role = body.role.as_deref().unwrap_or("user").parse()?;
     let user = services
         .users
         .create(&principal, &body.username, &body.password, role)
@@ -99,7 +94,7 @@ pub async fn update(
     JsonBody(body): JsonBody<PatchBody>,
 ) -> Result<impl IntoResponse, ApiError> {
     let update = UserChange {
-        role: body.role.as_deref().map(role).transpose()?,
+        role: body.role.as_deref().map(str::parse::<Role>).transpose()?,
         permissions: body.permissions,
         is_enabled: body.is_enabled,
         password: None,
