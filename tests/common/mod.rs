@@ -219,6 +219,15 @@ impl TestServer {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("http client");
+        // The listener already accepts; the first request is answered once
+        // startup (migrations, bootstrap) is done, so tests may use the
+        // database directly after this.
+        let ready = http
+            .get(format!("http://{addr}/healthz"))
+            .send()
+            .await
+            .expect("server answers");
+        assert_eq!(ready.status(), 200);
         TestServer {
             addr,
             data_dir,
