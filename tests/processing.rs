@@ -47,7 +47,7 @@ async fn grpc_upload(server: &TestServer, file: &str) -> proto::Asset {
 /// `pending` when the watch starts, and every transition is reported.
 async fn uploads_move_pending_processing_ready(backend: Backend) {
     let server = TestServer::start_with(backend, |config| config.workers = 1).await;
-    for _ in 0..3 {
+    for _ in 0..5 {
         server
             .upload_ok("normal/large_olympus_ep3_4032x3024.jpg", &[])
             .await;
@@ -113,9 +113,9 @@ async fn uploads_move_pending_processing_ready(backend: Backend) {
     );
 
     let (_, stats) = server.get_json("/api/v1/assets/usage-stats").await;
-    assert_eq!(stats["data"]["totalDerivatives"], 5);
+    assert_eq!(stats["data"]["totalDerivatives"], 7);
     assert_eq!(stats["data"]["mostActiveSkill"]["skillName"], "enrich");
-    assert_eq!(stats["data"]["mostActiveSkill"]["runCount"], 5);
+    assert_eq!(stats["data"]["mostActiveSkill"]["runCount"], 7);
 }
 
 async fn run_enrichment_false_is_ready_at_once(backend: Backend) {
