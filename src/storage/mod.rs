@@ -2,8 +2,10 @@
 //! tessera (never user input) and keep error meanings the same across backends.
 
 mod local;
+mod s3;
 
 pub use local::LocalStore;
+pub use s3::{S3Settings, S3Store};
 
 use std::{collections::HashMap, sync::Arc};
 
