@@ -67,6 +67,23 @@ pub enum Error {
     StorageProfileNotFound(String),
     #[error("storage provider profile '{0}' is disabled")]
     StorageProfileDisabled(String),
+    #[error("name must be 1 to 64 characters: lowercase letters, digits, '-' or '_'")]
+    StorageProfileNameInvalid,
+    #[error("a storage provider profile named '{0}' already exists")]
+    StorageProfileNameTaken(String),
+    #[error("providerType must be local, s3 (or s3-compatible), got '{0}'")]
+    StorageProviderTypeInvalid(String),
+    #[error("invalid configuration.{field}: {message}")]
+    StorageProfileConfigurationInvalid {
+        field: &'static str,
+        message: String,
+    },
+    #[error("the profile still holds {0} assets; move or delete them first")]
+    StorageProfileInUse(u64),
+    #[error(
+        "the default profile cannot be deleted or disabled; make another one the default first"
+    )]
+    StorageProfileIsDefault,
     #[error("storage is unavailable: {0}")]
     StorageUnavailable(String),
     #[error("authentication required: send 'Authorization: Bearer <api key or access token>'")]
@@ -147,6 +164,14 @@ impl Error {
             Error::ContentNotFound => "content_not_found",
             Error::StorageProfileNotFound(_) => "storage_profile_not_found",
             Error::StorageProfileDisabled(_) => "storage_profile_disabled",
+            Error::StorageProfileNameInvalid => "storage_profile_name_invalid",
+            Error::StorageProfileNameTaken(_) => "storage_profile_name_taken",
+            Error::StorageProviderTypeInvalid(_) => "storage_provider_type_invalid",
+            Error::StorageProfileConfigurationInvalid { .. } => {
+                "storage_profile_configuration_invalid"
+            }
+            Error::StorageProfileInUse(_) => "storage_profile_in_use",
+            Error::StorageProfileIsDefault => "storage_profile_is_default",
             Error::StorageUnavailable(_) => "storage_unavailable",
             Error::Unauthorized => "auth_unauthorized",
             Error::AuthTokenExpired => "auth_token_expired",

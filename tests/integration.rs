@@ -14,5 +14,6 @@ mod repository;
 mod rest_assets;
 mod skills;
 mod storage;
+mod storage_profiles;
 mod system;
 mod users;

@@ -5,6 +5,7 @@ mod asset;
 mod content;
 mod principal;
 mod skill;
+mod storage_profile;
 mod user;
 
 pub use ai_provider::*;
@@ -12,6 +13,7 @@ pub use asset::*;
 pub use content::*;
 pub use principal::*;
 pub use skill::*;
+pub use storage_profile::*;
 pub use user::*;
 
 use chrono::{DateTime, Utc};

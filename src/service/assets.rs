@@ -350,7 +350,7 @@ impl AssetService {
         profile_id: Option<&str>,
     ) -> Result<(String, Arc<dyn BlobStore>)> {
         let id = match profile_id.map(str::trim).filter(|id| !id.is_empty()) {
-            None => self.storage.default_id().to_string(),
+            None => self.storage.default_id(),
             Some(id) => {
                 let record = self
                     .db

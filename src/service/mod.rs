@@ -6,6 +6,7 @@ mod assets;
 mod auth;
 mod processing;
 mod skills;
+mod storage_profiles;
 mod system;
 mod users;
 
@@ -13,6 +14,7 @@ pub use ai_providers::{AiProviderService, SEEDED_PROFILE_NAME};
 pub use assets::{AssetLimits, AssetService, Content, ContentBody, MAX_TEXT_LEN, StagedUpload};
 pub use auth::{AuthService, CreatedApiKey, MIN_PASSWORD_LEN, SessionSettings, user_from_record};
 pub use skills::SkillService;
+pub use storage_profiles::StorageProfileService;
 pub use system::{BootstrapInfo, Readiness, SystemService};
 pub use users::{UserChange, UserService};
 
@@ -96,6 +98,7 @@ pub struct Services {
     pub skills: SkillService,
     pub auth: AuthService,
     pub system: SystemService,
+    pub storage_profiles: StorageProfileService,
     pub users: UserService,
     pub db: Db,
 }
@@ -128,6 +131,14 @@ impl Services {
             timeout: Duration::from_secs(config.ai_timeout_seconds),
             ..RetryPolicy::default()
         };
+        let storage_profiles = StorageProfileService::new(
+            db.clone(),
+            storage.clone(),
+            cipher.clone(),
+            config.public_base(),
+            config.data_dir.clone(),
+        );
+        storage_profiles.load_all().await?;
         let ai = AiProviders::new(db.clone(), cipher, policy);
         let ai_providers = AiProviderService::new(db.clone(), ai.clone());
         if let (Some(base_url), Some(model)) = (&config.ai_base_url, &config.ai_model) {
@@ -148,6 +159,7 @@ impl Services {
             skills: SkillService::new(db.clone(), assets.clone(), runner.clone(), events.clone()),
             assets,
             users: UserService::new(db.clone(), auth.clone()),
+            storage_profiles,
             auth,
             system: SystemService::new(db.clone(), storage, limits),
             db: db.clone(),

@@ -54,7 +54,7 @@ impl SystemService {
         let database = self.db.ping().await.map_err(|e| e.to_string());
         let mut storage = Vec::new();
         for (id, store) in self.storage.profiles() {
-            storage.push((id.clone(), store.check().await.map_err(|e| e.to_string())));
+            storage.push((id, store.check().await.map_err(|e| e.to_string())));
         }
         Readiness { database, storage }
     }

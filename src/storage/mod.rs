@@ -7,7 +7,10 @@ mod s3;
 pub use local::LocalStore;
 pub use s3::{S3Settings, S3Store};
 
-use std::{collections::HashMap, sync::Arc};
+use std::{
+    collections::HashMap,
+    sync::{Arc, RwLock},
+};
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -80,9 +83,14 @@ pub trait BlobStore: Send + Sync + 'static {
     async fn check(&self) -> Result<(), StorageError>;
 }
 
-/// Storage profiles by id, each with its backend.
+/// Storage profiles by id, each with its backend. Profiles can be added,
+/// replaced and removed while the server runs.
 #[derive(Clone)]
 pub struct StorageRegistry {
+    inner: Arc<RwLock<Registry>>,
+}
+
+struct Registry {
     stores: HashMap<String, Arc<dyn BlobStore>>,
     default_id: String,
 }
@@ -90,19 +98,45 @@ pub struct StorageRegistry {
 impl StorageRegistry {
     pub fn new(default_id: String, default_store: Arc<dyn BlobStore>) -> Self {
         let stores = HashMap::from([(default_id.clone(), default_store)]);
-        StorageRegistry { stores, default_id }
+        StorageRegistry {
+            inner: Arc::new(RwLock::new(Registry { stores, default_id })),
+        }
     }
 
-    pub fn default_id(&self) -> &str {
-        &self.default_id
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Registry> {
+        self.inner.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Registry> {
+        self.inner.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn default_id(&self) -> String {
+        self.read().default_id.clone()
     }
 
     pub fn store(&self, profile_id: &str) -> Option<Arc<dyn BlobStore>> {
-        self.stores.get(profile_id).cloned()
+        self.read().stores.get(profile_id).cloned()
     }
 
-    pub fn profiles(&self) -> impl Iterator<Item = (&String, &Arc<dyn BlobStore>)> {
-        self.stores.iter()
+    pub fn profiles(&self) -> Vec<(String, Arc<dyn BlobStore>)> {
+        self.read()
+            .stores
+            .iter()
+            .map(|(id, store)| (id.clone(), store.clone()))
+            .collect()
+    }
+
+    pub fn insert(&self, profile_id: &str, store: Arc<dyn BlobStore>) {
+        self.write().stores.insert(profile_id.to_string(), store);
+    }
+
+    pub fn remove(&self, profile_id: &str) {
+        self.write().stores.remove(profile_id);
+    }
+
+    pub fn set_default(&self, profile_id: &str) {
+        self.write().default_id = profile_id.to_string();
     }
 }
 

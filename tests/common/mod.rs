@@ -372,3 +372,28 @@ pub fn reason(status: &tonic::Status) -> String {
         .map(|info| info.reason)
         .unwrap_or_default()
 }
+
+/// An S3 server in this process: s3s over a directory, with SigV4 checked.
+pub async fn s3_server(root: &std::path::Path, access_key: &str, secret_key: &str) -> String {
+    std::fs::create_dir_all(root.join("tessera-bucket")).unwrap();
+    let fs = s3s_fs::FileSystem::new(root).unwrap();
+    let mut builder = s3s::service::S3ServiceBuilder::new(fs);
+    builder.set_auth(s3s::auth::SimpleAuth::from_single(access_key, secret_key));
+    let service = builder.build();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
+            let service = service.clone();
+            tokio::spawn(async move {
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    format!("http://{addr}")
+}

@@ -58,6 +58,9 @@ pub fn grpc_code(err: &Error) -> Code {
         | Error::AssetBatchTooLarge { .. }
         | Error::SkillParametersInvalid { .. }
         | Error::ApiKeyScopeInvalid(_)
+        | Error::StorageProfileNameInvalid
+        | Error::StorageProviderTypeInvalid(_)
+        | Error::StorageProfileConfigurationInvalid { .. }
         | Error::UserUsernameInvalid
         | Error::UserPasswordTooShort { .. }
         | Error::UserRoleInvalid(_)
@@ -84,9 +87,10 @@ pub fn grpc_code(err: &Error) -> Code {
         | Error::AuthInvalidCredentials
         | Error::AuthRefreshTokenInvalid
         | Error::AuthRefreshTokenReused => Code::Unauthenticated,
+        Error::StorageProfileInUse(_) | Error::StorageProfileIsDefault => Code::FailedPrecondition,
         Error::UserSelfChangeRefused | Error::UserLastSuperAdmin => Code::FailedPrecondition,
         Error::AuthRateLimited { .. } => Code::ResourceExhausted,
-        Error::UserUsernameTaken(_) => Code::AlreadyExists,
+        Error::UserUsernameTaken(_) | Error::StorageProfileNameTaken(_) => Code::AlreadyExists,
         Error::AiProviderNameTaken(_) => Code::AlreadyExists,
         Error::Forbidden { .. } => Code::PermissionDenied,
         Error::MethodNotAllowed => Code::Unimplemented,

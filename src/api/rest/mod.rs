@@ -8,6 +8,7 @@ mod auth;
 mod content;
 mod public;
 mod skills;
+mod storage_profiles;
 mod system;
 mod users;
 
@@ -42,6 +43,28 @@ pub fn router(services: Services) -> Router {
         .route(
             "/api/v1/apikeys/{id}",
             axum::routing::delete(api_keys::revoke),
+        )
+        .route(
+            "/api/v1/system/storage/providers",
+            get(storage_profiles::list).post(storage_profiles::create),
+        )
+        .route(
+            "/api/v1/system/storage/providers/{id}",
+            get(storage_profiles::get)
+                .patch(storage_profiles::update)
+                .delete(storage_profiles::delete),
+        )
+        .route(
+            "/api/v1/system/storage/providers/{id}/default",
+            post(storage_profiles::set_default),
+        )
+        .route(
+            "/api/v1/system/storage/providers/{id}/enable",
+            post(storage_profiles::enable),
+        )
+        .route(
+            "/api/v1/system/storage/providers/{id}/disable",
+            post(storage_profiles::disable),
         )
         .route("/api/v1/users", get(users::list).post(users::create))
         .route("/api/v1/users/{id}", get(users::get).patch(users::update))
@@ -194,6 +217,9 @@ pub fn http_status(err: &Error) -> StatusCode {
         | Error::AssetBatchTooLarge { .. }
         | Error::SkillParametersInvalid { .. }
         | Error::ApiKeyScopeInvalid(_)
+        | Error::StorageProfileNameInvalid
+        | Error::StorageProviderTypeInvalid(_)
+        | Error::StorageProfileConfigurationInvalid { .. }
         | Error::UserUsernameInvalid
         | Error::UserPasswordTooShort { .. }
         | Error::UserRoleInvalid(_)
@@ -221,9 +247,10 @@ pub fn http_status(err: &Error) -> StatusCode {
         | Error::AuthInvalidCredentials
         | Error::AuthRefreshTokenInvalid
         | Error::AuthRefreshTokenReused => StatusCode::UNAUTHORIZED,
+        Error::StorageProfileInUse(_) | Error::StorageProfileIsDefault => StatusCode::CONFLICT,
         Error::UserSelfChangeRefused | Error::UserLastSuperAdmin => StatusCode::CONFLICT,
         Error::AuthRateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-        Error::UserUsernameTaken(_) => StatusCode::CONFLICT,
+        Error::UserUsernameTaken(_) | Error::StorageProfileNameTaken(_) => StatusCode::CONFLICT,
         Error::AiProviderNameTaken(_) => StatusCode::CONFLICT,
         Error::Forbidden { .. } => StatusCode::FORBIDDEN,
         Error::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,

@@ -1,0 +1,377 @@
+use std::{path::PathBuf, sync::Arc};
+
+use serde_json::{Map, Value, json};
+use tracing::{instrument, warn};
+use uuid::Uuid;
+
+use crate::{
+    auth::encryption::SecretCipher,
+    db::{Db, StorageProfileRecord},
+    domain::{
+        NewStorageProfile, Permission, Principal, StorageProfile, StorageProfilePatch, from_micros,
+        now, to_micros,
+    },
+    error::{Error, Result},
+    storage::{BlobStore, LocalStore, S3Settings, S3Store, StorageRegistry},
+};
+
+/// The stored secret's field per provider type.
+const S3_SECRET: &str = "secretAccessKey";
+
+/// Storage provider profiles: validation, encrypted secrets, and the live
+/// registry of backends that uploads and reads use.
+#[derive(Clone)]
+pub struct StorageProfileService {
+    db: Db,
+    registry: StorageRegistry,
+    cipher: SecretCipher,
+    public_base: String,
+    data_dir: PathBuf,
+}
+
+fn invalid(field: &'static str, message: impl Into<String>) -> Error {
+    Error::StorageProfileConfigurationInvalid {
+        field,
+        message: message.into(),
+    }
+}
+
+fn provider_type(name: &str) -> Result<&'static str> {
+    match name.trim().to_ascii_lowercase().as_str() {
+        "local" => Ok("local"),
+        "s3" | "s3-compatible" => Ok("s3"),
+        _ => Err(Error::StorageProviderTypeInvalid(name.to_string())),
+    }
+}
+
+fn text<'a>(config: &'a Map<String, Value>, field: &'static str) -> Result<Option<&'a str>> {
+    match config.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if !s.trim().is_empty() => Ok(Some(s.trim())),
+        Some(_) => Err(invalid(field, "must be a non-empty string")),
+    }
+}
+
+fn required<'a>(config: &'a Map<String, Value>, field: &'static str) -> Result<&'a str> {
+    text(config, field)?.ok_or_else(|| invalid(field, "is required"))
+}
+
+fn http_url(config: &Map<String, Value>, field: &'static str) -> Result<Option<String>> {
+    let Some(url) = text(config, field)? else {
+        return Ok(None);
+    };
+    let parsed = reqwest::Url::parse(url).map_err(|e| invalid(field, e.to_string()))?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+        return Err(invalid(field, "must be an http(s) URL"));
+    }
+    Ok(Some(url.trim_end_matches('/').to_string()))
+}
+
+fn capabilities(provider_type: &str) -> Value {
+    match provider_type {
+        "s3" => json!({ "publicUrls": true, "rangeReads": true, "multipartUpload": true }),
+        _ => json!({ "publicUrls": true, "rangeReads": true, "multipartUpload": false }),
+    }
+}
+
+impl StorageProfileService {
+    pub fn new(
+        db: Db,
+        registry: StorageRegistry,
+        cipher: SecretCipher,
+        public_base: &str,
+        data_dir: PathBuf,
+    ) -> Self {
+        StorageProfileService {
+            db,
+            registry,
+            cipher,
+            public_base: public_base.to_string(),
+            data_dir,
+        }
+    }
+
+    fn present(&self, record: &StorageProfileRecord) -> StorageProfile {
+        let mut summary: Value =
+            serde_json::from_str(&record.configuration_json).unwrap_or_else(|_| json!({}));
+        if let Value::Object(map) = &mut summary {
+            map.insert(
+                "hasSecret".into(),
+                record.secret_ciphertext.is_some().into(),
+            );
+        }
+        StorageProfile {
+            id: record.id.clone(),
+            name: record.name.clone(),
+            display_name: record.display_name.clone(),
+            provider_type: record.provider_type.clone(),
+            is_enabled: record.is_enabled != 0,
+            is_default: record.is_default != 0,
+            capabilities: capabilities(&record.provider_type),
+            configuration_summary: summary,
+            created_at: from_micros(record.created_at),
+            updated_at: from_micros(record.updated_at),
+        }
+    }
+
+    /// Checks a provider's configuration; returns the non-secret part and the secret.
+    fn validate(
+        &self,
+        provider_type: &str,
+        name: &str,
+        config: &Map<String, Value>,
+        old_secret: Option<String>,
+    ) -> Result<(Map<String, Value>, Option<String>)> {
+        let mut clean = Map::new();
+        match provider_type {
+            "local" => {
+                let root = match text(config, "rootPath")? {
+                    Some(root) => root.to_string(),
+                    None => self
+                        .data_dir
+                        .join("storage")
+                        .join(name)
+                        .display()
+                        .to_string(),
+                };
+                clean.insert("rootPath".into(), root.into());
+                Ok((clean, None))
+            }
+            _ => {
+                let endpoint = http_url(config, "endpoint")?
+                    .ok_or_else(|| invalid("endpoint", "is required"))?;
+                let bucket = required(config, "bucket")?;
+                let bucket_ok = (3..=63).contains(&bucket.len())
+                    && bucket.bytes().all(|b| {
+                        b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.'
+                    });
+                if !bucket_ok {
+                    return Err(invalid(
+                        "bucket",
+                        "must be 3 to 63 lowercase letters, digits, '-' or '.'",
+                    ));
+                }
+                clean.insert("endpoint".into(), endpoint.into());
+                clean.insert(
+                    "region".into(),
+                    text(config, "region")?.unwrap_or("us-east-1").into(),
+                );
+                clean.insert("bucket".into(), bucket.into());
+                clean.insert(
+                    "accessKeyId".into(),
+                    required(config, "accessKeyId")?.into(),
+                );
+                let path_style = match config.get("forcePathStyle") {
+                    None | Some(Value::Null) => true,
+                    Some(Value::Bool(b)) => *b,
+                    Some(_) => return Err(invalid("forcePathStyle", "must be true or false")),
+                };
+                clean.insert("forcePathStyle".into(), path_style.into());
+                if let Some(url) = http_url(config, "publicBaseUrl")? {
+                    clean.insert("publicBaseUrl".into(), url.into());
+                }
+                let secret = match text(config, S3_SECRET)? {
+                    Some(secret) => Some(secret.to_string()),
+                    None => old_secret,
+                };
+                let secret = secret.ok_or_else(|| invalid("secretAccessKey", "is required"))?;
+                Ok((clean, Some(secret)))
+            }
+        }
+    }
+
+    /// The backend a stored profile describes.
+    pub async fn build(&self, record: &StorageProfileRecord) -> Result<Arc<dyn BlobStore>> {
+        let config: Map<String, Value> =
+            serde_json::from_str(&record.configuration_json).unwrap_or_default();
+        let get = |field: &str| {
+            config
+                .get(field)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        };
+        match record.provider_type.as_str() {
+            "s3" => {
+                let secret = record
+                    .secret_ciphertext
+                    .as_deref()
+                    .map(|c| self.cipher.decrypt(c, &record.id))
+                    .transpose()
+                    .map_err(|e| Error::internal("storage secret", e))?
+                    .unwrap_or_default();
+                Ok(Arc::new(S3Store::new(&S3Settings {
+                    endpoint: get("endpoint"),
+                    region: get("region"),
+                    bucket: get("bucket"),
+                    access_key_id: get("accessKeyId"),
+                    secret_access_key: secret,
+                    force_path_style: config
+                        .get("forcePathStyle")
+                        .and_then(Value::as_bool)
+                        .unwrap_or(true),
+                    public_base_url: config
+                        .get("publicBaseUrl")
+                        .and_then(Value::as_str)
+                        .map(str::to_string),
+                })))
+            }
+            _ => {
+                let store = LocalStore::open(PathBuf::from(get("rootPath")), &self.public_base)
+                    .await
+                    .map_err(|e| Error::StorageUnavailable(e.to_string()))?;
+                Ok(Arc::new(store))
+            }
+        }
+    }
+
+    /// Loads every stored profile into the registry (at start).
+    pub async fn load_all(&self) -> Result<()> {
+        for record in self.db.list_storage_profiles().await? {
+            if self.registry.store(&record.id).is_some() {
+                continue;
+            }
+            match self.build(&record).await {
+                Ok(store) => self.registry.insert(&record.id, store),
+                Err(err) => warn!(profile = %record.name, error = %err, "storage profile unusable"),
+            }
+        }
+        Ok(())
+    }
+
+    async fn load(&self, id: &str) -> Result<StorageProfileRecord> {
+        self.db
+            .storage_profile(id.trim())
+            .await?
+            .ok_or_else(|| Error::StorageProfileNotFound(id.to_string()))
+    }
+
+    pub async fn list(&self, principal: &Principal) -> Result<Vec<StorageProfile>> {
+        principal.require(Permission::StorageManage)?;
+        Ok(self
+            .db
+            .list_storage_profiles()
+            .await?
+            .iter()
+            .map(|r| self.present(r))
+            .collect())
+    }
+
+    pub async fn get(&self, principal: &Principal, id: &str) -> Result<StorageProfile> {
+        principal.require(Permission::StorageManage)?;
+        Ok(self.present(&self.load(id).await?))
+    }
+
+    #[instrument(skip_all)]
+    pub async fn create(
+        &self,
+        principal: &Principal,
+        input: NewStorageProfile,
+    ) -> Result<StorageProfile> {
+        principal.require(Permission::StorageManage)?;
+        let name = input.name.trim().to_string();
+        let name_ok = (1..=64).contains(&name.len())
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+        if !name_ok {
+            return Err(Error::StorageProfileNameInvalid);
+        }
+        let provider = provider_type(&input.provider_type)?;
+        if self.db.storage_profile_by_name(&name).await?.is_some() {
+            return Err(Error::StorageProfileNameTaken(name));
+        }
+        let (config, secret) = self.validate(provider, &name, &input.configuration, None)?;
+        let at = to_micros(now());
+        let id = Uuid::now_v7().to_string();
+        let record = StorageProfileRecord {
+            secret_ciphertext: secret.map(|s| self.cipher.encrypt(&s, &id)),
+            id,
+            display_name: input
+                .display_name
+                .filter(|d| !d.trim().is_empty())
+                .unwrap_or_else(|| name.clone()),
+            name,
+            provider_type: provider.into(),
+            is_enabled: i64::from(input.is_enabled.unwrap_or(true)),
+            is_default: 0,
+            configuration_json: Value::Object(config).to_string(),
+            created_at: at,
+            updated_at: at,
+        };
+        let store = self.build(&record).await?;
+        self.db.save_storage_profile(&record).await?;
+        self.registry.insert(&record.id, store);
+        if input.is_default {
+            return self.set_default(principal, &record.id).await;
+        }
+        Ok(self.present(&self.load(&record.id).await?))
+    }
+
+    #[instrument(skip_all, fields(id = %id))]
+    pub async fn update(
+        &self,
+        principal: &Principal,
+        id: &str,
+        patch: StorageProfilePatch,
+    ) -> Result<StorageProfile> {
+        principal.require(Permission::StorageManage)?;
+        let mut record = self.load(id).await?;
+        if let Some(display_name) = patch.display_name.filter(|d| !d.trim().is_empty()) {
+            record.display_name = display_name.trim().to_string();
+        }
+        if let Some(enabled) = patch.is_enabled {
+            if !enabled && record.is_default != 0 {
+                return Err(Error::StorageProfileIsDefault);
+            }
+            record.is_enabled = i64::from(enabled);
+        }
+        if let Some(changes) = patch.configuration {
+            let mut merged: Map<String, Value> =
+                serde_json::from_str(&record.configuration_json).unwrap_or_default();
+            merged.extend(changes);
+            let old_secret = record
+                .secret_ciphertext
+                .as_deref()
+                .and_then(|c| self.cipher.decrypt(c, &record.id).ok());
+            let (config, secret) =
+                self.validate(&record.provider_type, &record.name, &merged, old_secret)?;
+            record.configuration_json = Value::Object(config).to_string();
+            record.secret_ciphertext = secret.map(|s| self.cipher.encrypt(&s, &record.id));
+        }
+        record.updated_at = to_micros(now());
+        let store = self.build(&record).await?;
+        self.db.save_storage_profile(&record).await?;
+        self.registry.insert(&record.id, store);
+        Ok(self.present(&self.load(&record.id).await?))
+    }
+
+    pub async fn set_default(&self, principal: &Principal, id: &str) -> Result<StorageProfile> {
+        principal.require(Permission::StorageManage)?;
+        let record = self.load(id).await?;
+        if record.is_enabled == 0 {
+            return Err(Error::StorageProfileDisabled(record.id));
+        }
+        self.db
+            .set_default_storage_profile(&record.id, to_micros(now()))
+            .await?;
+        self.registry.set_default(&record.id);
+        Ok(self.present(&self.load(&record.id).await?))
+    }
+
+    /// A profile that assets still use cannot go; neither can the default.
+    pub async fn delete(&self, principal: &Principal, id: &str) -> Result<StorageProfile> {
+        principal.require(Permission::StorageManage)?;
+        let record = self.load(id).await?;
+        if record.is_default != 0 {
+            return Err(Error::StorageProfileIsDefault);
+        }
+        let used = self.db.count_assets_in_profile(&record.id).await?;
+        if used > 0 {
+            return Err(Error::StorageProfileInUse(used));
+        }
+        self.db.delete_storage_profile(&record.id).await?;
+        self.registry.remove(&record.id);
+        Ok(self.present(&record))
+    }
+}

@@ -1,0 +1,203 @@
+//! Storage provider profiles: uploads, derivatives, reads and deletes go to
+//! the chosen backend (a real S3-protocol server in process).
+
+use serde_json::{Value, json};
+
+use crate::common::{Backend, TestServer, read_testdata, s3_server};
+use crate::on_both_databases;
+
+on_both_databases!(uploads_live_on_the_chosen_s3_profile);
+
+const ACCESS_KEY: &str = "AKIAPROFILETEST";
+const SECRET_KEY: &str = "profile-secret-value-123";
+const PROFILES: &str = "/api/v1/system/storage/providers";
+
+async fn post(server: &TestServer, path: &str, body: Value) -> (u16, Value) {
+    let response = server.post(path).json(&body).send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+async fn uploads_live_on_the_chosen_s3_profile(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let s3_root = tempfile::tempdir().unwrap();
+    let endpoint = s3_server(s3_root.path(), ACCESS_KEY, SECRET_KEY).await;
+    let bucket_dir = s3_root.path().join("tessera-bucket");
+    let config = json!({ "endpoint": endpoint, "bucket": "tessera-bucket", "accessKeyId": ACCESS_KEY, "secretAccessKey": SECRET_KEY });
+
+    for (body, code) in [
+        (
+            json!({ "name": "Bad Name", "providerType": "s3", "configuration": config }),
+            "storage_profile_name_invalid",
+        ),
+        (
+            json!({ "name": "s3main", "providerType": "ftp", "configuration": config }),
+            "storage_provider_type_invalid",
+        ),
+        (
+            json!({ "name": "s3main", "providerType": "s3", "configuration": { "endpoint": endpoint, "bucket": "tessera-bucket", "accessKeyId": ACCESS_KEY } }),
+            "storage_profile_configuration_invalid",
+        ),
+        (
+            json!({ "name": "s3main", "providerType": "s3", "configuration": { "endpoint": "not-a-url", "bucket": "tessera-bucket", "accessKeyId": ACCESS_KEY, "secretAccessKey": "x" } }),
+            "storage_profile_configuration_invalid",
+        ),
+        (
+            json!({ "name": "s3main", "providerType": "s3", "configuration": { "endpoint": endpoint, "bucket": "Bad_Bucket", "accessKeyId": ACCESS_KEY, "secretAccessKey": "x" } }),
+            "storage_profile_configuration_invalid",
+        ),
+    ] {
+        let (status, error) = post(&server, PROFILES, body.clone()).await;
+        assert_eq!(
+            (status, error["error"]["code"].as_str()),
+            (400, Some(code)),
+            "{body}"
+        );
+    }
+    let (status, created) = post(&server, PROFILES, json!({ "name": "s3main", "displayName": "Main bucket", "providerType": "s3-compatible", "configuration": config })).await;
+    assert_eq!(status, 201, "{created}");
+    assert!(
+        !created.to_string().contains(SECRET_KEY),
+        "the secret is never returned"
+    );
+    let profile = &created["data"];
+    let profile_id = profile["id"].as_str().unwrap().to_string();
+    assert_eq!(profile["providerType"], "s3");
+    assert_eq!(profile["isEnabled"], true);
+    assert_eq!(profile["isDefault"], false);
+    assert_eq!(profile["configurationSummary"]["hasSecret"], true);
+    assert_eq!(profile["configurationSummary"]["bucket"], "tessera-bucket");
+    assert_eq!(profile["capabilities"]["multipartUpload"], true);
+    let (status, taken) = post(
+        &server,
+        PROFILES,
+        json!({ "name": "s3main", "providerType": "s3", "configuration": config }),
+    )
+    .await;
+    assert_eq!(
+        (status, taken["error"]["code"].as_str()),
+        (409, Some("storage_profile_name_taken"))
+    );
+
+    // An upload naming the profile lands in the bucket, thumbnail included.
+    let photo = read_testdata("normal/rocket_falcon9.jpg");
+    let (status, uploaded) = server
+        .upload(
+            "rocket.jpg",
+            photo.clone(),
+            &[
+                ("storageProviderProfileId", &profile_id),
+                ("isPublic", "false"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 202, "{uploaded}");
+    assert_eq!(uploaded["data"]["storageProvider"], "s3");
+    assert_eq!(
+        uploaded["data"]["storageProviderProfileId"],
+        profile_id.as_str()
+    );
+    let id = uploaded["data"]["id"].as_str().unwrap().to_string();
+    let (_, asset) = server.wait_settled(&id).await;
+    assert_eq!(asset["status"], "ready", "{asset}");
+    let key = asset["storageKey"].as_str().unwrap().to_string();
+    let thumbnail_key = format!("derivatives/{id}/thumbnail_256.webp");
+    assert!(
+        bucket_dir.join(&key).exists(),
+        "the original is in the bucket"
+    );
+    assert!(
+        bucket_dir.join(&thumbnail_key).exists(),
+        "the derivative follows its asset"
+    );
+    assert!(server.stored_files().is_empty(), "nothing on local disk");
+
+    // Private content streams through tessera, with ranges.
+    let response = server
+        .get(&format!("/api/v1/assets/{id}/content"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(response.bytes().await.unwrap().as_ref() == photo.as_slice());
+    let response = server
+        .get(&format!("/api/v1/assets/{id}/content"))
+        .header("range", "bytes=10-19")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 206);
+    assert_eq!(response.bytes().await.unwrap().as_ref(), &photo[10..20]);
+
+    // In use: cannot be deleted. Disabled: no uploads, but reads still work.
+    let response = server
+        .delete(&format!("{PROFILES}/{profile_id}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 409);
+    assert_eq!(
+        response.json::<Value>().await.unwrap()["error"]["code"],
+        "storage_profile_in_use"
+    );
+    let (status, _) = post(
+        &server,
+        &format!("{PROFILES}/{profile_id}/disable"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, refused) = server
+        .upload(
+            "again.jpg",
+            photo.clone(),
+            &[("storageProviderProfileId", &profile_id)],
+        )
+        .await;
+    assert_eq!(
+        (status, refused["error"]["code"].as_str()),
+        (400, Some("storage_profile_disabled"))
+    );
+    let response = server
+        .get(&format!("/api/v1/assets/{id}/content"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+
+    // Deleting the asset removes its objects from the bucket; then the profile can go.
+    assert_eq!(
+        server
+            .delete(&format!("/api/v1/assets/{id}"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert!(!bucket_dir.join(&key).exists() && !bucket_dir.join(&thumbnail_key).exists());
+    assert_eq!(
+        server
+            .delete(&format!("{PROFILES}/{profile_id}"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+
+    let (_, list) = server.get_json(PROFILES).await;
+    let profiles = list["data"].as_array().unwrap();
+    assert_eq!(profiles.len(), 1);
+    let local_id = profiles[0]["id"].as_str().unwrap();
+    assert_eq!(profiles[0]["isDefault"], true);
+    let response = server
+        .delete(&format!("{PROFILES}/{local_id}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.json::<Value>().await.unwrap()["error"]["code"],
+        "storage_profile_is_default"
+    );
+}
