@@ -16,6 +16,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "proto/tessera/v1/api_keys.proto",
         "proto/tessera/v1/public_assets.proto",
         "proto/tessera/v1/users.proto",
+        "proto/tessera/v1/storage_profiles.proto",
     ];
     let descriptors = protox::compile(files, ["proto"])?;
     let out_dir = PathBuf::from(env::var("OUT_DIR")?);

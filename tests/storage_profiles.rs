@@ -201,3 +201,169 @@ async fn uploads_live_on_the_chosen_s3_profile(backend: Backend) {
         "storage_profile_is_default"
     );
 }
+
+on_both_databases!(profiles_and_s3_uploads_through_grpc);
+
+async fn profiles_and_s3_uploads_through_grpc(backend: Backend) {
+    use futures_util::StreamExt;
+    use tessera::api::grpc::proto::{
+        CreateStorageProfileRequest, DeleteStorageProfileRequest, GetAssetContentRequest,
+        ListStorageProfilesRequest, SetDefaultStorageProfileRequest, UpdateStorageProfileRequest,
+        UploadAssetMetadata, UploadAssetRequest, get_asset_content_response,
+        storage_profile_service_client::StorageProfileServiceClient, upload_asset_request,
+    };
+    use tonic::Code;
+
+    let server = TestServer::start(backend).await;
+    let s3_root = tempfile::tempdir().unwrap();
+    let endpoint = s3_server(s3_root.path(), ACCESS_KEY, SECRET_KEY).await;
+    let channel = tonic::transport::Channel::from_shared(server.url(""))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let bearer: tonic::metadata::MetadataValue<_> = format!("Bearer {}", crate::common::API_KEY)
+        .parse()
+        .unwrap();
+    let mut profiles = StorageProfileServiceClient::with_interceptor(
+        channel,
+        move |mut request: tonic::Request<()>| {
+            request
+                .metadata_mut()
+                .insert("authorization", bearer.clone());
+            Ok(request)
+        },
+    );
+    let config = |secret: bool| {
+        let mut value =
+            json!({ "endpoint": endpoint, "bucket": "tessera-bucket", "accessKeyId": ACCESS_KEY });
+        if secret {
+            value["secretAccessKey"] = json!(SECRET_KEY);
+        }
+        let fields = value
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| {
+                let kind = prost_types::value::Kind::StringValue(v.as_str().unwrap().to_string());
+                (k.clone(), prost_types::Value { kind: Some(kind) })
+            })
+            .collect();
+        prost_types::Struct { fields }
+    };
+    let err = profiles
+        .create_storage_profile(CreateStorageProfileRequest {
+            name: "grpc-s3".into(),
+            provider_type: "s3".into(),
+            configuration: Some(config(false)),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (err.code(), crate::common::reason(&err).as_str()),
+        (
+            Code::InvalidArgument,
+            "storage_profile_configuration_invalid"
+        )
+    );
+    let profile = profiles
+        .create_storage_profile(CreateStorageProfileRequest {
+            name: "grpc-s3".into(),
+            provider_type: "s3".into(),
+            configuration: Some(config(true)),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .profile
+        .unwrap();
+    let summary = format!("{:?}", profile.configuration_summary);
+    assert!(!summary.contains(SECRET_KEY) && summary.contains("tessera-bucket"));
+
+    let photo = read_testdata("normal/flower_canon_s40.jpg");
+    let mut messages = vec![UploadAssetRequest {
+        payload: Some(upload_asset_request::Payload::Metadata(
+            UploadAssetMetadata {
+                file_name: "flower.jpg".into(),
+                storage_provider_profile_id: Some(profile.id.clone()),
+                run_enrichment: Some(false),
+                is_public: Some(false),
+                ..Default::default()
+            },
+        )),
+    }];
+    messages.extend(photo.chunks(8192).map(|c| UploadAssetRequest {
+        payload: Some(upload_asset_request::Payload::Chunk(
+            bytes::Bytes::copy_from_slice(c),
+        )),
+    }));
+    let mut assets = server.grpc().await;
+    let asset = assets
+        .upload_asset(futures_util::stream::iter(messages))
+        .await
+        .unwrap()
+        .into_inner()
+        .asset
+        .unwrap();
+    assert_eq!(asset.storage_provider, "s3");
+    assert!(
+        s3_root
+            .path()
+            .join("tessera-bucket")
+            .join(&asset.storage_key)
+            .exists()
+    );
+    let mut content = assets
+        .get_asset_content(GetAssetContentRequest {
+            id: asset.id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let mut bytes = Vec::new();
+    while let Some(message) = content.next().await {
+        if let Some(get_asset_content_response::Payload::Chunk(chunk)) = message.unwrap().payload {
+            bytes.extend_from_slice(&chunk);
+        }
+    }
+    assert!(bytes == photo, "streamed back from the bucket");
+
+    let disabled = profiles
+        .update_storage_profile(UpdateStorageProfileRequest {
+            id: profile.id.clone(),
+            is_enabled: Some(false),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .profile
+        .unwrap();
+    assert!(!disabled.is_enabled);
+    let err = profiles
+        .set_default_storage_profile(SetDefaultStorageProfileRequest {
+            id: profile.id.clone(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(crate::common::reason(&err), "storage_profile_disabled");
+    let err = profiles
+        .delete_storage_profile(DeleteStorageProfileRequest {
+            id: profile.id.clone(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (err.code(), crate::common::reason(&err).as_str()),
+        (Code::FailedPrecondition, "storage_profile_in_use")
+    );
+    let listed = profiles
+        .list_storage_profiles(ListStorageProfilesRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .profiles;
+    assert_eq!(listed.len(), 2);
+}

@@ -15,7 +15,8 @@ use tonic_web::GrpcWebLayer;
 
 use super::{
     grpc::{
-        AiProvidersGrpc, ApiKeysGrpc, AssetsGrpc, AuthGrpc, PublicAssetsGrpc, UsersGrpc, proto,
+        AiProvidersGrpc, ApiKeysGrpc, AssetsGrpc, AuthGrpc, PublicAssetsGrpc, StorageProfilesGrpc,
+        UsersGrpc, proto,
     },
     middleware, rest,
 };
@@ -111,6 +112,12 @@ pub async fn router(services: Services, cors_origins: &[String]) -> Result<Route
         .await;
     let users =
         proto::user_service_server::UserServiceServer::new(UsersGrpc::new(services.clone()));
+    health_reporter
+        .set_serving::<proto::storage_profile_service_server::StorageProfileServiceServer<StorageProfilesGrpc>>()
+        .await;
+    let storage_profiles = proto::storage_profile_service_server::StorageProfileServiceServer::new(
+        StorageProfilesGrpc::new(services.clone()),
+    );
     let api_keys =
         proto::api_key_service_server::ApiKeyServiceServer::new(ApiKeysGrpc::new(services.clone()));
     let ai_providers = proto::ai_provider_service_server::AiProviderServiceServer::new(
@@ -127,6 +134,7 @@ pub async fn router(services: Services, cors_origins: &[String]) -> Result<Route
         .add_service(web.named_layer(api_keys))
         .add_service(web.named_layer(public_assets))
         .add_service(web.named_layer(users))
+        .add_service(web.named_layer(storage_profiles))
         .add_service(web.named_layer(health))
         .add_service(web.named_layer(reflection_v1))
         .add_service(web.named_layer(reflection_v1alpha))

@@ -15,7 +15,7 @@ use super::{
         WatchAssetRequest, WatchAssetResponse, asset_service_server::AssetService,
         get_asset_content_response, upload_asset_request,
     },
-    timestamp,
+    struct_to_json, timestamp,
 };
 use crate::{
     domain::{
@@ -93,32 +93,6 @@ fn execution_to_proto(execution: SkillExecution) -> proto::ExecutionSummary {
                 completed_at_utc: Some(timestamp(s.completed_at)),
             })
             .collect(),
-    }
-}
-
-/// `google.protobuf.Struct` parameters as the JSON the service validates.
-fn struct_to_json(value: prost_types::Struct) -> serde_json::Value {
-    serde_json::Value::Object(
-        value
-            .fields
-            .into_iter()
-            .map(|(k, v)| (k, value_to_json(v)))
-            .collect(),
-    )
-}
-
-fn value_to_json(value: prost_types::Value) -> serde_json::Value {
-    use prost_types::value::Kind;
-    match value.kind {
-        None | Some(Kind::NullValue(_)) => serde_json::Value::Null,
-        Some(Kind::NumberValue(n)) => serde_json::Number::from_f64(n)
-            .map_or(serde_json::Value::Null, serde_json::Value::Number),
-        Some(Kind::StringValue(s)) => serde_json::Value::String(s),
-        Some(Kind::BoolValue(b)) => serde_json::Value::Bool(b),
-        Some(Kind::StructValue(s)) => struct_to_json(s),
-        Some(Kind::ListValue(list)) => {
-            serde_json::Value::Array(list.values.into_iter().map(value_to_json).collect())
-        }
     }
 }
 

@@ -6,6 +6,7 @@ mod api_keys;
 mod assets;
 mod auth;
 mod public_assets;
+mod storage_profiles;
 mod users;
 
 pub use ai_providers::AiProvidersGrpc;
@@ -13,6 +14,7 @@ pub use api_keys::ApiKeysGrpc;
 pub use assets::AssetsGrpc;
 pub use auth::AuthGrpc;
 pub use public_assets::PublicAssetsGrpc;
+pub use storage_profiles::StorageProfilesGrpc;
 pub use users::UsersGrpc;
 
 use std::collections::HashMap;
@@ -157,6 +159,60 @@ impl CallContext {
 /// proto3 cannot send `null`: in patches an empty string clears the field.
 pub fn cleared(value: Option<String>) -> Option<Option<String>> {
     value.map(|v| Some(v).filter(|v| !v.is_empty()))
+}
+
+/// `google.protobuf.Struct` parameters as the JSON the service validates.
+pub fn struct_to_json(value: prost_types::Struct) -> serde_json::Value {
+    serde_json::Value::Object(
+        value
+            .fields
+            .into_iter()
+            .map(|(k, v)| (k, value_to_json(v)))
+            .collect(),
+    )
+}
+
+fn value_to_json(value: prost_types::Value) -> serde_json::Value {
+    use prost_types::value::Kind;
+    match value.kind {
+        None | Some(Kind::NullValue(_)) => serde_json::Value::Null,
+        Some(Kind::NumberValue(n)) => serde_json::Number::from_f64(n)
+            .map_or(serde_json::Value::Null, serde_json::Value::Number),
+        Some(Kind::StringValue(s)) => serde_json::Value::String(s),
+        Some(Kind::BoolValue(b)) => serde_json::Value::Bool(b),
+        Some(Kind::StructValue(s)) => struct_to_json(s),
+        Some(Kind::ListValue(list)) => {
+            serde_json::Value::Array(list.values.into_iter().map(value_to_json).collect())
+        }
+    }
+}
+
+/// JSON as a `google.protobuf.Struct` (non-objects become an empty struct).
+pub fn json_to_struct(value: serde_json::Value) -> prost_types::Struct {
+    match value {
+        serde_json::Value::Object(map) => prost_types::Struct {
+            fields: map
+                .into_iter()
+                .map(|(k, v)| (k, json_to_value(v)))
+                .collect(),
+        },
+        _ => prost_types::Struct::default(),
+    }
+}
+
+fn json_to_value(value: serde_json::Value) -> prost_types::Value {
+    use prost_types::value::Kind;
+    let kind = match value {
+        serde_json::Value::Null => Kind::NullValue(0),
+        serde_json::Value::Bool(b) => Kind::BoolValue(b),
+        serde_json::Value::Number(n) => Kind::NumberValue(n.as_f64().unwrap_or_default()),
+        serde_json::Value::String(s) => Kind::StringValue(s),
+        serde_json::Value::Array(items) => Kind::ListValue(prost_types::ListValue {
+            values: items.into_iter().map(json_to_value).collect(),
+        }),
+        object @ serde_json::Value::Object(_) => Kind::StructValue(json_to_struct(object)),
+    };
+    prost_types::Value { kind: Some(kind) }
 }
 
 pub fn timestamp(at: DateTime<Utc>) -> prost_types::Timestamp {

@@ -1,0 +1,166 @@
+use tonic::{Request, Response, Status};
+
+use super::{
+    CallContext, json_to_struct,
+    proto::{
+        self, CreateStorageProfileRequest, CreateStorageProfileResponse,
+        DeleteStorageProfileRequest, DeleteStorageProfileResponse, GetStorageProfileRequest,
+        GetStorageProfileResponse, ListStorageProfilesRequest, ListStorageProfilesResponse,
+        SetDefaultStorageProfileRequest, SetDefaultStorageProfileResponse,
+        UpdateStorageProfileRequest, UpdateStorageProfileResponse,
+        storage_profile_service_server::StorageProfileService,
+    },
+    struct_to_json, timestamp,
+};
+use crate::{
+    domain::{NewStorageProfile, StorageProfile, StorageProfilePatch},
+    service::Services,
+};
+
+/// `tessera.v1.StorageProfileService` over the shared services.
+pub struct StorageProfilesGrpc {
+    services: Services,
+}
+
+impl StorageProfilesGrpc {
+    pub fn new(services: Services) -> Self {
+        StorageProfilesGrpc { services }
+    }
+}
+
+fn to_proto(p: StorageProfile) -> proto::StorageProfile {
+    proto::StorageProfile {
+        id: p.id,
+        name: p.name,
+        display_name: p.display_name,
+        provider_type: p.provider_type,
+        is_enabled: p.is_enabled,
+        is_default: p.is_default,
+        capabilities: Some(json_to_struct(p.capabilities)),
+        configuration_summary: Some(json_to_struct(p.configuration_summary)),
+        created_at_utc: Some(timestamp(p.created_at)),
+        updated_at_utc: Some(timestamp(p.updated_at)),
+    }
+}
+
+fn object(
+    value: Option<prost_types::Struct>,
+) -> Option<serde_json::Map<String, serde_json::Value>> {
+    value
+        .map(struct_to_json)
+        .and_then(|v| v.as_object().cloned())
+}
+
+#[tonic::async_trait]
+impl StorageProfileService for StorageProfilesGrpc {
+    async fn list_storage_profiles(
+        &self,
+        request: Request<ListStorageProfilesRequest>,
+    ) -> Result<Response<ListStorageProfilesResponse>, Status> {
+        let call = CallContext::of(&request)?;
+        let profiles = self
+            .services
+            .storage_profiles
+            .list(&call.principal)
+            .await
+            .map_err(|e| call.fail(e))?;
+        Ok(Response::new(ListStorageProfilesResponse {
+            profiles: profiles.into_iter().map(to_proto).collect(),
+        }))
+    }
+
+    async fn get_storage_profile(
+        &self,
+        request: Request<GetStorageProfileRequest>,
+    ) -> Result<Response<GetStorageProfileResponse>, Status> {
+        let call = CallContext::of(&request)?;
+        let profile = self
+            .services
+            .storage_profiles
+            .get(&call.principal, &request.into_inner().id)
+            .await
+            .map_err(|e| call.fail(e))?;
+        Ok(Response::new(GetStorageProfileResponse {
+            profile: Some(to_proto(profile)),
+        }))
+    }
+
+    async fn create_storage_profile(
+        &self,
+        request: Request<CreateStorageProfileRequest>,
+    ) -> Result<Response<CreateStorageProfileResponse>, Status> {
+        let call = CallContext::of(&request)?;
+        let body = request.into_inner();
+        let input = NewStorageProfile {
+            name: body.name,
+            display_name: body.display_name,
+            provider_type: body.provider_type,
+            is_default: body.is_default,
+            is_enabled: body.is_enabled,
+            configuration: object(body.configuration).unwrap_or_default(),
+        };
+        let profile = self
+            .services
+            .storage_profiles
+            .create(&call.principal, input)
+            .await
+            .map_err(|e| call.fail(e))?;
+        Ok(Response::new(CreateStorageProfileResponse {
+            profile: Some(to_proto(profile)),
+        }))
+    }
+
+    async fn update_storage_profile(
+        &self,
+        request: Request<UpdateStorageProfileRequest>,
+    ) -> Result<Response<UpdateStorageProfileResponse>, Status> {
+        let call = CallContext::of(&request)?;
+        let body = request.into_inner();
+        let patch = StorageProfilePatch {
+            display_name: body.display_name,
+            is_enabled: body.is_enabled,
+            configuration: object(body.configuration),
+        };
+        let profile = self
+            .services
+            .storage_profiles
+            .update(&call.principal, &body.id, patch)
+            .await
+            .map_err(|e| call.fail(e))?;
+        Ok(Response::new(UpdateStorageProfileResponse {
+            profile: Some(to_proto(profile)),
+        }))
+    }
+
+    async fn delete_storage_profile(
+        &self,
+        request: Request<DeleteStorageProfileRequest>,
+    ) -> Result<Response<DeleteStorageProfileResponse>, Status> {
+        let call = CallContext::of(&request)?;
+        let profile = self
+            .services
+            .storage_profiles
+            .delete(&call.principal, &request.into_inner().id)
+            .await
+            .map_err(|e| call.fail(e))?;
+        Ok(Response::new(DeleteStorageProfileResponse {
+            profile: Some(to_proto(profile)),
+        }))
+    }
+
+    async fn set_default_storage_profile(
+        &self,
+        request: Request<SetDefaultStorageProfileRequest>,
+    ) -> Result<Response<SetDefaultStorageProfileResponse>, Status> {
+        let call = CallContext::of(&request)?;
+        let profile = self
+            .services
+            .storage_profiles
+            .set_default(&call.principal, &request.into_inner().id)
+            .await
+            .map_err(|e| call.fail(e))?;
+        Ok(Response::new(SetDefaultStorageProfileResponse {
+            profile: Some(to_proto(profile)),
+        }))
+    }
+}
