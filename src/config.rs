@@ -74,6 +74,21 @@ pub struct Config {
     /// Browser origins allowed to call the API (REST and grpc-web); `*` for
     /// any. Empty (the default) answers no cross-origin request.
     pub cors_origins: Vec<String>,
+    /// `TESSERA_STORAGE_PROVIDER=s3` and `TESSERA_STORAGE_S3_*`: the default
+    /// profile at start (environment only).
+    pub storage_s3: Option<S3Env>,
+}
+
+/// The S3 default profile from the environment.
+#[derive(Clone, Debug)]
+pub struct S3Env {
+    pub endpoint: String,
+    pub region: String,
+    pub bucket: String,
+    pub access_key_id: String,
+    pub secret_access_key: Secret,
+    pub force_path_style: bool,
+    pub public_base_url: Option<String>,
 }
 
 impl Default for Config {
@@ -105,6 +120,7 @@ impl Default for Config {
             bootstrap_admin_username: None,
             bootstrap_admin_password: None,
             cors_origins: Vec::new(),
+            storage_s3: None,
         }
     }
 }
@@ -288,6 +304,38 @@ impl Config {
         }
         if let Some(v) = get("TESSERA_AI_TIMEOUT_SECONDS") {
             self.ai_timeout_seconds = parse("TESSERA_AI_TIMEOUT_SECONDS", &v)?;
+        }
+        match get("TESSERA_STORAGE_PROVIDER").map(|p| p.to_ascii_lowercase()) {
+            None => {}
+            Some(p) if p == "local" => self.storage_s3 = None,
+            Some(p) if p == "s3" || p == "s3-compatible" => {
+                let need = |name: &'static str| {
+                    get(name).ok_or(ConfigError::Invalid {
+                        name,
+                        message: "is required with TESSERA_STORAGE_PROVIDER=s3".into(),
+                    })
+                };
+                self.storage_s3 = Some(S3Env {
+                    endpoint: need("TESSERA_STORAGE_S3_ENDPOINT")?,
+                    region: get("TESSERA_STORAGE_S3_REGION").unwrap_or_else(|| "us-east-1".into()),
+                    bucket: need("TESSERA_STORAGE_S3_BUCKET")?,
+                    access_key_id: need("TESSERA_STORAGE_S3_ACCESS_KEY_ID")?,
+                    secret_access_key: Secret::new(need("TESSERA_STORAGE_S3_SECRET_ACCESS_KEY")?),
+                    force_path_style: match get("TESSERA_STORAGE_S3_FORCE_PATH_STYLE") {
+                        None => true,
+                        Some(v) => parse("TESSERA_STORAGE_S3_FORCE_PATH_STYLE", &v)?,
+                    },
+                    public_base_url: get("TESSERA_STORAGE_S3_PUBLIC_BASE_URL"),
+                });
+            }
+            Some(other) => {
+                return Err(ConfigError::Invalid {
+                    name: "TESSERA_STORAGE_PROVIDER",
+                    message: format!(
+                        "expected local or s3, got '{other}' (github-repo is not available yet)"
+                    ),
+                });
+            }
         }
         if let Some(v) = get("TESSERA_CORS_ORIGINS") {
             self.cors_origins = split_list(&v)

@@ -367,3 +367,51 @@ async fn profiles_and_s3_uploads_through_grpc(backend: Backend) {
         .profiles;
     assert_eq!(listed.len(), 2);
 }
+
+on_both_databases!(s3_default_profile_from_the_environment);
+
+/// `TESSERA_STORAGE_PROVIDER=s3`: uploads without a profile go to the bucket.
+async fn s3_default_profile_from_the_environment(backend: Backend) {
+    let s3_root = tempfile::tempdir().unwrap();
+    let endpoint = s3_server(s3_root.path(), ACCESS_KEY, SECRET_KEY).await;
+    let env = move |name: &str| {
+        Some(match name {
+            "TESSERA_STORAGE_PROVIDER" => "s3".to_string(),
+            "TESSERA_STORAGE_S3_ENDPOINT" => endpoint.clone(),
+            "TESSERA_STORAGE_S3_BUCKET" => "tessera-bucket".into(),
+            "TESSERA_STORAGE_S3_ACCESS_KEY_ID" => ACCESS_KEY.into(),
+            "TESSERA_STORAGE_S3_SECRET_ACCESS_KEY" => SECRET_KEY.into(),
+            _ => return None,
+        })
+    };
+    let loaded = tessera::Config::load(None, env).expect("valid configuration");
+    let server =
+        TestServer::start_with(backend, move |config| config.storage_s3 = loaded.storage_s3).await;
+    let asset = server
+        .upload_ok("normal/rocket_falcon9.jpg", &[("runEnrichment", "false")])
+        .await;
+    assert_eq!(asset["storageProvider"], "s3");
+    assert!(
+        s3_root
+            .path()
+            .join("tessera-bucket")
+            .join(asset["storageKey"].as_str().unwrap())
+            .exists()
+    );
+    let (_, profiles) = server.get_json(PROFILES).await;
+    let default: Vec<&str> = profiles["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["isDefault"] == true)
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(default, vec!["s3"]);
+    assert!(!profiles.to_string().contains(SECRET_KEY));
+    let (status, ready) = server.get_json("/readyz").await;
+    assert_eq!(
+        (status, ready["data"]["ready"].as_bool()),
+        (200, Some(true)),
+        "{ready}"
+    );
+}

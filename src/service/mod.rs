@@ -113,8 +113,14 @@ impl Services {
         let local = LocalStore::open(root.clone(), config.public_base()).await?;
         let configuration =
             serde_json::json!({ "rootPath": root.display().to_string() }).to_string();
-        let profile = db.ensure_default_storage_profile(&configuration).await?;
-        let storage = StorageRegistry::new(profile.id, Arc::new(local));
+        let default_profile = db.ensure_default_storage_profile(&configuration).await?;
+        // The `local` profile always uses the configured root; other profiles
+        // are built from their stored configuration below.
+        let local_profile = db
+            .storage_profile_by_name("local")
+            .await?
+            .unwrap_or(default_profile.clone());
+        let storage = StorageRegistry::new(local_profile.id, Arc::new(local));
         let limits = AssetLimits {
             max_upload_bytes: config.max_upload_bytes,
             allowed_content_types: config.allowed_content_types.clone(),
@@ -139,6 +145,10 @@ impl Services {
             config.data_dir.clone(),
         );
         storage_profiles.load_all().await?;
+        storage.set_default(&default_profile.id);
+        if let Some(s3) = &config.storage_s3 {
+            storage_profiles.seed_s3(s3).await?;
+        }
         let ai = AiProviders::new(db.clone(), cipher, policy);
         let ai_providers = AiProviderService::new(db.clone(), ai.clone());
         if let (Some(base_url), Some(model)) = (&config.ai_base_url, &config.ai_model) {

@@ -225,6 +225,48 @@ impl StorageProfileService {
         }
     }
 
+    /// Makes the profile `s3` match `TESSERA_STORAGE_S3_*` and the default.
+    pub async fn seed_s3(&self, env: &crate::config::S3Env) -> Result<()> {
+        let mut config = Map::new();
+        config.insert("endpoint".into(), env.endpoint.clone().into());
+        config.insert("region".into(), env.region.clone().into());
+        config.insert("bucket".into(), env.bucket.clone().into());
+        config.insert("accessKeyId".into(), env.access_key_id.clone().into());
+        config.insert(S3_SECRET.into(), env.secret_access_key.expose().into());
+        config.insert("forcePathStyle".into(), env.force_path_style.into());
+        if let Some(url) = &env.public_base_url {
+            config.insert("publicBaseUrl".into(), url.clone().into());
+        }
+        let operator = Principal::ApiKey {
+            key_id: None,
+            name: "environment".into(),
+            permissions: crate::domain::Permissions::all(),
+        };
+        let profile = match self.db.storage_profile_by_name("s3").await? {
+            Some(existing) => {
+                let patch = StorageProfilePatch {
+                    is_enabled: Some(true),
+                    configuration: Some(config),
+                    ..StorageProfilePatch::default()
+                };
+                self.update(&operator, &existing.id, patch).await?
+            }
+            None => {
+                let input = NewStorageProfile {
+                    name: "s3".into(),
+                    display_name: Some("S3 (from the environment)".into()),
+                    provider_type: "s3".into(),
+                    is_default: false,
+                    is_enabled: Some(true),
+                    configuration: config,
+                };
+                self.create(&operator, input).await?
+            }
+        };
+        self.set_default(&operator, &profile.id).await?;
+        Ok(())
+    }
+
     /// Loads every stored profile into the registry (at start).
     pub async fn load_all(&self) -> Result<()> {
         for record in self.db.list_storage_profiles().await? {
