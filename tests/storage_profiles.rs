@@ -415,3 +415,49 @@ async fn s3_default_profile_from_the_environment(backend: Backend) {
         "{ready}"
     );
 }
+
+on_both_databases!(an_unreachable_bucket_fails_cleanly);
+
+/// A backend outage is a 503 `storage_unavailable`, and leaves no row.
+async fn an_unreachable_bucket_fails_cleanly(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let config = json!({ "endpoint": format!("http://{closed}"), "bucket": "gone", "accessKeyId": ACCESS_KEY, "secretAccessKey": SECRET_KEY });
+    let (status, created) = post(
+        &server,
+        PROFILES,
+        json!({ "name": "down", "providerType": "s3", "configuration": config }),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["data"]["id"].as_str().unwrap().to_string();
+    let (status, body) = server
+        .upload(
+            "x.jpg",
+            read_testdata("normal/flower_canon_s40.jpg"),
+            &[("storageProviderProfileId", &id)],
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (503, Some("storage_unavailable")),
+        "{body}"
+    );
+    let (_, list) = server.get_json("/api/v1/assets").await;
+    assert_eq!(list["data"]["total"], 0);
+    let (status, ready) = server.get_json("/readyz").await;
+    assert_eq!(
+        (status, ready["data"]["ready"].as_bool()),
+        (503, Some(false)),
+        "readiness reports the outage"
+    );
+    assert!(
+        ready["data"]["storage"][&id]
+            .as_str()
+            .unwrap()
+            .starts_with("error")
+    );
+}
