@@ -173,14 +173,13 @@ impl AiProviderService {
         let key = valid_key(input.api_key)?;
         self.set_key(&mut record, key);
         self.check_name_free(&record.name, &record.id).await?;
-        self.db
-            .save_ai_provider(&record)
-            .await
-            .map_err(|err| match err {
-                // Lost a race with a create of the same name.
-                Error::Internal(_) => Error::AiProviderNameTaken(record.name.clone()),
-                other => other,
-            })?;
+        if let Err(err) = self.db.save_ai_provider(&record).await {
+            // A create of the same name may have won the race since the check.
+            if self.db.ai_provider_by_name(&record.name).await?.is_some() {
+                return Err(Error::AiProviderNameTaken(record.name));
+            }
+            return Err(err);
+        }
         if input.is_active {
             self.db.activate_ai_provider(&record.id, at).await?;
         }
