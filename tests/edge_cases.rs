@@ -45,7 +45,10 @@ async fn refused_uploads_leave_no_row_and_no_file(backend: Backend) {
 
     let long = "d".repeat(1001);
     // The text field after the file: the file was already stored and must go.
-    let (status, body) = server.upload("flower.jpg", small.clone(), &[]).await;
+    // Without processing, so the only file is the original.
+    let (status, body) = server
+        .upload("flower.jpg", small.clone(), &[("runEnrichment", "false")])
+        .await;
     assert_eq!(status, 202);
     let id = body["data"]["id"].as_str().unwrap().to_string();
     let form = reqwest::multipart::Form::new()
