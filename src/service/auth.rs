@@ -394,12 +394,17 @@ impl AuthService {
             });
         }
         let created = self.create_api_key(name, wanted).await?;
-        let info = self
-            .list_api_keys(principal)
-            .await?
-            .into_iter()
-            .find(|k| k.id == created.id)
-            .ok_or_else(|| Error::internal("api key", "created key not found"))?;
+        // Described from what was just stored, without reading every key back.
+        let key = created.key.expose();
+        let info = ApiKeyInfo {
+            id: created.id.clone(),
+            name: created.name.clone(),
+            prefix: lookup_prefix(key).unwrap_or_default().to_string(),
+            scopes: wanted,
+            created_at: now(),
+            last_used_at: None,
+            revoked_at: None,
+        };
         Ok((created, info))
     }
 

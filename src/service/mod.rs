@@ -166,7 +166,7 @@ impl Services {
         let auth = auth_service(config, db.clone())?;
         let services = Services {
             ai_providers,
-            skills: SkillService::new(db.clone(), assets.clone(), runner.clone(), events.clone()),
+            skills: SkillService::new(assets.clone(), runner.clone(), events.clone()),
             assets,
             users: UserService::new(db.clone(), auth.clone()),
             storage_profiles,

@@ -3,7 +3,6 @@ use tracing::instrument;
 
 use super::{AssetEvents, AssetService};
 use crate::{
-    db::Db,
     domain::{Permission, Principal, SkillInfo, SkillRunOutcome, TriggerSource},
     error::{Error, Result},
     skills::{RunRequest, Skill, SkillRunner, plan},
@@ -12,16 +11,14 @@ use crate::{
 /// The skills catalog and synchronous runs (`RunSkill`).
 #[derive(Clone)]
 pub struct SkillService {
-    db: Db,
     assets: AssetService,
     runner: SkillRunner,
     events: AssetEvents,
 }
 
 impl SkillService {
-    pub fn new(db: Db, assets: AssetService, runner: SkillRunner, events: AssetEvents) -> Self {
+    pub fn new(assets: AssetService, runner: SkillRunner, events: AssetEvents) -> Self {
         SkillService {
-            db,
             assets,
             runner,
             events,
@@ -71,7 +68,6 @@ impl SkillService {
         let (execution, asset) = self.runner.run(request, bytes).await?;
         self.events.changed(&asset);
         let details = self.assets.details(asset).await?;
-        let _ = &self.db;
         Ok(SkillRunOutcome {
             succeeded: execution.succeeded,
             skill_name: execution.skill_name,
