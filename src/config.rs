@@ -74,21 +74,22 @@ pub struct Config {
     /// Browser origins allowed to call the API (REST and grpc-web); `*` for
     /// any. Empty (the default) answers no cross-origin request.
     pub cors_origins: Vec<String>,
-    /// `TESSERA_STORAGE_PROVIDER=s3` and `TESSERA_STORAGE_S3_*`: the default
+    /// `TESSERA_STORAGE_PROVIDER` (`s3` or `github-repo`) with
+    /// `TESSERA_STORAGE_S3_*` / `TESSERA_STORAGE_GITHUB_*`: the default
     /// profile at start (environment only).
-    pub storage_s3: Option<S3Env>,
+    pub storage_default: Option<StorageEnv>,
 }
 
-/// The S3 default profile from the environment.
+/// A default storage profile described by the environment; the profile
+/// service validates it like any profile created through the API.
 #[derive(Clone, Debug)]
-pub struct S3Env {
-    pub endpoint: String,
-    pub region: String,
-    pub bucket: String,
-    pub access_key_id: String,
-    pub secret_access_key: Secret,
-    pub force_path_style: bool,
-    pub public_base_url: Option<String>,
+pub struct StorageEnv {
+    /// `s3` or `github-repo`.
+    pub provider_type: &'static str,
+    /// The profile's configuration without its secret.
+    pub configuration: serde_json::Map<String, serde_json::Value>,
+    /// The S3 secret access key or the GitHub token.
+    pub secret: Secret,
 }
 
 impl Default for Config {
@@ -120,7 +121,7 @@ impl Default for Config {
             bootstrap_admin_username: None,
             bootstrap_admin_password: None,
             cors_origins: Vec::new(),
-            storage_s3: None,
+            storage_default: None,
         }
     }
 }
@@ -305,37 +306,8 @@ impl Config {
         if let Some(v) = get("TESSERA_AI_TIMEOUT_SECONDS") {
             self.ai_timeout_seconds = parse("TESSERA_AI_TIMEOUT_SECONDS", &v)?;
         }
-        match get("TESSERA_STORAGE_PROVIDER").map(|p| p.to_ascii_lowercase()) {
-            None => {}
-            Some(p) if p == "local" => self.storage_s3 = None,
-            Some(p) if p == "s3" || p == "s3-compatible" => {
-                let need = |name: &'static str| {
-                    get(name).ok_or(ConfigError::Invalid {
-                        name,
-                        message: "is required with TESSERA_STORAGE_PROVIDER=s3".into(),
-                    })
-                };
-                self.storage_s3 = Some(S3Env {
-                    endpoint: need("TESSERA_STORAGE_S3_ENDPOINT")?,
-                    region: get("TESSERA_STORAGE_S3_REGION").unwrap_or_else(|| "us-east-1".into()),
-                    bucket: need("TESSERA_STORAGE_S3_BUCKET")?,
-                    access_key_id: need("TESSERA_STORAGE_S3_ACCESS_KEY_ID")?,
-                    secret_access_key: Secret::new(need("TESSERA_STORAGE_S3_SECRET_ACCESS_KEY")?),
-                    force_path_style: match get("TESSERA_STORAGE_S3_FORCE_PATH_STYLE") {
-                        None => true,
-                        Some(v) => parse("TESSERA_STORAGE_S3_FORCE_PATH_STYLE", &v)?,
-                    },
-                    public_base_url: get("TESSERA_STORAGE_S3_PUBLIC_BASE_URL"),
-                });
-            }
-            Some(other) => {
-                return Err(ConfigError::Invalid {
-                    name: "TESSERA_STORAGE_PROVIDER",
-                    message: format!(
-                        "expected local or s3, got '{other}' (github-repo is not available yet)"
-                    ),
-                });
-            }
+        if let Some(provider) = get("TESSERA_STORAGE_PROVIDER") {
+            self.storage_default = storage_env(&provider, &get)?;
         }
         if let Some(v) = get("TESSERA_CORS_ORIGINS") {
             self.cors_origins = split_list(&v)
@@ -468,6 +440,75 @@ fn split_list(value: &str) -> impl Iterator<Item = String> + '_ {
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .map(String::from)
+}
+
+/// The default profile named by `TESSERA_STORAGE_PROVIDER`; `local` means none.
+fn storage_env(
+    provider: &str,
+    get: &impl Fn(&str) -> Option<String>,
+) -> Result<Option<StorageEnv>, ConfigError> {
+    let provider_type = match provider.trim().to_ascii_lowercase().as_str() {
+        "local" => return Ok(None),
+        "s3" | "s3-compatible" => "s3",
+        "github-repo" | "github" => "github-repo",
+        other => {
+            return Err(ConfigError::Invalid {
+                name: "TESSERA_STORAGE_PROVIDER",
+                message: format!("expected local, s3 or github-repo, got '{other}'"),
+            });
+        }
+    };
+    let (prefix, secret_name, fields): (&str, &'static str, &[(&str, &str)]) =
+        if provider_type == "s3" {
+            (
+                "TESSERA_STORAGE_S3_",
+                "TESSERA_STORAGE_S3_SECRET_ACCESS_KEY",
+                &[
+                    ("ENDPOINT", "endpoint"),
+                    ("REGION", "region"),
+                    ("BUCKET", "bucket"),
+                    ("ACCESS_KEY_ID", "accessKeyId"),
+                    ("FORCE_PATH_STYLE", "forcePathStyle"),
+                    ("PUBLIC_BASE_URL", "publicBaseUrl"),
+                ],
+            )
+        } else {
+            (
+                "TESSERA_STORAGE_GITHUB_",
+                "TESSERA_STORAGE_GITHUB_TOKEN",
+                &[
+                    ("OWNER", "owner"),
+                    ("REPO", "repo"),
+                    ("BRANCH", "branch"),
+                    ("BASE_PATH", "basePath"),
+                    ("API_BASE_URL", "apiBaseUrl"),
+                    ("RAW_BASE_URL", "rawBaseUrl"),
+                    ("COMMIT_MESSAGE_TEMPLATE", "commitMessageTemplate"),
+                    ("VISIBILITY_POLICY", "visibilityPolicy"),
+                ],
+            )
+        };
+    let mut configuration = serde_json::Map::new();
+    for (suffix, field) in fields {
+        let name = format!("{prefix}{suffix}");
+        if let Some(value) = get(&name) {
+            let value = if *field == "forcePathStyle" {
+                serde_json::Value::Bool(parse("TESSERA_STORAGE_S3_FORCE_PATH_STYLE", &value)?)
+            } else {
+                serde_json::Value::String(value)
+            };
+            configuration.insert((*field).to_string(), value);
+        }
+    }
+    let secret = get(secret_name).ok_or(ConfigError::Invalid {
+        name: secret_name,
+        message: format!("is required with TESSERA_STORAGE_PROVIDER={provider_type}"),
+    })?;
+    Ok(Some(StorageEnv {
+        provider_type,
+        configuration,
+        secret: Secret::new(secret),
+    }))
 }
 
 fn parse<T: std::str::FromStr>(name: &'static str, value: &str) -> Result<T, ConfigError>

@@ -71,7 +71,7 @@ pub enum Error {
     StorageProfileNameInvalid,
     #[error("a storage provider profile named '{0}' already exists")]
     StorageProfileNameTaken(String),
-    #[error("providerType must be local, s3 (or s3-compatible), got '{0}'")]
+    #[error("providerType must be local, s3 (or s3-compatible) or github-repo, got '{0}'")]
     StorageProviderTypeInvalid(String),
     #[error("invalid configuration.{field}: {message}")]
     StorageProfileConfigurationInvalid {
@@ -86,6 +86,22 @@ pub enum Error {
     StorageProfileIsDefault,
     #[error("storage is unavailable: {0}")]
     StorageUnavailable(String),
+    #[error(
+        "the storage backend refused tessera's credentials ({0}); check the profile's token or keys"
+    )]
+    StorageAuthFailed(String),
+    #[error("the storage target does not exist or is not visible to the credentials ({0})")]
+    StorageTargetNotFound(String),
+    #[error("the stored object changed at the same moment; retry ({0})")]
+    StorageConflict(String),
+    #[error("the storage backend rejected the request ({0})")]
+    StorageRejected(String),
+    #[error("the storage backend's rate limit is reached; retry later")]
+    StorageRateLimited { retry_after_seconds: Option<u64> },
+    #[error(
+        "storage provider profile '{0}' holds public assets only (visibilityPolicy public-only); keep isPublic true or choose another profile"
+    )]
+    StorageProfilePublicOnly(String),
     #[error("authentication required: send 'Authorization: Bearer <api key or access token>'")]
     Unauthorized,
     #[error("the access token has expired; refresh it")]
@@ -173,6 +189,12 @@ impl Error {
             Error::StorageProfileInUse(_) => "storage_profile_in_use",
             Error::StorageProfileIsDefault => "storage_profile_is_default",
             Error::StorageUnavailable(_) => "storage_unavailable",
+            Error::StorageAuthFailed(_) => "storage_auth_failed",
+            Error::StorageTargetNotFound(_) => "storage_target_not_found",
+            Error::StorageConflict(_) => "storage_conflict",
+            Error::StorageRejected(_) => "storage_rejected",
+            Error::StorageRateLimited { .. } => "storage_rate_limited",
+            Error::StorageProfilePublicOnly(_) => "storage_profile_public_only",
             Error::Unauthorized => "auth_unauthorized",
             Error::AuthTokenExpired => "auth_token_expired",
             Error::AuthInvalidCredentials => "auth_invalid_credentials",

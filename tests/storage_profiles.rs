@@ -385,8 +385,10 @@ async fn s3_default_profile_from_the_environment(backend: Backend) {
         })
     };
     let loaded = tessera::Config::load(None, env).expect("valid configuration");
-    let server =
-        TestServer::start_with(backend, move |config| config.storage_s3 = loaded.storage_s3).await;
+    let server = TestServer::start_with(backend, move |config| {
+        config.storage_default = loaded.storage_default
+    })
+    .await;
     let asset = server
         .upload_ok("normal/rocket_falcon9.jpg", &[("runEnrichment", "false")])
         .await;

@@ -79,7 +79,7 @@ impl StagedUpload {
     /// gone before the client hears about the failure).
     pub async fn discard(mut self) {
         self.committed = true;
-        if let Err(err) = self.store.delete(&self.storage_key).await {
+        if let Err(err) = self.store.delete(&self.storage_key, None).await {
             warn!(key = %self.storage_key, error = %err, "could not remove the file of a failed upload");
         }
     }
@@ -95,7 +95,7 @@ impl Drop for StagedUpload {
         let key = std::mem::take(&mut self.storage_key);
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             runtime.spawn(async move {
-                if let Err(err) = store.delete(&key).await {
+                if let Err(err) = store.delete(&key, None).await {
                     warn!(%key, error = %err, "could not remove the file of a failed upload");
                 }
             });
@@ -136,19 +136,30 @@ impl AssetService {
 
     /// Streams an upload into storage while hashing it, sniffing its type from
     /// the first bytes and enforcing the size limit. Nothing is recorded yet.
-    #[instrument(skip_all, fields(profile = ?profile_id))]
+    /// `metadata` holds what the client sent before the file: the profile,
+    /// the commit message, and the visibility when already known.
+    #[instrument(skip_all, fields(profile = ?metadata.storage_profile_id))]
     pub async fn stage_upload<S>(
         &self,
         principal: &Principal,
-        profile_id: Option<&str>,
+        metadata: &UploadMetadata,
         body: S,
     ) -> Result<StagedUpload>
     where
         S: Stream<Item = Result<Bytes>> + Send + Unpin,
     {
         principal.require(Permission::AssetsCreate)?;
-        let (profile_id, store) = self.writable_store(profile_id).await?;
-        let limit = self.limits.max_upload_bytes;
+        let (profile_id, store) = self
+            .writable_store(metadata.storage_profile_id.as_deref())
+            .await?;
+        if metadata.is_public == Some(false) && !store.allows_private() {
+            return Err(Error::StorageProfilePublicOnly(profile_id));
+        }
+        let limit = store
+            .max_object_bytes()
+            .map_or(self.limits.max_upload_bytes, |max| {
+                max.min(self.limits.max_upload_bytes)
+            });
         let mut body = body;
 
         let mut head: Vec<Bytes> = Vec::new();
@@ -208,7 +219,13 @@ impl AssetService {
                 }
                 Ok(chunk)
             });
-        let stored = store.put(&storage_key, chunks.boxed()).await;
+        let stored = store
+            .put(
+                &storage_key,
+                chunks.boxed(),
+                metadata.commit_message.as_deref(),
+            )
+            .await;
         if let Some(err) = failure {
             return Err(err);
         }
@@ -252,7 +269,15 @@ impl AssetService {
             .storage_profile_id
             .filter(|id| !id.trim().is_empty());
         if let Some(requested) = requested_profile.filter(|id| *id != staged.profile_id) {
-            staged = self.relocate(staged, &requested).await?;
+            staged = self
+                .relocate(staged, &requested, metadata.commit_message.as_deref())
+                .await?;
+        }
+        let is_public = metadata.is_public.unwrap_or(true);
+        if !is_public && !staged.store.allows_private() {
+            let profile_id = staged.profile_id.clone();
+            staged.discard().await;
+            return Err(Error::StorageProfilePublicOnly(profile_id));
         }
         let extension = imaging::extension_for(staged.content_type);
         let at = now();
@@ -276,7 +301,7 @@ impl AssetService {
             storage_provider: staged.store.provider_type().into(),
             storage_profile_id: staged.profile_id.clone(),
             storage_key: staged.storage_key.clone(),
-            is_public: metadata.is_public.unwrap_or(true),
+            is_public,
             description,
             alt_text,
             created_at: at,
@@ -307,7 +332,12 @@ impl AssetService {
 
     /// Moves a staged file to another profile's store (a client named the
     /// profile after the file in a multipart body).
-    async fn relocate(&self, staged: StagedUpload, profile_id: &str) -> Result<StagedUpload> {
+    async fn relocate(
+        &self,
+        staged: StagedUpload,
+        profile_id: &str,
+        message: Option<&str>,
+    ) -> Result<StagedUpload> {
         let copied = async {
             let (profile_id, store) = self.writable_store(Some(profile_id)).await?;
             let read = staged
@@ -316,7 +346,7 @@ impl AssetService {
                 .await
                 .map_err(storage_error)?;
             store
-                .put(&staged.storage_key, read.body)
+                .put(&staged.storage_key, read.body, message)
                 .await
                 .map_err(storage_error)?;
             Ok((profile_id, store))
@@ -504,6 +534,12 @@ impl AssetService {
             .original_file_name
             .map(|name| patched_file_name(name.as_deref()))
             .transpose()?;
+        if patch.is_public == Some(false)
+            && let Some(asset) = self.db.get_asset(uuid).await?
+            && !self.store(&asset.storage_profile_id)?.allows_private()
+        {
+            return Err(Error::StorageProfilePublicOnly(asset.storage_profile_id));
+        }
         let update = AssetUpdate {
             description: description.as_ref().map(Option::as_deref),
             alt_text: alt_text.as_ref().map(Option::as_deref),
@@ -526,22 +562,26 @@ impl AssetService {
         &self,
         principal: &Principal,
         id: &str,
-        _commit_message: Option<&str>,
+        commit_message: Option<&str>,
     ) -> Result<DeletedAsset> {
         principal.require(Permission::AssetsDelete)?;
         let uuid = parse_asset_id(id)?;
-        self.delete_one(uuid)
+        self.delete_one(uuid, commit_message)
             .await?
             .ok_or_else(|| Error::AssetNotFound(id.to_string()))
     }
 
-    async fn delete_one(&self, id: Uuid) -> Result<Option<DeletedAsset>> {
+    async fn delete_one(
+        &self,
+        id: Uuid,
+        commit_message: Option<&str>,
+    ) -> Result<Option<DeletedAsset>> {
         let Some((asset, derivative_keys)) = self.db.delete_asset(id).await? else {
             return Ok(None);
         };
         if let Some(store) = self.storage.store(&asset.storage_profile_id) {
             for key in std::iter::once(&asset.storage_key).chain(&derivative_keys) {
-                if let Err(err) = store.delete(key).await {
+                if let Err(err) = store.delete(key, commit_message).await {
                     warn!(%key, error = %err, "could not remove a deleted asset's file");
                 }
             }
@@ -579,7 +619,7 @@ impl AssetService {
         };
         for id in unique {
             let deleted = match parse_asset_id(&id) {
-                Ok(uuid) => self.delete_one(uuid).await?.is_some(),
+                Ok(uuid) => self.delete_one(uuid, None).await?.is_some(),
                 Err(_) => false,
             };
             if deleted {
@@ -767,6 +807,16 @@ fn storage_error(err: StorageError) -> Error {
             warn!(%detail, "storage unavailable");
             Error::StorageUnavailable("the storage backend did not accept the request".into())
         }
+        StorageError::Unauthorized(detail) => Error::StorageAuthFailed(detail),
+        StorageError::TargetNotFound(detail) => Error::StorageTargetNotFound(detail),
+        StorageError::Conflict(detail) => Error::StorageConflict(detail),
+        StorageError::Rejected(detail) => Error::StorageRejected(detail),
+        StorageError::RateLimited {
+            retry_after_seconds,
+        } => Error::StorageRateLimited {
+            retry_after_seconds,
+        },
+        StorageError::TooLarge { limit } => Error::AssetFileTooLarge { limit },
         StorageError::NotFound | StorageError::InvalidKey(_) | StorageError::Aborted(_) => {
             Error::internal("storage", err)
         }

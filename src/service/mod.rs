@@ -146,8 +146,8 @@ impl Services {
         );
         storage_profiles.load_all().await?;
         storage.set_default(&default_profile.id);
-        if let Some(s3) = &config.storage_s3 {
-            storage_profiles.seed_s3(s3).await?;
+        if let Some(storage) = &config.storage_default {
+            storage_profiles.seed(storage).await?;
         }
         let ai = AiProviders::new(db.clone(), cipher, policy);
         let ai_providers = AiProviderService::new(db.clone(), ai.clone());

@@ -12,11 +12,24 @@ use crate::{
         now, to_micros,
     },
     error::{Error, Result},
-    storage::{BlobStore, LocalStore, S3Settings, S3Store, StorageRegistry},
+    storage::{
+        BlobStore, DEFAULT_COMMIT_MESSAGE_TEMPLATE, GITHUB_MAX_FILE_BYTES, GitHubSettings,
+        GitHubStore, LocalStore, S3Settings, S3Store, StorageRegistry, validate_key,
+    },
 };
 
-/// The stored secret's field per provider type.
-const S3_SECRET: &str = "secretAccessKey";
+/// The configuration field that holds a provider's secret.
+fn secret_field(provider_type: &str) -> &'static str {
+    match provider_type {
+        "github-repo" => "token",
+        _ => "secretAccessKey",
+    }
+}
+
+/// GitHub's public-read policies: `public-only` refuses private assets,
+/// `private-token` allows them (served through tessera with the token).
+const PUBLIC_ONLY: &str = "public-only";
+const PRIVATE_TOKEN: &str = "private-token";
 
 /// Storage provider profiles: validation, encrypted secrets, and the live
 /// registry of backends that uploads and reads use.
@@ -40,6 +53,7 @@ fn provider_type(name: &str) -> Result<&'static str> {
     match name.trim().to_ascii_lowercase().as_str() {
         "local" => Ok("local"),
         "s3" | "s3-compatible" => Ok("s3"),
+        "github-repo" | "github" => Ok("github-repo"),
         _ => Err(Error::StorageProviderTypeInvalid(name.to_string())),
     }
 }
@@ -67,10 +81,37 @@ fn http_url(config: &Map<String, Value>, field: &'static str) -> Result<Option<S
     Ok(Some(url.trim_end_matches('/').to_string()))
 }
 
-fn capabilities(provider_type: &str) -> Value {
+/// A name of `allowed` bytes with length in `lengths`.
+fn identifier<'a>(
+    config: &'a Map<String, Value>,
+    field: &'static str,
+    lengths: std::ops::RangeInclusive<usize>,
+    allowed: impl Fn(u8) -> bool,
+    rule: &str,
+) -> Result<&'a str> {
+    let value = required(config, field)?;
+    if lengths.contains(&value.len()) && value.bytes().all(allowed) {
+        Ok(value)
+    } else {
+        Err(invalid(field, rule.to_string()))
+    }
+}
+
+fn capabilities(provider_type: &str, config: &Map<String, Value>) -> Value {
     match provider_type {
-        "s3" => json!({ "publicUrls": true, "rangeReads": true, "multipartUpload": true }),
-        _ => json!({ "publicUrls": true, "rangeReads": true, "multipartUpload": false }),
+        "s3" => {
+            json!({ "publicUrls": true, "rangeReads": true, "multipartUpload": true, "privateAssets": true })
+        }
+        "github-repo" => json!({
+            "publicUrls": true,
+            "rangeReads": true,
+            "multipartUpload": false,
+            "privateAssets": config.get("visibilityPolicy").and_then(Value::as_str) == Some(PRIVATE_TOKEN),
+            "maxObjectBytes": GITHUB_MAX_FILE_BYTES,
+        }),
+        _ => {
+            json!({ "publicUrls": true, "rangeReads": true, "multipartUpload": false, "privateAssets": true })
+        }
     }
 }
 
@@ -92,14 +133,14 @@ impl StorageProfileService {
     }
 
     fn present(&self, record: &StorageProfileRecord) -> StorageProfile {
-        let mut summary: Value =
-            serde_json::from_str(&record.configuration_json).unwrap_or_else(|_| json!({}));
-        if let Value::Object(map) = &mut summary {
-            map.insert(
-                "hasSecret".into(),
-                record.secret_ciphertext.is_some().into(),
-            );
-        }
+        let config: Map<String, Value> =
+            serde_json::from_str(&record.configuration_json).unwrap_or_default();
+        let capabilities = capabilities(&record.provider_type, &config);
+        let mut summary = config;
+        summary.insert(
+            "hasSecret".into(),
+            record.secret_ciphertext.is_some().into(),
+        );
         StorageProfile {
             id: record.id.clone(),
             name: record.name.clone(),
@@ -107,8 +148,8 @@ impl StorageProfileService {
             provider_type: record.provider_type.clone(),
             is_enabled: record.is_enabled != 0,
             is_default: record.is_default != 0,
-            capabilities: capabilities(&record.provider_type),
-            configuration_summary: summary,
+            capabilities,
+            configuration_summary: Value::Object(summary),
             created_at: from_micros(record.created_at),
             updated_at: from_micros(record.updated_at),
         }
@@ -136,6 +177,22 @@ impl StorageProfileService {
                 };
                 clean.insert("rootPath".into(), root.into());
                 Ok((clean, None))
+            }
+            "github-repo" => {
+                Self::validate_github(config, &mut clean)?;
+                let token = match text(config, "token")? {
+                    Some(token) => Some(token.to_string()),
+                    None => old_secret,
+                };
+                let token = token.ok_or_else(|| invalid("token", "is required"))?;
+                // The token goes into an HTTP header: visible ASCII only.
+                if token.len() > 255 || !token.bytes().all(|b| b.is_ascii_graphic()) {
+                    return Err(invalid(
+                        "token",
+                        "must be up to 255 visible ASCII characters without spaces",
+                    ));
+                }
+                Ok((clean, Some(token)))
             }
             _ => {
                 let endpoint = http_url(config, "endpoint")?
@@ -170,7 +227,7 @@ impl StorageProfileService {
                 if let Some(url) = http_url(config, "publicBaseUrl")? {
                     clean.insert("publicBaseUrl".into(), url.into());
                 }
-                let secret = match text(config, S3_SECRET)? {
+                let secret = match text(config, "secretAccessKey")? {
                     Some(secret) => Some(secret.to_string()),
                     None => old_secret,
                 };
@@ -178,6 +235,80 @@ impl StorageProfileService {
                 Ok((clean, Some(secret)))
             }
         }
+    }
+
+    /// The non-secret part of a GitHub repository profile, with defaults.
+    fn validate_github(config: &Map<String, Value>, clean: &mut Map<String, Value>) -> Result<()> {
+        let owner = identifier(
+            config,
+            "owner",
+            1..=39,
+            |b| b.is_ascii_alphanumeric() || b == b'-',
+            "must be 1 to 39 letters, digits or '-'",
+        )?;
+        let repo = identifier(
+            config,
+            "repo",
+            1..=100,
+            |b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'),
+            "must be 1 to 100 letters, digits, '-', '_' or '.'",
+        )?;
+        let branch = text(config, "branch")?.unwrap_or("main");
+        let branch_ok = branch.len() <= 200
+            && !branch.starts_with('/')
+            && !branch.ends_with('/')
+            && !branch.contains("..")
+            && !branch.contains("//")
+            && branch
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'/'));
+        if !branch_ok {
+            return Err(invalid(
+                "branch",
+                "must be a branch name of letters, digits, '-', '_', '.' or '/'",
+            ));
+        }
+        let base_path = text(config, "basePath")?
+            .unwrap_or_default()
+            .trim_matches('/')
+            .to_string();
+        if !base_path.is_empty() && validate_key(&base_path).is_err() {
+            return Err(invalid(
+                "basePath",
+                "must be a relative folder of letters, digits, '-', '_' or '.'",
+            ));
+        }
+        let api_base_url =
+            http_url(config, "apiBaseUrl")?.unwrap_or_else(|| "https://api.github.com".into());
+        let raw_base_url = http_url(config, "rawBaseUrl")?
+            .unwrap_or_else(|| "https://raw.githubusercontent.com".into());
+        let template =
+            text(config, "commitMessageTemplate")?.unwrap_or(DEFAULT_COMMIT_MESSAGE_TEMPLATE);
+        if template.chars().count() > 500 {
+            return Err(invalid(
+                "commitMessageTemplate",
+                "must be at most 500 characters",
+            ));
+        }
+        let policy = match text(config, "visibilityPolicy")? {
+            None => PUBLIC_ONLY,
+            Some(policy) if policy == PUBLIC_ONLY || policy == PRIVATE_TOKEN => policy,
+            Some(_) => {
+                return Err(invalid(
+                    "visibilityPolicy",
+                    "must be public-only or private-token",
+                ));
+            }
+        };
+        clean.insert("owner".into(), owner.into());
+        clean.insert("repo".into(), repo.into());
+        clean.insert("branch".into(), branch.into());
+        clean.insert("basePath".into(), base_path.into());
+        clean.insert("apiBaseUrl".into(), api_base_url.into());
+        clean.insert("rawBaseUrl".into(), raw_base_url.into());
+        clean.insert("commitMessageTemplate".into(), template.into());
+        clean.insert("visibilityPolicy".into(), policy.into());
+        Ok(())
     }
 
     /// The backend a stored profile describes.
@@ -191,31 +322,44 @@ impl StorageProfileService {
                 .unwrap_or_default()
                 .to_string()
         };
+        let secret = record
+            .secret_ciphertext
+            .as_deref()
+            .map(|c| self.cipher.decrypt(c, &record.id))
+            .transpose()
+            .map_err(|e| Error::internal("storage secret", e))?
+            .unwrap_or_default();
         match record.provider_type.as_str() {
-            "s3" => {
-                let secret = record
-                    .secret_ciphertext
-                    .as_deref()
-                    .map(|c| self.cipher.decrypt(c, &record.id))
-                    .transpose()
-                    .map_err(|e| Error::internal("storage secret", e))?
-                    .unwrap_or_default();
-                Ok(Arc::new(S3Store::new(&S3Settings {
-                    endpoint: get("endpoint"),
-                    region: get("region"),
-                    bucket: get("bucket"),
-                    access_key_id: get("accessKeyId"),
-                    secret_access_key: secret,
-                    force_path_style: config
-                        .get("forcePathStyle")
-                        .and_then(Value::as_bool)
-                        .unwrap_or(true),
-                    public_base_url: config
-                        .get("publicBaseUrl")
-                        .and_then(Value::as_str)
-                        .map(str::to_string),
-                })))
+            "github-repo" => {
+                let store = GitHubStore::new(GitHubSettings {
+                    owner: get("owner"),
+                    repo: get("repo"),
+                    branch: get("branch"),
+                    base_path: get("basePath"),
+                    token: secret,
+                    api_base_url: get("apiBaseUrl"),
+                    raw_base_url: get("rawBaseUrl"),
+                    commit_message_template: get("commitMessageTemplate"),
+                    allows_private: get("visibilityPolicy") == PRIVATE_TOKEN,
+                })
+                .map_err(|e| Error::StorageUnavailable(e.to_string()))?;
+                Ok(Arc::new(store))
             }
+            "s3" => Ok(Arc::new(S3Store::new(&S3Settings {
+                endpoint: get("endpoint"),
+                region: get("region"),
+                bucket: get("bucket"),
+                access_key_id: get("accessKeyId"),
+                secret_access_key: secret,
+                force_path_style: config
+                    .get("forcePathStyle")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(true),
+                public_base_url: config
+                    .get("publicBaseUrl")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+            }))),
             _ => {
                 let store = LocalStore::open(PathBuf::from(get("rootPath")), &self.public_base)
                     .await
@@ -225,24 +369,24 @@ impl StorageProfileService {
         }
     }
 
-    /// Makes the profile `s3` match `TESSERA_STORAGE_S3_*` and the default.
-    pub async fn seed_s3(&self, env: &crate::config::S3Env) -> Result<()> {
-        let mut config = Map::new();
-        config.insert("endpoint".into(), env.endpoint.clone().into());
-        config.insert("region".into(), env.region.clone().into());
-        config.insert("bucket".into(), env.bucket.clone().into());
-        config.insert("accessKeyId".into(), env.access_key_id.clone().into());
-        config.insert(S3_SECRET.into(), env.secret_access_key.expose().into());
-        config.insert("forcePathStyle".into(), env.force_path_style.into());
-        if let Some(url) = &env.public_base_url {
-            config.insert("publicBaseUrl".into(), url.clone().into());
-        }
+    /// Makes the profile named after the provider (`s3`, `github`) match
+    /// `TESSERA_STORAGE_*` and the default.
+    pub async fn seed(&self, env: &crate::config::StorageEnv) -> Result<()> {
+        let name = match env.provider_type {
+            "github-repo" => "github",
+            other => other,
+        };
+        let mut config = env.configuration.clone();
+        config.insert(
+            secret_field(env.provider_type).into(),
+            env.secret.expose().into(),
+        );
         let operator = Principal::ApiKey {
             key_id: None,
             name: "environment".into(),
             permissions: crate::domain::Permissions::all(),
         };
-        let profile = match self.db.storage_profile_by_name("s3").await? {
+        let profile = match self.db.storage_profile_by_name(name).await? {
             Some(existing) => {
                 let patch = StorageProfilePatch {
                     is_enabled: Some(true),
@@ -253,9 +397,9 @@ impl StorageProfileService {
             }
             None => {
                 let input = NewStorageProfile {
-                    name: "s3".into(),
-                    display_name: Some("S3 (from the environment)".into()),
-                    provider_type: "s3".into(),
+                    name: name.into(),
+                    display_name: Some(format!("{name} (from the environment)")),
+                    provider_type: env.provider_type.into(),
                     is_default: false,
                     is_enabled: Some(true),
                     configuration: config,

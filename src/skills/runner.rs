@@ -313,7 +313,7 @@ impl SkillRunner {
         let recorded = self.record_derivative(work, &derivative).await;
         if recorded.is_err() {
             // The asset went away meanwhile: leave no orphan file.
-            let _ = work.store.delete(&derivative.storage_key).await;
+            let _ = work.store.delete(&derivative.storage_key, None).await;
         }
         recorded
     }
@@ -324,7 +324,7 @@ impl SkillRunner {
         derivative: &Derivative,
     ) -> Result<(), StepError> {
         if let Some(replaced) = self.db.upsert_derivative(work.asset.id, derivative).await?
-            && let Err(err) = work.store.delete(&replaced).await
+            && let Err(err) = work.store.delete(&replaced, None).await
         {
             warn!(key = %replaced, error = %err, "could not remove a replaced derivative");
         }
@@ -470,7 +470,7 @@ impl SkillRunner {
         let updated = match self.db.replace_original(old.id, &replacement, now()).await {
             Ok(Some(updated)) => updated,
             outcome => {
-                let _ = work.store.delete(&key).await;
+                let _ = work.store.delete(&key, None).await;
                 outcome?;
                 return Err(StepError("the asset changed during the run".into()));
             }
@@ -488,7 +488,7 @@ impl SkillRunner {
                 public_url: None,
             };
             self.record_derivative(work, &kept).await?;
-        } else if let Err(err) = work.store.delete(&old.storage_key).await {
+        } else if let Err(err) = work.store.delete(&old.storage_key, None).await {
             warn!(key = %old.storage_key, error = %err, "could not remove a replaced original");
         }
         work.asset = updated;
@@ -524,7 +524,7 @@ impl SkillRunner {
 
 async fn put(store: &dyn BlobStore, key: &str, data: Vec<u8>) -> Result<(), StepError> {
     let body = stream::once(async move { Ok(Bytes::from(data)) }).boxed();
-    store.put(key, body).await?;
+    store.put(key, body, None).await?;
     Ok(())
 }
 

@@ -57,7 +57,12 @@ impl BlobStore for LocalStore {
         "local"
     }
 
-    async fn put(&self, key: &str, mut body: ByteStream<'_>) -> Result<u64, StorageError> {
+    async fn put(
+        &self,
+        key: &str,
+        mut body: ByteStream<'_>,
+        _message: Option<&str>,
+    ) -> Result<u64, StorageError> {
         let target = self.path(key)?;
         let temp = self
             .root
@@ -120,7 +125,7 @@ impl BlobStore for LocalStore {
             .len())
     }
 
-    async fn delete(&self, key: &str) -> Result<(), StorageError> {
+    async fn delete(&self, key: &str, _message: Option<&str>) -> Result<(), StorageError> {
         let path = self.path(key)?;
         match fs::remove_file(&path).await {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(unavailable(&path, e)),

@@ -1,9 +1,13 @@
 //! Bytes live behind the `BlobStore` trait. Stores receive keys chosen by
 //! tessera (never user input) and keep error meanings the same across backends.
 
+mod github;
 mod local;
 mod s3;
 
+pub use github::{
+    DEFAULT_COMMIT_MESSAGE_TEMPLATE, GITHUB_MAX_FILE_BYTES, GitHubSettings, GitHubStore,
+};
 pub use local::LocalStore;
 pub use s3::{S3Settings, S3Store};
 
@@ -32,6 +36,23 @@ pub enum StorageError {
     Aborted(std::io::Error),
     #[error("storage backend unavailable: {0}")]
     Unavailable(String),
+    /// The backend refused tessera's credentials (HTTP 401/403).
+    #[error("storage backend refused the credentials: {0}")]
+    Unauthorized(String),
+    /// The repository, bucket or branch does not exist or is not visible.
+    #[error("storage target not found: {0}")]
+    TargetNotFound(String),
+    /// Someone else changed the object at the same moment.
+    #[error("storage write conflict: {0}")]
+    Conflict(String),
+    /// The backend refused the request as invalid (for example a protected branch).
+    #[error("storage backend rejected the request: {0}")]
+    Rejected(String),
+    #[error("storage backend rate limit reached")]
+    RateLimited { retry_after_seconds: Option<u64> },
+    /// The object is larger than the backend accepts.
+    #[error("object larger than the backend's limit of {limit} bytes")]
+    TooLarge { limit: u64 },
 }
 
 impl StorageError {
@@ -67,7 +88,13 @@ pub trait BlobStore: Send + Sync + 'static {
     fn provider_type(&self) -> &'static str;
 
     /// Stores the whole stream under `key`; readers never see a partial object.
-    async fn put(&self, key: &str, body: ByteStream<'_>) -> Result<u64, StorageError>;
+    /// `message` is recorded by backends that keep history (a Git commit).
+    async fn put(
+        &self,
+        key: &str,
+        body: ByteStream<'_>,
+        message: Option<&str>,
+    ) -> Result<u64, StorageError>;
 
     async fn get(&self, key: &str, range: Option<ByteRange>) -> Result<BlobRead, StorageError>;
 
@@ -75,9 +102,19 @@ pub trait BlobStore: Send + Sync + 'static {
     async fn head(&self, key: &str) -> Result<u64, StorageError>;
 
     /// Idempotent: deleting a missing object succeeds.
-    async fn delete(&self, key: &str) -> Result<(), StorageError>;
+    async fn delete(&self, key: &str, message: Option<&str>) -> Result<(), StorageError>;
 
     fn public_url(&self, key: &str) -> String;
+
+    /// The largest object the backend accepts, when it has a limit.
+    fn max_object_bytes(&self) -> Option<u64> {
+        None
+    }
+
+    /// Whether private assets may live here (a public repository may not hold them).
+    fn allows_private(&self) -> bool {
+        true
+    }
 
     /// Readiness probe.
     async fn check(&self) -> Result<(), StorageError>;

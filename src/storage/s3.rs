@@ -196,7 +196,12 @@ impl BlobStore for S3Store {
 
     /// Small files go up in one request; anything over one part as a
     /// multipart upload, aborted on failure.
-    async fn put(&self, key: &str, mut body: ByteStream<'_>) -> Result<u64, StorageError> {
+    async fn put(
+        &self,
+        key: &str,
+        mut body: ByteStream<'_>,
+        _message: Option<&str>,
+    ) -> Result<u64, StorageError> {
         validate_key(key)?;
         let mut buffer = BytesMut::new();
         while buffer.len() < PART_SIZE {
@@ -270,7 +275,7 @@ impl BlobStore for S3Store {
         Ok(u64::try_from(head.content_length().unwrap_or_default()).unwrap_or_default())
     }
 
-    async fn delete(&self, key: &str) -> Result<(), StorageError> {
+    async fn delete(&self, key: &str, _message: Option<&str>) -> Result<(), StorageError> {
         validate_key(key)?;
         match self
             .client

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod fake_ai;
+pub mod fake_github;
 
 use std::{
     net::SocketAddr,

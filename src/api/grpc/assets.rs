@@ -200,15 +200,6 @@ impl AssetService for AssetsGrpc {
                 )))),
             }
         });
-        let assets = &self.services.assets;
-        let staged = assets
-            .stage_upload(
-                &call.principal,
-                metadata.storage_provider_profile_id.as_deref(),
-                Box::pin(chunks),
-            )
-            .await
-            .map_err(|e| call.fail(e))?;
         let metadata = UploadMetadata {
             file_name: Some(metadata.file_name).filter(|n| !n.is_empty()),
             description: metadata.description,
@@ -218,6 +209,11 @@ impl AssetService for AssetsGrpc {
             run_enrichment: metadata.run_enrichment,
             commit_message: metadata.commit_message,
         };
+        let assets = &self.services.assets;
+        let staged = assets
+            .stage_upload(&call.principal, &metadata, Box::pin(chunks))
+            .await
+            .map_err(|e| call.fail(e))?;
         let details = assets
             .commit_upload(&call.principal, staged, metadata)
             .await

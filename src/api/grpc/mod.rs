@@ -78,7 +78,9 @@ pub fn grpc_code(err: &Error) -> Code {
         | Error::InvalidOrderDirection(_)
         | Error::InvalidContentType(_)
         | Error::InvalidRequest(_) => Code::InvalidArgument,
-        Error::StorageProfileDisabled(_) => Code::FailedPrecondition,
+        Error::StorageProfileDisabled(_) | Error::StorageProfilePublicOnly(_) => {
+            Code::FailedPrecondition
+        }
         Error::AssetFileTooLarge { .. } | Error::RequestBodyTooLarge { .. } => {
             Code::ResourceExhausted
         }
@@ -96,7 +98,11 @@ pub fn grpc_code(err: &Error) -> Code {
         Error::AiProviderNameTaken(_) => Code::AlreadyExists,
         Error::Forbidden { .. } => Code::PermissionDenied,
         Error::MethodNotAllowed => Code::Unimplemented,
-        Error::StorageUnavailable(_) => Code::Unavailable,
+        Error::StorageUnavailable(_) | Error::StorageRateLimited { .. } => Code::Unavailable,
+        Error::StorageAuthFailed(_)
+        | Error::StorageTargetNotFound(_)
+        | Error::StorageRejected(_) => Code::FailedPrecondition,
+        Error::StorageConflict(_) => Code::Aborted,
         Error::Internal(_) => Code::Internal,
     }
 }

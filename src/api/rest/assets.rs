@@ -268,7 +268,9 @@ async fn receive_upload(
         .await
 }
 
-/// Reads every field; the file is streamed into storage as it arrives.
+/// Reads every field; the file is streamed into storage as it arrives, so
+/// fields that steer storage (`storageProviderProfileId`, `commitMessage`,
+/// `isPublic`) take full effect when sent before it.
 async fn read_fields(
     services: &Services,
     principal: &Principal,
@@ -287,11 +289,10 @@ async fn read_fields(
                 }
                 metadata.file_name = field.file_name().map(str::to_string);
                 let body = field.map(|chunk| chunk.map_err(multipart_error));
-                let profile = metadata.storage_profile_id.clone();
                 *staged = Some(
                     services
                         .assets
-                        .stage_upload(principal, profile.as_deref(), body)
+                        .stage_upload(principal, metadata, body)
                         .await?,
                 );
             }

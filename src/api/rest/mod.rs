@@ -165,6 +165,20 @@ impl IntoResponse for ApiError {
         {
             response.headers_mut().insert(header::CONTENT_RANGE, value);
         }
+        let retry_after = match self.0 {
+            Error::AuthRateLimited {
+                retry_after_seconds,
+            } => Some(retry_after_seconds),
+            Error::StorageRateLimited {
+                retry_after_seconds,
+            } => retry_after_seconds,
+            _ => None,
+        };
+        if let Some(seconds) = retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from(seconds));
+        }
         response.extensions_mut().insert(report);
         response
     }
@@ -235,7 +249,8 @@ pub fn http_status(err: &Error) -> StatusCode {
         | Error::InvalidOrderDirection(_)
         | Error::InvalidContentType(_)
         | Error::InvalidRequest(_)
-        | Error::StorageProfileDisabled(_) => StatusCode::BAD_REQUEST,
+        | Error::StorageProfileDisabled(_)
+        | Error::StorageProfilePublicOnly(_) => StatusCode::BAD_REQUEST,
         Error::AssetFileTooLarge { .. } | Error::RequestBodyTooLarge { .. } => {
             StatusCode::PAYLOAD_TOO_LARGE
         }
@@ -254,7 +269,13 @@ pub fn http_status(err: &Error) -> StatusCode {
         Error::AiProviderNameTaken(_) => StatusCode::CONFLICT,
         Error::Forbidden { .. } => StatusCode::FORBIDDEN,
         Error::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-        Error::StorageUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        Error::StorageUnavailable(_) | Error::StorageRateLimited { .. } => {
+            StatusCode::SERVICE_UNAVAILABLE
+        }
+        Error::StorageAuthFailed(_)
+        | Error::StorageTargetNotFound(_)
+        | Error::StorageRejected(_) => StatusCode::BAD_GATEWAY,
+        Error::StorageConflict(_) => StatusCode::CONFLICT,
         Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
