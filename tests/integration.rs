@@ -7,6 +7,7 @@ mod ai;
 mod auth;
 mod crash;
 mod edge_cases;
+mod github_storage;
 mod grpc_assets;
 mod grpc_web;
 mod processing;

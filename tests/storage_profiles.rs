@@ -457,9 +457,17 @@ async fn an_unreachable_bucket_fails_cleanly(backend: Backend) {
         "readiness reports the outage"
     );
     assert!(
-        ready["data"]["storage"][&id]
+        ready["data"]["storage"]["down"]
             .as_str()
             .unwrap()
-            .starts_with("error")
+            .starts_with("error"),
+        "reported by profile name: {ready}"
     );
+    assert_eq!(ready["data"]["storage"]["local"], "ok", "{ready}");
+    // A disabled profile is not checked.
+    let (status, _) = post(&server, &format!("{PROFILES}/{id}/disable"), json!({})).await;
+    assert_eq!(status, 200);
+    let (status, ready) = server.get_json("/readyz").await;
+    assert_eq!(status, 200, "{ready}");
+    assert!(ready["data"]["storage"].get("down").is_none());
 }

@@ -268,10 +268,12 @@ impl StorageProfileService {
                 "must be a branch name of letters, digits, '-', '_', '.' or '/'",
             ));
         }
-        let base_path = text(config, "basePath")?
-            .unwrap_or_default()
-            .trim_matches('/')
-            .to_string();
+        // Empty means the repository's root.
+        let base_path = match config.get("basePath") {
+            None | Some(Value::Null) => String::new(),
+            Some(Value::String(path)) => path.trim().trim_matches('/').to_string(),
+            Some(_) => return Err(invalid("basePath", "must be a string")),
+        };
         if !base_path.is_empty() && validate_key(&base_path).is_err() {
             return Err(invalid(
                 "basePath",

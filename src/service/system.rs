@@ -1,4 +1,4 @@
-use std::sync::Arc;
+use std::{collections::HashMap, sync::Arc};
 
 use crate::{db::Db, storage::StorageRegistry};
 
@@ -16,7 +16,8 @@ pub struct BootstrapInfo {
 #[derive(Clone, Debug)]
 pub struct Readiness {
     pub database: Result<(), String>,
-    /// `(profile id, state)` of every configured storage profile.
+    /// `(profile name, state)` of every enabled storage profile (ids when
+    /// the database cannot name them).
     pub storage: Vec<(String, Result<(), String>)>,
 }
 
@@ -50,12 +51,33 @@ impl SystemService {
         }
     }
 
+    /// Checks the database and every enabled storage profile, all at once so
+    /// one slow backend does not add up with the others.
     pub async fn readiness(&self) -> Readiness {
-        let database = self.db.ping().await.map_err(|e| e.to_string());
-        let mut storage = Vec::new();
-        for (id, store) in self.storage.profiles() {
-            storage.push((id, store.check().await.map_err(|e| e.to_string())));
-        }
+        let (database, profiles) = tokio::join!(self.db.ping(), self.db.list_storage_profiles());
+        let database = database.map_err(|e| e.to_string());
+        let names: Option<HashMap<String, (String, bool)>> = profiles.ok().map(|records| {
+            records
+                .into_iter()
+                .map(|r| (r.id, (r.name, r.is_enabled != 0)))
+                .collect()
+        });
+        let checks = self
+            .storage
+            .profiles()
+            .into_iter()
+            .filter_map(|(id, store)| {
+                let name = match &names {
+                    Some(names) => match names.get(&id) {
+                        Some((name, true)) => name.clone(),
+                        _ => return None,
+                    },
+                    None => id,
+                };
+                Some(async move { (name, store.check().await.map_err(|e| e.to_string())) })
+            });
+        let mut storage = futures_util::future::join_all(checks).await;
+        storage.sort_by(|a, b| a.0.cmp(&b.0));
         Readiness { database, storage }
     }
 }
