@@ -13,7 +13,8 @@ use crate::on_both_databases;
 on_both_databases!(
     github_profile_through_rest,
     github_profile_through_grpc,
-    github_default_profile_from_the_environment
+    github_default_profile_from_the_environment,
+    profiles_made_on_one_instance_work_on_another
 );
 
 const PROFILES: &str = "/api/v1/system/storage/providers";
@@ -562,4 +563,55 @@ async fn github_default_profile_from_the_environment(backend: Backend) {
             .contains("Bad credentials"),
         "{ready}"
     );
+}
+
+/// Two instances on one database: a profile created (and made the default)
+/// through one is used at once by the other, without a restart.
+async fn profiles_made_on_one_instance_work_on_another(backend: Backend) {
+    // Instances share the encryption key, as a deployment must.
+    let key = || Some(tessera::config::Secret::new("7e".repeat(32)));
+    let first = TestServer::start_with(backend, |config| config.encryption_key = key()).await;
+    let second = TestServer::start_beside(&first, |config| config.encryption_key = key()).await;
+    let fake = FakeGitHub::start(OWNER, REPO, TOKEN).await;
+    let (status, created) = post(
+        &first,
+        PROFILES,
+        json!({ "name": "shared", "providerType": "github-repo", "configuration": configuration(&fake, json!({})) }),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    let profile_id = created["data"]["id"].as_str().unwrap().to_string();
+
+    let asset = second
+        .upload_ok(
+            "normal/rocket_falcon9.jpg",
+            &[
+                ("storageProviderProfileId", &profile_id),
+                ("runEnrichment", "false"),
+            ],
+        )
+        .await;
+    assert_eq!(asset["storageProvider"], "github-repo");
+    let key = asset["storageKey"].as_str().unwrap();
+    assert!(fake.file("images", &format!("cdn/{key}")).is_some());
+
+    let (status, _) = post(
+        &first,
+        &format!("{PROFILES}/{profile_id}/default"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let asset = second
+        .upload_ok("normal/flower_canon_s40.jpg", &[("runEnrichment", "false")])
+        .await;
+    assert_eq!(asset["storageProviderProfileId"], profile_id.as_str());
+    assert!(
+        asset["publicUrl"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://raw.example/")
+    );
+    let (_, list) = second.get_json("/api/v1/assets").await;
+    assert_eq!(list["data"]["total"], 2);
 }

@@ -95,6 +95,24 @@ impl Workers {
         }
     }
 
+    /// Runs `task` every `interval` until shutdown (housekeeping that every
+    /// instance does, such as picking up storage profiles changed elsewhere).
+    pub fn every<F, Fut>(&mut self, interval: Duration, task: F)
+    where
+        F: Fn() -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = ()> + Send,
+    {
+        let cancel = self.cancel.clone();
+        self.tasks.push(tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = cancel.cancelled() => return,
+                    _ = tokio::time::sleep(interval) => task().await,
+                }
+            }
+        }));
+    }
+
     /// Stops leasing, lets running jobs finish within `grace`, then gives the
     /// unfinished ones back to the queue for another worker.
     pub async fn shutdown(self, grace: Duration) {

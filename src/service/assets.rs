@@ -21,6 +21,7 @@ use crate::{
     error::{Error, Result},
     imaging,
     jobs::{JobSignal, PROCESS_ASSET},
+    service::StorageProfileService,
     storage::{BlobStore, ByteRange, ByteStream, StorageError, StorageRegistry, original_key},
 };
 
@@ -108,6 +109,7 @@ impl Drop for StagedUpload {
 pub struct AssetService {
     db: Db,
     storage: StorageRegistry,
+    profiles: StorageProfileService,
     limits: Arc<AssetLimits>,
     events: AssetEvents,
     jobs: JobSignal,
@@ -117,6 +119,7 @@ impl AssetService {
     pub fn new(
         db: Db,
         storage: StorageRegistry,
+        profiles: StorageProfileService,
         limits: AssetLimits,
         events: AssetEvents,
         jobs: JobSignal,
@@ -124,6 +127,7 @@ impl AssetService {
         AssetService {
             db,
             storage,
+            profiles,
             limits: Arc::new(limits),
             events,
             jobs,
@@ -380,7 +384,7 @@ impl AssetService {
         profile_id: Option<&str>,
     ) -> Result<(String, Arc<dyn BlobStore>)> {
         let id = match profile_id.map(str::trim).filter(|id| !id.is_empty()) {
-            None => self.storage.default_id(),
+            None => self.profiles.default_id().await?,
             Some(id) => {
                 let record = self
                     .db
@@ -393,14 +397,8 @@ impl AssetService {
                 record.id
             }
         };
-        let store = self.store(&id)?;
+        let store = self.profiles.store(&id).await?;
         Ok((id, store))
-    }
-
-    fn store(&self, profile_id: &str) -> Result<Arc<dyn BlobStore>> {
-        self.storage.store(profile_id).ok_or_else(|| {
-            Error::internal("storage", format!("no backend for profile {profile_id}"))
-        })
     }
 
     /// Adds what only the backend knows (the public URL) to an asset.
@@ -536,7 +534,11 @@ impl AssetService {
             .transpose()?;
         if patch.is_public == Some(false)
             && let Some(asset) = self.db.get_asset(uuid).await?
-            && !self.store(&asset.storage_profile_id)?.allows_private()
+            && !self
+                .profiles
+                .store(&asset.storage_profile_id)
+                .await?
+                .allows_private()
         {
             return Err(Error::StorageProfilePublicOnly(asset.storage_profile_id));
         }
@@ -579,12 +581,15 @@ impl AssetService {
         let Some((asset, derivative_keys)) = self.db.delete_asset(id).await? else {
             return Ok(None);
         };
-        if let Some(store) = self.storage.store(&asset.storage_profile_id) {
-            for key in std::iter::once(&asset.storage_key).chain(&derivative_keys) {
-                if let Err(err) = store.delete(key, commit_message).await {
-                    warn!(%key, error = %err, "could not remove a deleted asset's file");
+        match self.profiles.store(&asset.storage_profile_id).await {
+            Ok(store) => {
+                for key in std::iter::once(&asset.storage_key).chain(&derivative_keys) {
+                    if let Err(err) = store.delete(key, commit_message).await {
+                        warn!(%key, error = %err, "could not remove a deleted asset's file");
+                    }
                 }
             }
+            Err(err) => warn!(error = %err, "could not remove a deleted asset's files"),
         }
         self.events.deleted(id);
         Ok(Some(DeletedAsset {
@@ -646,7 +651,7 @@ impl AssetService {
         if redirect_public && let Some(url) = asset.public_url {
             return Ok(Content::Redirect(url));
         }
-        let store = self.store(&asset.storage_profile_id)?;
+        let store = self.profiles.store(&asset.storage_profile_id).await?;
         let body = open(
             &*store,
             &asset.storage_key,

@@ -90,6 +90,10 @@ impl AssetEvents {
     }
 }
 
+/// How often each instance picks up storage profiles changed by another
+/// (an unknown profile id is also looked up at once).
+const PROFILE_SYNC_INTERVAL: Duration = Duration::from_secs(15);
+
 /// Everything a transport needs, cheap to clone into handlers.
 #[derive(Clone)]
 pub struct Services {
@@ -120,7 +124,8 @@ impl Services {
             .storage_profile_by_name("local")
             .await?
             .unwrap_or(default_profile.clone());
-        let storage = StorageRegistry::new(local_profile.id, Arc::new(local));
+        let storage =
+            StorageRegistry::new(local_profile.id, Arc::new(local), local_profile.updated_at);
         let limits = AssetLimits {
             max_upload_bytes: config.max_upload_bytes,
             allowed_content_types: config.allowed_content_types.clone(),
@@ -144,8 +149,8 @@ impl Services {
             config.public_base(),
             config.data_dir.clone(),
         );
-        storage_profiles.load_all().await?;
         storage.set_default(&default_profile.id);
+        storage_profiles.sync().await?;
         if let Some(storage) = &config.storage_default {
             storage_profiles.seed(storage).await?;
         }
@@ -159,6 +164,7 @@ impl Services {
         let assets = AssetService::new(
             db.clone(),
             storage.clone(),
+            storage_profiles.clone(),
             limits.clone(),
             events.clone(),
             signal.clone(),
@@ -184,7 +190,7 @@ impl Services {
                 .await?;
         }
         let processor = processing::AssetProcessor::new(db.clone(), runner, events);
-        let workers = Workers::start(
+        let mut workers = Workers::start(
             db,
             Arc::new(processor),
             signal,
@@ -194,6 +200,15 @@ impl Services {
                 poll_interval: Duration::from_secs(2),
             },
         );
+        let profiles = services.storage_profiles.clone();
+        workers.every(PROFILE_SYNC_INTERVAL, move || {
+            let profiles = profiles.clone();
+            async move {
+                if let Err(err) = profiles.sync().await {
+                    tracing::warn!(error = %err, "could not refresh storage profiles");
+                }
+            }
+        });
         Ok((services, workers))
     }
 }

@@ -413,18 +413,51 @@ impl StorageProfileService {
         Ok(())
     }
 
-    /// Loads every stored profile into the registry (at start).
-    pub async fn load_all(&self) -> Result<()> {
-        for record in self.db.list_storage_profiles().await? {
-            if self.registry.store(&record.id).is_some() {
-                continue;
+    /// Brings the registry in line with the database: profiles created,
+    /// changed or removed by another instance, and the default. The `local`
+    /// profile keeps this instance's configured root.
+    pub async fn sync(&self) -> Result<()> {
+        let records = self.db.list_storage_profiles().await?;
+        for record in &records {
+            let known = self.registry.version(&record.id);
+            let local = record.name == "local" && known.is_some();
+            if known != Some(record.updated_at) && !local {
+                match self.build(record).await {
+                    Ok(store) => self.registry.insert(&record.id, store, record.updated_at),
+                    Err(err) => {
+                        warn!(profile = %record.name, error = %err, "storage profile unusable")
+                    }
+                }
             }
-            match self.build(&record).await {
-                Ok(store) => self.registry.insert(&record.id, store),
-                Err(err) => warn!(profile = %record.name, error = %err, "storage profile unusable"),
+            if record.is_default != 0 && self.registry.store(&record.id).is_some() {
+                self.registry.set_default(&record.id);
             }
         }
+        self.registry
+            .retain(&records.iter().map(|r| r.id.clone()).collect());
         Ok(())
+    }
+
+    /// The default profile as the database says (another instance may have
+    /// switched it since this one last synced).
+    pub async fn default_id(&self) -> Result<String> {
+        let records = self.db.list_storage_profiles().await?;
+        Ok(records
+            .into_iter()
+            .find(|r| r.is_default != 0)
+            .map(|r| r.id)
+            .unwrap_or_else(|| self.registry.default_id()))
+    }
+
+    /// The backend of a profile, loading it when another instance created it.
+    pub async fn store(&self, profile_id: &str) -> Result<Arc<dyn BlobStore>> {
+        if let Some(store) = self.registry.store(profile_id) {
+            return Ok(store);
+        }
+        self.sync().await?;
+        self.registry.store(profile_id).ok_or_else(|| {
+            Error::StorageUnavailable(format!("storage profile {profile_id} cannot be opened"))
+        })
     }
 
     async fn load(&self, id: &str) -> Result<StorageProfileRecord> {
@@ -489,7 +522,7 @@ impl StorageProfileService {
         };
         let store = self.build(&record).await?;
         self.db.save_storage_profile(&record).await?;
-        self.registry.insert(&record.id, store);
+        self.registry.insert(&record.id, store, record.updated_at);
         if input.is_default {
             return self.set_default(principal, &record.id).await;
         }
@@ -530,7 +563,7 @@ impl StorageProfileService {
         record.updated_at = to_micros(now());
         let store = self.build(&record).await?;
         self.db.save_storage_profile(&record).await?;
-        self.registry.insert(&record.id, store);
+        self.registry.insert(&record.id, store, record.updated_at);
         Ok(self.present(&self.load(&record.id).await?))
     }
 

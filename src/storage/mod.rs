@@ -128,13 +128,14 @@ pub struct StorageRegistry {
 }
 
 struct Registry {
-    stores: HashMap<String, Arc<dyn BlobStore>>,
+    /// Each profile's backend and the `updated_at` of the row it was built from.
+    stores: HashMap<String, (Arc<dyn BlobStore>, i64)>,
     default_id: String,
 }
 
 impl StorageRegistry {
-    pub fn new(default_id: String, default_store: Arc<dyn BlobStore>) -> Self {
-        let stores = HashMap::from([(default_id.clone(), default_store)]);
+    pub fn new(default_id: String, default_store: Arc<dyn BlobStore>, version: i64) -> Self {
+        let stores = HashMap::from([(default_id.clone(), (default_store, version))]);
         StorageRegistry {
             inner: Arc::new(RwLock::new(Registry { stores, default_id })),
         }
@@ -153,19 +154,37 @@ impl StorageRegistry {
     }
 
     pub fn store(&self, profile_id: &str) -> Option<Arc<dyn BlobStore>> {
-        self.read().stores.get(profile_id).cloned()
+        self.read()
+            .stores
+            .get(profile_id)
+            .map(|(store, _)| store.clone())
+    }
+
+    /// The `updated_at` of the profile row the backend was built from.
+    pub fn version(&self, profile_id: &str) -> Option<i64> {
+        self.read()
+            .stores
+            .get(profile_id)
+            .map(|(_, version)| *version)
     }
 
     pub fn profiles(&self) -> Vec<(String, Arc<dyn BlobStore>)> {
         self.read()
             .stores
             .iter()
-            .map(|(id, store)| (id.clone(), store.clone()))
+            .map(|(id, (store, _))| (id.clone(), store.clone()))
             .collect()
     }
 
-    pub fn insert(&self, profile_id: &str, store: Arc<dyn BlobStore>) {
-        self.write().stores.insert(profile_id.to_string(), store);
+    pub fn insert(&self, profile_id: &str, store: Arc<dyn BlobStore>, version: i64) {
+        self.write()
+            .stores
+            .insert(profile_id.to_string(), (store, version));
+    }
+
+    /// Drops every profile not in `keep`.
+    pub fn retain(&self, keep: &std::collections::HashSet<String>) {
+        self.write().stores.retain(|id, _| keep.contains(id));
     }
 
     pub fn remove(&self, profile_id: &str) {
