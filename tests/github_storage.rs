@@ -7,7 +7,9 @@ use serde_json::{Value, json};
 use tonic::Code;
 
 use crate::common::fake_github::{Failure, FakeGitHub};
-use crate::common::{Backend, TestServer, read_testdata, reason};
+use crate::common::{
+    Backend, TestServer, grpc_download, grpc_upload, proto_struct, read_testdata, reason,
+};
 use crate::on_both_databases;
 
 on_both_databases!(
@@ -204,21 +206,7 @@ async fn github_profile_through_rest(backend: Backend) {
     let hidden_key = hidden["storageKey"].as_str().unwrap();
     assert!(hidden["publicUrl"].is_null());
     assert!(fake.file("images", hidden_key).is_some(), "no base path");
-    let response = server
-        .get(&format!("/api/v1/assets/{hidden_id}/content"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    assert!(response.bytes().await.unwrap().as_ref() == photo.as_slice());
-    let response = server
-        .get(&format!("/api/v1/assets/{hidden_id}/content"))
-        .header("range", "bytes=100-199")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 206);
-    assert_eq!(response.bytes().await.unwrap().as_ref(), &photo[100..200]);
+    server.assert_serves(hidden_id, &photo).await;
     let response = server
         .delete(&format!("/api/v1/assets/{hidden_id}"))
         .send()
@@ -267,19 +255,13 @@ async fn github_profile_through_rest(backend: Backend) {
         (Failure::RateLimited, 503, "storage_rate_limited"),
     ] {
         fake.fail_next(failure, 1);
-        let mut form = reqwest::multipart::Form::new()
-            .text("storageProviderProfileId", profile_id.clone())
-            .text("runEnrichment", "false");
-        form = form.part(
-            "file",
-            reqwest::multipart::Part::bytes(photo.clone()).file_name("x.jpg"),
-        );
+        let fields = [
+            ("storageProviderProfileId", profile_id.as_str()),
+            ("runEnrichment", "false"),
+        ];
         let response = server
-            .post("/api/v1/assets")
-            .multipart(form)
-            .send()
-            .await
-            .unwrap();
+            .upload_response("x.jpg", photo.clone(), &fields)
+            .await;
         assert_eq!(response.status().as_u16(), status, "{failure:?}");
         let retry_after = response.headers().get("retry-after").cloned();
         let body: Value = response.json().await.unwrap();
@@ -323,44 +305,14 @@ async fn github_profile_through_rest(backend: Backend) {
 }
 
 async fn github_profile_through_grpc(backend: Backend) {
-    use futures_util::StreamExt;
     use tessera::api::grpc::proto::{
-        CreateStorageProfileRequest, DeleteAssetRequest, GetAssetContentRequest, RunSkillRequest,
-        UploadAssetMetadata, UploadAssetRequest, get_asset_content_response,
-        storage_profile_service_client::StorageProfileServiceClient, upload_asset_request,
+        CreateStorageProfileRequest, DeleteAssetRequest, RunSkillRequest, UploadAssetMetadata,
     };
 
     let server = TestServer::start(backend).await;
     let fake = FakeGitHub::start(OWNER, REPO, TOKEN).await;
-    let channel = tonic::transport::Channel::from_shared(server.url(""))
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
-    let bearer: tonic::metadata::MetadataValue<_> = format!("Bearer {}", crate::common::API_KEY)
-        .parse()
-        .unwrap();
-    let mut profiles = StorageProfileServiceClient::with_interceptor(
-        channel,
-        move |mut request: tonic::Request<()>| {
-            request
-                .metadata_mut()
-                .insert("authorization", bearer.clone());
-            Ok(request)
-        },
-    );
-    let config = |extra: Value| {
-        let fields = configuration(&fake, extra)
-            .as_object()
-            .unwrap()
-            .iter()
-            .map(|(k, v)| {
-                let kind = prost_types::value::Kind::StringValue(v.as_str().unwrap().to_string());
-                (k.clone(), prost_types::Value { kind: Some(kind) })
-            })
-            .collect();
-        prost_types::Struct { fields }
-    };
+    let mut profiles = server.storage_profiles_grpc().await;
+    let config = |extra: Value| proto_struct(&configuration(&fake, extra));
     let err = profiles
         .create_storage_profile(CreateStorageProfileRequest {
             name: "private-repo".into(),
@@ -395,35 +347,19 @@ async fn github_profile_through_grpc(backend: Backend) {
     assert!(!format!("{profile:?}").contains(TOKEN));
 
     let photo = read_testdata("normal/flower_canon_s40.jpg");
-    let upload = |commit_message: Option<&str>| {
-        let mut messages = vec![UploadAssetRequest {
-            payload: Some(upload_asset_request::Payload::Metadata(
-                UploadAssetMetadata {
-                    file_name: "flower.jpg".into(),
-                    storage_provider_profile_id: Some(profile.id.clone()),
-                    run_enrichment: Some(false),
-                    is_public: Some(false),
-                    commit_message: commit_message.map(str::to_string),
-                    ..Default::default()
-                },
-            )),
-        }];
-        messages.extend(photo.chunks(8192).map(|c| UploadAssetRequest {
-            payload: Some(upload_asset_request::Payload::Chunk(
-                bytes::Bytes::copy_from_slice(c),
-            )),
-        }));
-        futures_util::stream::iter(messages)
+    let metadata = |commit_message: Option<&str>| UploadAssetMetadata {
+        file_name: "flower.jpg".into(),
+        storage_provider_profile_id: Some(profile.id.clone()),
+        run_enrichment: Some(false),
+        is_public: Some(false),
+        commit_message: commit_message.map(str::to_string),
+        ..Default::default()
     };
     let mut assets = server.grpc().await;
 
     // A private asset is allowed by the private-token policy.
-    let asset = assets
-        .upload_asset(upload(Some("Add a flower")))
+    let asset = grpc_upload(&mut assets, metadata(Some("Add a flower")), &photo)
         .await
-        .unwrap()
-        .into_inner()
-        .asset
         .unwrap();
     assert_eq!(asset.storage_provider, "github-repo");
     assert!(
@@ -434,19 +370,7 @@ async fn github_profile_through_grpc(backend: Backend) {
     assert!(fake.file("images", &path).unwrap() == photo);
     assert_eq!(fake.commits()[0].message, "Add a flower");
 
-    let mut content = assets
-        .get_asset_content(GetAssetContentRequest {
-            id: asset.id.clone(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    let mut bytes = Vec::new();
-    while let Some(message) = content.next().await {
-        if let Some(get_asset_content_response::Payload::Chunk(chunk)) = message.unwrap().payload {
-            bytes.extend_from_slice(&chunk);
-        }
-    }
+    let (_, bytes) = grpc_download(&mut assets, &asset.id).await;
     assert!(bytes == photo, "streamed back from the repository");
 
     // The thumbnail skill writes its derivative to the same repository.
@@ -470,13 +394,17 @@ async fn github_profile_through_grpc(backend: Backend) {
 
     // GitHub's refusal, as a gRPC status with the same reason as REST.
     fake.fail_next(Failure::Status(401), 1);
-    let err = assets.upload_asset(upload(None)).await.unwrap_err();
+    let err = grpc_upload(&mut assets, metadata(None), &photo)
+        .await
+        .unwrap_err();
     assert_eq!(
         (err.code(), reason(&err).as_str()),
         (Code::FailedPrecondition, "storage_auth_failed")
     );
     fake.fail_next(Failure::RateLimited, 1);
-    let err = assets.upload_asset(upload(None)).await.unwrap_err();
+    let err = grpc_upload(&mut assets, metadata(None), &photo)
+        .await
+        .unwrap_err();
     assert_eq!(
         (err.code(), reason(&err).as_str()),
         (Code::Unavailable, "storage_rate_limited")
@@ -537,15 +465,8 @@ async fn github_default_profile_from_the_environment(backend: Backend) {
         asset["publicUrl"],
         format!("https://raw.githubusercontent.com/{OWNER}/{REPO}/images/uploads/{key}")
     );
+    assert_eq!(server.default_storage_profile().await["name"], "github");
     let (_, profiles) = server.get_json(PROFILES).await;
-    let default: Vec<&str> = profiles["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|p| p["isDefault"] == true)
-        .map(|p| p["name"].as_str().unwrap())
-        .collect();
-    assert_eq!(default, vec!["github"]);
     assert!(!profiles.to_string().contains(TOKEN));
     let (status, ready) = server.get_json("/readyz").await;
     assert_eq!(

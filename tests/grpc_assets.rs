@@ -1,15 +1,17 @@
 //! The same assets API through gRPC, with the same rules and codes as REST.
 
 use bytes::Bytes;
-use futures_util::StreamExt;
 use tessera::api::grpc::proto::{
-    self, BatchDeleteAssetsRequest, DeleteAssetRequest, GetAssetContentRequest, GetAssetRequest,
-    GetUsageStatsRequest, ListAssetsRequest, UpdateAssetRequest, UploadAssetMetadata,
-    UploadAssetRequest, get_asset_content_response, upload_asset_request,
+    self, BatchDeleteAssetsRequest, DeleteAssetRequest, GetAssetRequest, GetUsageStatsRequest,
+    ListAssetsRequest, UpdateAssetRequest, UploadAssetMetadata, UploadAssetRequest,
+    upload_asset_request,
 };
 use tonic::Code;
 
-use crate::common::{Backend, GrpcClient, TestServer, read_testdata, reason, sha256_hex};
+use crate::common::{
+    Backend, TestServer, grpc_download as download, grpc_upload as upload, read_testdata, reason,
+    sha256_hex,
+};
 use crate::on_both_databases;
 
 on_both_databases!(
@@ -27,48 +29,6 @@ fn metadata(file_name: &str) -> UploadAssetMetadata {
         run_enrichment: Some(false),
         ..Default::default()
     }
-}
-
-/// Sends the metadata, then the bytes in 16 KiB chunks.
-async fn upload(
-    client: &mut GrpcClient,
-    metadata: UploadAssetMetadata,
-    bytes: &[u8],
-) -> Result<proto::Asset, tonic::Status> {
-    let mut messages = vec![UploadAssetRequest {
-        payload: Some(upload_asset_request::Payload::Metadata(metadata)),
-    }];
-    messages.extend(bytes.chunks(16 * 1024).map(|chunk| UploadAssetRequest {
-        payload: Some(upload_asset_request::Payload::Chunk(
-            Bytes::copy_from_slice(chunk),
-        )),
-    }));
-    client
-        .upload_asset(futures_util::stream::iter(messages))
-        .await
-        .map(|response| response.into_inner().asset.expect("asset"))
-}
-
-async fn download(client: &mut GrpcClient, id: &str) -> (proto::AssetContentInfo, Vec<u8>) {
-    let mut stream = client
-        .get_asset_content(GetAssetContentRequest { id: id.into() })
-        .await
-        .expect("content")
-        .into_inner();
-    let first = stream.next().await.expect("first message").expect("ok");
-    let Some(get_asset_content_response::Payload::Info(info)) = first.payload else {
-        panic!("the first message must be the content info");
-    };
-    let mut bytes = Vec::new();
-    while let Some(message) = stream.next().await {
-        match message.expect("chunk").payload {
-            Some(get_asset_content_response::Payload::Chunk(chunk)) => {
-                bytes.extend_from_slice(&chunk)
-            }
-            other => panic!("unexpected message {other:?}"),
-        }
-    }
-    (info, bytes)
 }
 
 async fn upload_read_update_download_delete(backend: Backend) {

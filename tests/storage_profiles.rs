@@ -3,7 +3,9 @@
 
 use serde_json::{Value, json};
 
-use crate::common::{Backend, TestServer, read_testdata, s3_server};
+use crate::common::{
+    Backend, TestServer, grpc_download, grpc_upload, proto_struct, read_testdata, s3_server,
+};
 use crate::on_both_databases;
 
 on_both_databases!(uploads_live_on_the_chosen_s3_profile);
@@ -113,21 +115,7 @@ async fn uploads_live_on_the_chosen_s3_profile(backend: Backend) {
     assert!(server.stored_files().is_empty(), "nothing on local disk");
 
     // Private content streams through tessera, with ranges.
-    let response = server
-        .get(&format!("/api/v1/assets/{id}/content"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    assert!(response.bytes().await.unwrap().as_ref() == photo.as_slice());
-    let response = server
-        .get(&format!("/api/v1/assets/{id}/content"))
-        .header("range", "bytes=10-19")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 206);
-    assert_eq!(response.bytes().await.unwrap().as_ref(), &photo[10..20]);
+    server.assert_serves(&id, &photo).await;
 
     // In use: cannot be deleted. Disabled: no uploads, but reads still work.
     let response = server
@@ -205,51 +193,23 @@ async fn uploads_live_on_the_chosen_s3_profile(backend: Backend) {
 on_both_databases!(profiles_and_s3_uploads_through_grpc);
 
 async fn profiles_and_s3_uploads_through_grpc(backend: Backend) {
-    use futures_util::StreamExt;
     use tessera::api::grpc::proto::{
-        CreateStorageProfileRequest, DeleteStorageProfileRequest, GetAssetContentRequest,
-        ListStorageProfilesRequest, SetDefaultStorageProfileRequest, UpdateStorageProfileRequest,
-        UploadAssetMetadata, UploadAssetRequest, get_asset_content_response,
-        storage_profile_service_client::StorageProfileServiceClient, upload_asset_request,
+        CreateStorageProfileRequest, DeleteStorageProfileRequest, ListStorageProfilesRequest,
+        SetDefaultStorageProfileRequest, UpdateStorageProfileRequest, UploadAssetMetadata,
     };
     use tonic::Code;
 
     let server = TestServer::start(backend).await;
     let s3_root = tempfile::tempdir().unwrap();
     let endpoint = s3_server(s3_root.path(), ACCESS_KEY, SECRET_KEY).await;
-    let channel = tonic::transport::Channel::from_shared(server.url(""))
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
-    let bearer: tonic::metadata::MetadataValue<_> = format!("Bearer {}", crate::common::API_KEY)
-        .parse()
-        .unwrap();
-    let mut profiles = StorageProfileServiceClient::with_interceptor(
-        channel,
-        move |mut request: tonic::Request<()>| {
-            request
-                .metadata_mut()
-                .insert("authorization", bearer.clone());
-            Ok(request)
-        },
-    );
+    let mut profiles = server.storage_profiles_grpc().await;
     let config = |secret: bool| {
         let mut value =
             json!({ "endpoint": endpoint, "bucket": "tessera-bucket", "accessKeyId": ACCESS_KEY });
         if secret {
             value["secretAccessKey"] = json!(SECRET_KEY);
         }
-        let fields = value
-            .as_object()
-            .unwrap()
-            .iter()
-            .map(|(k, v)| {
-                let kind = prost_types::value::Kind::StringValue(v.as_str().unwrap().to_string());
-                (k.clone(), prost_types::Value { kind: Some(kind) })
-            })
-            .collect();
-        prost_types::Struct { fields }
+        proto_struct(&value)
     };
     let err = profiles
         .create_storage_profile(CreateStorageProfileRequest {
@@ -283,30 +243,15 @@ async fn profiles_and_s3_uploads_through_grpc(backend: Backend) {
     assert!(!summary.contains(SECRET_KEY) && summary.contains("tessera-bucket"));
 
     let photo = read_testdata("normal/flower_canon_s40.jpg");
-    let mut messages = vec![UploadAssetRequest {
-        payload: Some(upload_asset_request::Payload::Metadata(
-            UploadAssetMetadata {
-                file_name: "flower.jpg".into(),
-                storage_provider_profile_id: Some(profile.id.clone()),
-                run_enrichment: Some(false),
-                is_public: Some(false),
-                ..Default::default()
-            },
-        )),
-    }];
-    messages.extend(photo.chunks(8192).map(|c| UploadAssetRequest {
-        payload: Some(upload_asset_request::Payload::Chunk(
-            bytes::Bytes::copy_from_slice(c),
-        )),
-    }));
+    let metadata = UploadAssetMetadata {
+        file_name: "flower.jpg".into(),
+        storage_provider_profile_id: Some(profile.id.clone()),
+        run_enrichment: Some(false),
+        is_public: Some(false),
+        ..Default::default()
+    };
     let mut assets = server.grpc().await;
-    let asset = assets
-        .upload_asset(futures_util::stream::iter(messages))
-        .await
-        .unwrap()
-        .into_inner()
-        .asset
-        .unwrap();
+    let asset = grpc_upload(&mut assets, metadata, &photo).await.unwrap();
     assert_eq!(asset.storage_provider, "s3");
     assert!(
         s3_root
@@ -315,19 +260,7 @@ async fn profiles_and_s3_uploads_through_grpc(backend: Backend) {
             .join(&asset.storage_key)
             .exists()
     );
-    let mut content = assets
-        .get_asset_content(GetAssetContentRequest {
-            id: asset.id.clone(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    let mut bytes = Vec::new();
-    while let Some(message) = content.next().await {
-        if let Some(get_asset_content_response::Payload::Chunk(chunk)) = message.unwrap().payload {
-            bytes.extend_from_slice(&chunk);
-        }
-    }
+    let (_, bytes) = grpc_download(&mut assets, &asset.id).await;
     assert!(bytes == photo, "streamed back from the bucket");
 
     let disabled = profiles
@@ -400,15 +333,8 @@ async fn s3_default_profile_from_the_environment(backend: Backend) {
             .join(asset["storageKey"].as_str().unwrap())
             .exists()
     );
+    assert_eq!(server.default_storage_profile().await["name"], "s3");
     let (_, profiles) = server.get_json(PROFILES).await;
-    let default: Vec<&str> = profiles["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|p| p["isDefault"] == true)
-        .map(|p| p["name"].as_str().unwrap())
-        .collect();
-    assert_eq!(default, vec!["s3"]);
     assert!(!profiles.to_string().contains(SECRET_KEY));
     let (status, ready) = server.get_json("/readyz").await;
     assert_eq!(

@@ -16,7 +16,10 @@ use reqwest::multipart;
 use sqlx::Connection;
 use tessera::{
     Config,
-    api::grpc::proto::{self, asset_service_client::AssetServiceClient},
+    api::grpc::proto::{
+        self, asset_service_client::AssetServiceClient,
+        storage_profile_service_client::StorageProfileServiceClient,
+    },
     config::Secret,
 };
 use tokio::{net::TcpListener, sync::oneshot};
@@ -258,13 +261,13 @@ impl TestServer {
         self.http.delete(self.url(path)).bearer_auth(API_KEY)
     }
 
-    /// Uploads `bytes` as `file_name` with extra text fields; returns status and body.
-    pub async fn upload(
+    /// Uploads `bytes` as `file_name`, the text fields first; the raw response.
+    pub async fn upload_response(
         &self,
         file_name: &str,
         bytes: Vec<u8>,
         fields: &[(&str, &str)],
-    ) -> (u16, serde_json::Value) {
+    ) -> reqwest::Response {
         let mut form = multipart::Form::new();
         for (name, value) in fields {
             form = form.text(name.to_string(), value.to_string());
@@ -273,12 +276,21 @@ impl TestServer {
             "file",
             multipart::Part::bytes(bytes).file_name(file_name.to_string()),
         );
-        let response = self
-            .post("/api/v1/assets")
+        self.post("/api/v1/assets")
             .multipart(form)
             .send()
             .await
-            .expect("upload");
+            .expect("upload")
+    }
+
+    /// Uploads `bytes` as `file_name` with extra text fields; returns status and body.
+    pub async fn upload(
+        &self,
+        file_name: &str,
+        bytes: Vec<u8>,
+        fields: &[(&str, &str)],
+    ) -> (u16, serde_json::Value) {
+        let response = self.upload_response(file_name, bytes, fields).await;
         let status = response.status().as_u16();
         (status, response.json().await.expect("JSON body"))
     }
@@ -297,8 +309,9 @@ impl TestServer {
         (status, response.json().await.expect("JSON body"))
     }
 
-    /// A gRPC client that sends `key` (or nothing) as the bearer token.
-    pub async fn grpc_with_key(&self, key: Option<&str>) -> GrpcClient {
+    /// A channel to this server and an interceptor sending `key` (or nothing)
+    /// as the bearer token: what every service's client is built from.
+    pub async fn grpc_parts(&self, key: Option<&str>) -> (Channel, AuthInterceptor) {
         let channel = Channel::from_shared(self.url(""))
             .expect("uri")
             .connect()
@@ -314,7 +327,54 @@ impl TestServer {
             }
             Ok(request)
         });
+        (channel, interceptor)
+    }
+
+    /// A gRPC client that sends `key` (or nothing) as the bearer token.
+    pub async fn grpc_with_key(&self, key: Option<&str>) -> GrpcClient {
+        let (channel, interceptor) = self.grpc_parts(key).await;
         AssetServiceClient::with_interceptor(channel, interceptor)
+    }
+
+    /// `StorageProfileService` with the test key.
+    pub async fn storage_profiles_grpc(
+        &self,
+    ) -> StorageProfileServiceClient<InterceptedService<Channel, AuthInterceptor>> {
+        let (channel, interceptor) = self.grpc_parts(Some(API_KEY)).await;
+        StorageProfileServiceClient::with_interceptor(channel, interceptor)
+    }
+
+    /// The default storage profile as `GET /system/storage/providers` lists it.
+    pub async fn default_storage_profile(&self) -> serde_json::Value {
+        let (status, list) = self.get_json("/api/v1/system/storage/providers").await;
+        assert_eq!(status, 200, "{list}");
+        let defaults: Vec<&serde_json::Value> = list["data"]
+            .as_array()
+            .expect("profiles")
+            .iter()
+            .filter(|p| p["isDefault"] == true)
+            .collect();
+        assert_eq!(defaults.len(), 1, "exactly one default: {list}");
+        defaults[0].clone()
+    }
+
+    /// The asset's content is served whole and by range, equal to `expected`.
+    pub async fn assert_serves(&self, id: &str, expected: &[u8]) {
+        let path = format!("/api/v1/assets/{id}/content");
+        let response = self.get(&path).send().await.expect("GET content");
+        assert_eq!(response.status(), 200);
+        assert!(response.bytes().await.expect("body").as_ref() == expected);
+        let response = self
+            .get(&path)
+            .header("range", "bytes=10-109")
+            .send()
+            .await
+            .expect("GET range");
+        assert_eq!(response.status(), 206);
+        assert_eq!(
+            response.bytes().await.expect("body").as_ref(),
+            &expected[10..110]
+        );
     }
 
     pub async fn grpc(&self) -> GrpcClient {
@@ -372,6 +432,66 @@ pub fn reason(status: &tonic::Status) -> String {
         .get_details_error_info()
         .map(|info| info.reason)
         .unwrap_or_default()
+}
+
+/// Uploads over gRPC: the metadata, then the bytes in 16 KiB chunks.
+pub async fn grpc_upload(
+    client: &mut GrpcClient,
+    metadata: proto::UploadAssetMetadata,
+    bytes: &[u8],
+) -> Result<proto::Asset, tonic::Status> {
+    use proto::{UploadAssetRequest, upload_asset_request::Payload};
+    let mut messages = vec![UploadAssetRequest {
+        payload: Some(Payload::Metadata(metadata)),
+    }];
+    messages.extend(bytes.chunks(16 * 1024).map(|chunk| UploadAssetRequest {
+        payload: Some(Payload::Chunk(bytes::Bytes::copy_from_slice(chunk))),
+    }));
+    client
+        .upload_asset(futures_util::stream::iter(messages))
+        .await
+        .map(|response| response.into_inner().asset.expect("asset"))
+}
+
+/// Downloads over gRPC: the content info, then the bytes.
+pub async fn grpc_download(
+    client: &mut GrpcClient,
+    id: &str,
+) -> (proto::AssetContentInfo, Vec<u8>) {
+    use futures_util::StreamExt;
+    use proto::get_asset_content_response::Payload;
+    let mut stream = client
+        .get_asset_content(proto::GetAssetContentRequest { id: id.into() })
+        .await
+        .expect("content")
+        .into_inner();
+    let first = stream.next().await.expect("first message").expect("ok");
+    let Some(Payload::Info(info)) = first.payload else {
+        panic!("the first message must be the content info");
+    };
+    let mut bytes = Vec::new();
+    while let Some(message) = stream.next().await {
+        match message.expect("chunk").payload {
+            Some(Payload::Chunk(chunk)) => bytes.extend_from_slice(&chunk),
+            other => panic!("unexpected message {other:?}"),
+        }
+    }
+    (info, bytes)
+}
+
+/// A JSON object of strings as a protobuf `Struct` (profile configurations).
+pub fn proto_struct(value: &serde_json::Value) -> prost_types::Struct {
+    let fields = value
+        .as_object()
+        .expect("a JSON object")
+        .iter()
+        .map(|(k, v)| {
+            let text = v.as_str().expect("a string value").to_string();
+            let kind = prost_types::value::Kind::StringValue(text);
+            (k.clone(), prost_types::Value { kind: Some(kind) })
+        })
+        .collect();
+    prost_types::Struct { fields }
 }
 
 /// An S3 server in this process: s3s over a directory, with SigV4 checked.
