@@ -15,6 +15,7 @@ pub mod jobs;
 pub mod service;
 pub mod skills;
 pub mod storage;
+pub mod telemetry;
 
 use std::future::Future;
 
@@ -38,6 +39,10 @@ pub async fn serve(
     config: Config,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServeError> {
+    // Installed before the first request so every request is counted.
+    if telemetry::prometheus().is_none() {
+        tracing::warn!("another metrics recorder is installed; /metrics will fail");
+    }
     let (services, workers) = Services::start(&config).await?;
     if let Some(created) = services
         .auth

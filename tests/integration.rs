@@ -10,6 +10,7 @@ mod edge_cases;
 mod github_storage;
 mod grpc_assets;
 mod grpc_web;
+mod observability;
 mod processing;
 mod repository;
 mod rest_assets;

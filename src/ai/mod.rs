@@ -45,6 +45,25 @@ pub enum AiError {
     KeyUnavailable,
 }
 
+impl AiError {
+    /// A short stable name for metrics.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            AiError::NoActiveProvider => "no_active_provider",
+            AiError::Unauthorized(_) => "unauthorized",
+            AiError::NotFound { .. } => "not_found",
+            AiError::RateLimited { .. } => "rate_limited",
+            AiError::Server { .. } => "server_error",
+            AiError::Rejected { .. } => "rejected",
+            AiError::Timeout(_) => "timeout",
+            AiError::Unreachable(_) => "unreachable",
+            AiError::InvalidResponse => "invalid_response",
+            AiError::EmptyContent => "empty_content",
+            AiError::KeyUnavailable => "key_unavailable",
+        }
+    }
+}
+
 #[async_trait]
 pub trait VisionClient: Send + Sync {
     /// The model's text answer.

@@ -116,6 +116,28 @@ fn answer_text(body: &[u8]) -> Result<String, AiError> {
 #[async_trait]
 impl VisionClient for OpenAiClient {
     async fn describe(&self, request: &VisionRequest<'_>) -> Result<String, AiError> {
+        let started = std::time::Instant::now();
+        let answer = self.call(request).await;
+        let outcome = match &answer {
+            Ok(_) => "ok",
+            Err(err) => {
+                metrics::counter!(crate::telemetry::AI_ERRORS, "reason" => err.reason())
+                    .increment(1);
+                "error"
+            }
+        };
+        crate::telemetry::observe(
+            crate::telemetry::AI_REQUEST_DURATION,
+            started.elapsed(),
+            &[("outcome", outcome.to_string())],
+        );
+        answer
+    }
+}
+
+impl OpenAiClient {
+    /// One description, with the retries the policy allows.
+    async fn call(&self, request: &VisionRequest<'_>) -> Result<String, AiError> {
         let body = self.body(request);
         let mut attempt = 0;
         loop {

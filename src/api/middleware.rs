@@ -1,15 +1,22 @@
 //! The one layer both transports share: a trace id and the caller's identity
 //! for every request. Authentication happens here; authorization in the service.
 
+use std::time::Instant;
+
 use axum::{
-    extract::{Request, State},
-    http::{HeaderValue, header::AUTHORIZATION},
+    body::Body,
+    extract::{MatchedPath, Request, State},
+    http::{
+        HeaderValue,
+        header::{AUTHORIZATION, CONTENT_TYPE},
+    },
     middleware::Next,
     response::Response,
 };
+use http_body_util::BodyExt;
 use tracing::Instrument;
 
-use crate::{domain::Principal, error::Error, service::AuthService};
+use crate::{domain::Principal, error::Error, service::AuthService, telemetry};
 
 /// Why credentials were refused; kept small so the context stays cheap to clone.
 #[derive(Clone, Copy, Debug)]
@@ -81,12 +88,102 @@ pub async fn request_context(
         client_ip,
         caller,
     });
-    let mut response = next.run(request).instrument(span.clone()).await;
+    let protocol = protocol(&request);
+    let method = request.method().to_string();
+    let grpc_path = request.uri().path().to_string();
+    let request = request.map(|body| counted(body, telemetry::REQUEST_BYTES, protocol));
+    let started = Instant::now();
+    let response =
+        telemetry::with_trace_id(trace_id.clone(), next.run(request).instrument(span.clone()))
+            .await;
+    record(protocol, method, grpc_path, started, &response);
+    let mut response = response.map(|body| counted(body, telemetry::RESPONSE_BYTES, protocol));
     crate::api::rest::render_error_body(&mut response, &trace_id);
     if let Ok(value) = HeaderValue::from_str(&trace_id) {
         response.headers_mut().insert(TRACE_ID_HEADER, value);
     }
     span.in_scope(|| tracing::debug!(status = response.status().as_u16(), "request done"));
+    response
+}
+
+/// `rest`, `grpc` or `grpc-web`, from the content type.
+fn protocol(request: &Request) -> &'static str {
+    let content_type = request
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if content_type.starts_with("application/grpc-web") {
+        "grpc-web"
+    } else if content_type.starts_with("application/grpc") {
+        "grpc"
+    } else {
+        "rest"
+    }
+}
+
+/// Counts the body's bytes as they pass (streamed uploads and downloads too).
+fn counted(body: Body, name: &'static str, protocol: &'static str) -> Body {
+    let counter = metrics::counter!(name, "protocol" => protocol);
+    Body::new(body.map_frame(move |frame| {
+        if let Some(data) = frame.data_ref() {
+            counter.increment(data.len() as u64);
+        }
+        frame
+    }))
+}
+
+/// One request in the metrics. Routes are templates (`/api/v1/assets/{id}`)
+/// or gRPC methods, never raw paths, so label values stay few; anything
+/// unmatched is `unmatched`. gRPC statuses sent in trailers (errors in the
+/// middle of a stream) are not seen here: the status is the head's.
+fn record(
+    protocol: &'static str,
+    method: String,
+    grpc_path: String,
+    started: Instant,
+    response: &Response,
+) {
+    let (route, status) = if protocol == "rest" {
+        let route = response
+            .extensions()
+            .get::<MatchedPath>()
+            .map_or("unmatched".to_string(), |p| p.as_str().to_string());
+        (route, response.status().as_u16().to_string())
+    } else {
+        let status = response
+            .headers()
+            .get("grpc-status")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("0")
+            .to_string();
+        let known = status != "12" && grpc_path.matches('/').count() == 2;
+        let route = if known { grpc_path } else { "unmatched".into() };
+        (route, status)
+    };
+    telemetry::observe(
+        telemetry::REQUEST_DURATION,
+        started.elapsed(),
+        &[("protocol", protocol.to_string()), ("route", route.clone())],
+    );
+    metrics::counter!(
+        telemetry::REQUESTS,
+        "protocol" => protocol,
+        "method" => method,
+        "route" => route,
+        "status" => status,
+    )
+    .increment(1);
+}
+
+/// Keeps the matched route template on the response for the metrics
+/// (installed as a route layer, so it runs only for matched routes).
+pub async fn remember_route(request: Request, next: Next) -> Response {
+    let route = request.extensions().get::<MatchedPath>().cloned();
+    let mut response = next.run(request).await;
+    if let Some(route) = route {
+        response.extensions_mut().insert(route);
+    }
     response
 }
 

@@ -168,8 +168,19 @@ impl Worker {
     }
 
     async fn run_job(&self, job: LeasedJob) {
-        let span =
-            tracing::info_span!("job", job_id = %job.id, kind = %job.kind, attempt = job.attempts);
+        // The request that created the job, so its logs join the request's.
+        let trace_id = serde_json::from_str::<serde_json::Value>(&job.payload_json)
+            .ok()
+            .and_then(|payload| payload["traceId"].as_str().map(str::to_string))
+            .unwrap_or_default();
+        let span = tracing::info_span!(
+            "job",
+            job_id = %job.id,
+            kind = %job.kind,
+            attempt = job.attempts,
+            trace_id = %trace_id,
+        );
+        let started = std::time::Instant::now();
         async {
             let lost = CancellationToken::new();
             let heartbeat = tokio::spawn(heartbeat(self.db.clone(), job.id.clone(), self.owner.clone(), self.settings.lease, lost.clone()));
@@ -179,6 +190,25 @@ impl Worker {
             };
             heartbeat.abort();
             let at = now();
+            let outcome_label = match &outcome {
+                None => "lease_lost",
+                Some(Ok(())) => "succeeded",
+                Some(Err(_)) => "failed",
+            };
+            crate::telemetry::observe(
+                crate::telemetry::JOB_DURATION,
+                started.elapsed(),
+                &[("kind", job.kind.clone()), ("outcome", outcome_label.to_string())],
+            );
+            info!(
+                outcome = outcome_label,
+                elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+                "job finished"
+            );
+            if outcome_label == "failed" {
+                metrics::counter!(crate::telemetry::JOB_FAILURES, "kind" => job.kind.clone())
+                    .increment(1);
+            }
             let result = match outcome {
                 None => {
                     warn!("lease lost; another worker will run the job");

@@ -315,7 +315,12 @@ impl AssetService {
         let job = process.then(|| NewJob {
             kind: PROCESS_ASSET.into(),
             asset_id: Some(asset.id.to_string()),
-            payload_json: serde_json::json!({ "assetId": asset.id }).to_string(),
+            // The trace id lets the job's logs be found from the upload's.
+            payload_json: serde_json::json!({
+                "assetId": asset.id,
+                "traceId": crate::telemetry::current_trace_id(),
+            })
+            .to_string(),
             max_attempts: 5,
         });
         if let Err(err) = self.db.insert_asset(&asset, job.as_ref()).await {

@@ -51,6 +51,26 @@ impl SystemService {
         }
     }
 
+    /// The Prometheus text exposition, with the job queue read now.
+    pub async fn metrics(&self) -> crate::error::Result<String> {
+        let Some(prometheus) = crate::telemetry::prometheus() else {
+            return Err(crate::error::Error::internal(
+                "metrics",
+                "another metrics recorder is installed",
+            ));
+        };
+        let counts = self.db.job_counts().await?;
+        for status in ["queued", "running", "succeeded", "failed"] {
+            let count = counts
+                .iter()
+                .find(|(s, _)| s == status)
+                .map_or(0, |(_, n)| *n);
+            metrics::gauge!(crate::telemetry::JOBS, "status" => status).set(count as f64);
+        }
+        prometheus.run_upkeep();
+        Ok(prometheus.render())
+    }
+
     /// Checks the database and every enabled storage profile, all at once so
     /// one slow backend does not add up with the others.
     pub async fn readiness(&self) -> Readiness {

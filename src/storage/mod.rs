@@ -2,6 +2,7 @@
 //! tessera (never user input) and keep error meanings the same across backends.
 
 mod github;
+mod instrumented;
 mod local;
 mod s3;
 
@@ -58,6 +59,22 @@ pub enum StorageError {
 impl StorageError {
     pub fn is_not_found(&self) -> bool {
         matches!(self, StorageError::NotFound)
+    }
+
+    /// A short stable name for metrics.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            StorageError::NotFound => "not_found",
+            StorageError::InvalidKey(_) => "invalid_key",
+            StorageError::Aborted(_) => "aborted",
+            StorageError::Unavailable(_) => "unavailable",
+            StorageError::Unauthorized(_) => "unauthorized",
+            StorageError::TargetNotFound(_) => "target_not_found",
+            StorageError::Conflict(_) => "conflict",
+            StorageError::Rejected(_) => "rejected",
+            StorageError::RateLimited { .. } => "rate_limited",
+            StorageError::TooLarge { .. } => "too_large",
+        }
     }
 }
 
@@ -120,8 +137,8 @@ pub trait BlobStore: Send + Sync + 'static {
     async fn check(&self) -> Result<(), StorageError>;
 }
 
-/// Storage profiles by id, each with its backend. Profiles can be added,
-/// replaced and removed while the server runs.
+/// Storage profiles by id, each with its backend (instrumented for metrics).
+/// Profiles can be added, replaced and removed while the server runs.
 #[derive(Clone)]
 pub struct StorageRegistry {
     inner: Arc<RwLock<Registry>>,
@@ -135,6 +152,7 @@ struct Registry {
 
 impl StorageRegistry {
     pub fn new(default_id: String, default_store: Arc<dyn BlobStore>, version: i64) -> Self {
+        let default_store: Arc<dyn BlobStore> = Arc::new(instrumented::Instrumented(default_store));
         let stores = HashMap::from([(default_id.clone(), (default_store, version))]);
         StorageRegistry {
             inner: Arc::new(RwLock::new(Registry { stores, default_id })),
@@ -177,6 +195,7 @@ impl StorageRegistry {
     }
 
     pub fn insert(&self, profile_id: &str, store: Arc<dyn BlobStore>, version: i64) {
+        let store: Arc<dyn BlobStore> = Arc::new(instrumented::Instrumented(store));
         self.write()
             .stores
             .insert(profile_id.to_string(), (store, version));

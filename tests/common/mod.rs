@@ -5,6 +5,7 @@
 
 pub mod fake_ai;
 pub mod fake_github;
+pub mod process;
 
 use std::{
     net::SocketAddr,

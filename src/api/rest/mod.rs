@@ -30,6 +30,7 @@ pub fn router(services: Services) -> Router {
     Router::new()
         .route("/healthz", get(system::healthz))
         .route("/readyz", get(system::readyz))
+        .route("/metrics", get(system::metrics))
         .route("/api/v1/system/ping", get(system::ping))
         .route("/api/v1/system/bootstrap", get(system::bootstrap))
         .route("/api/v1/auth/login", post(auth::login))
@@ -120,6 +121,9 @@ pub fn router(services: Services) -> Router {
             "/api/v1/system/ai/providers/{id}/test",
             post(ai_providers::test),
         )
+        .route_layer(axum::middleware::from_fn(
+            crate::api::middleware::remember_route,
+        ))
         .fallback(route_not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(services)

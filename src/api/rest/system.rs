@@ -1,7 +1,7 @@
 use axum::{extract::State, http::StatusCode, response::IntoResponse};
 use serde_json::json;
 
-use super::{data, utc};
+use super::{ApiError, data, utc};
 use crate::{domain::now, service::Services};
 
 pub async fn healthz() -> impl IntoResponse {
@@ -33,6 +33,19 @@ pub async fn readyz(State(services): State<Services>) -> impl IntoResponse {
             "storage": storage,
         })),
     )
+}
+
+/// Prometheus metrics; no credentials, like `/healthz` (keep the port private
+/// or filter `/metrics` at the proxy if the route names are sensitive).
+pub async fn metrics(State(services): State<Services>) -> Result<impl IntoResponse, ApiError> {
+    let text = services.system.metrics().await?;
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        text,
+    ))
 }
 
 pub async fn ping() -> impl IntoResponse {
