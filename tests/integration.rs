@@ -14,6 +14,7 @@ mod observability;
 mod processing;
 mod repository;
 mod rest_assets;
+mod scale_out;
 mod skills;
 mod storage;
 mod storage_profiles;
