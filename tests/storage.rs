@@ -241,6 +241,17 @@ async fn github_store_conformance() {
         .map(|c| c.message.as_str())
         .collect();
     assert_eq!(last, ["Add the launch photo", "Remove the launch photo"]);
+
+    // Concurrent uploads are taken one at a time: all land, none conflicts.
+    let puts = (0..5).map(|i| {
+        let key = format!("originals/concurrent-{i}.jpg");
+        let store = &store;
+        async move { store.put(&key, chunks(&[i as u8; 1000], 100), None).await }
+    });
+    for result in futures_util::future::join_all(puts).await {
+        assert_eq!(result.unwrap(), 1000);
+    }
+    assert_eq!(fake.files("images").len(), 5);
 }
 
 #[tokio::test]

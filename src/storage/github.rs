@@ -44,7 +44,8 @@ pub struct GitHubStore {
     client: Octocrab,
     settings: GitHubSettings,
     /// Commits on one branch are serialised: parallel writes would only race
-    /// each other into 409 conflicts.
+    /// each other into 409 conflicts. An upload takes it before buffering, so
+    /// at most one file per profile is held in memory.
     writes: Mutex<()>,
 }
 
@@ -131,13 +132,13 @@ impl GitHubStore {
     }
 
     /// Creates or replaces the file, retrying when the branch moved meanwhile.
+    /// The caller holds `writes`.
     async fn write(
         &self,
         path: &str,
         content: &str,
         message: Option<&str>,
     ) -> Result<(), StorageError> {
-        let _serial = self.writes.lock().await;
         let mut existing: Option<String> = None;
         let mut attempt = 0;
         loop {
@@ -252,7 +253,8 @@ impl BlobStore for GitHubStore {
     }
 
     /// The contents API takes the file as base64 in one JSON body, so the
-    /// file is buffered (at most 100 MB) and refused beyond the limit.
+    /// file is buffered (at most 100 MB, one upload at a time per profile)
+    /// and refused beyond the limit.
     async fn put(
         &self,
         key: &str,
@@ -260,6 +262,7 @@ impl BlobStore for GitHubStore {
         message: Option<&str>,
     ) -> Result<u64, StorageError> {
         validate_key(key)?;
+        let _serial = self.writes.lock().await;
         let mut buffer = BytesMut::new();
         while let Some(chunk) = body.next().await {
             let chunk = chunk.map_err(StorageError::Aborted)?;
