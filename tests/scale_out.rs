@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::{StreamExt, stream};
 
-use crate::common::process::{Process, count_rows, files_below, recorded_keys};
+use crate::common::process::{Process, assert_processed_once, files_below};
 use crate::common::{Backend, read_testdata, s3_server};
 
 const UPLOADS: usize = 300;
@@ -86,27 +86,9 @@ async fn two_instances_share_the_work_and_survive_a_kill() {
         uploaded.elapsed()
     );
 
-    // Every job ran to completion exactly once.
-    for sql in [
-        "SELECT COUNT(*) FROM assets",
-        "SELECT COUNT(*) FROM skill_executions",
-        "SELECT COUNT(*) FROM derivatives",
-        "SELECT COUNT(*) FROM jobs WHERE status = 'succeeded'",
-        "SELECT COUNT(*) FROM jobs",
-    ] {
-        assert_eq!(
-            count_rows(&database_url, sql).await,
-            UPLOADS as i64,
-            "{sql}"
-        );
-    }
-    // Exactly the recorded originals and thumbnails are in the bucket, and
-    // nothing went to either instance's disk.
-    assert_eq!(
-        files_below(&s3_root.join("tessera-bucket")),
-        recorded_keys(&database_url).await,
-        "bucket objects match the recorded keys"
-    );
+    // Every job ran to completion exactly once; the bucket holds exactly the
+    // recorded objects, and nothing went to either instance's disk.
+    assert_processed_once(&database_url, UPLOADS, &s3_root.join("tessera-bucket")).await;
     for data in ["a", "b"] {
         assert!(files_below(&dir.path().join(data).join("assets")).is_empty());
     }

@@ -125,6 +125,26 @@ impl Process {
     }
 }
 
+/// Every upload was processed exactly once: `uploads` assets, executions,
+/// thumbnails and succeeded jobs, and no other job; the objects in
+/// `storage_root` are exactly the recorded keys (no temp or orphan file).
+pub async fn assert_processed_once(database_url: &str, uploads: usize, storage_root: &Path) {
+    for sql in [
+        "SELECT COUNT(*) FROM assets",
+        "SELECT COUNT(*) FROM skill_executions",
+        "SELECT COUNT(*) FROM derivatives",
+        "SELECT COUNT(*) FROM jobs WHERE status = 'succeeded'",
+        "SELECT COUNT(*) FROM jobs",
+    ] {
+        assert_eq!(count_rows(database_url, sql).await, uploads as i64, "{sql}");
+    }
+    assert_eq!(
+        files_below(storage_root),
+        recorded_keys(database_url).await,
+        "stored objects match the recorded keys"
+    );
+}
+
 /// Counts of `SELECT COUNT(*) ...` queries against a test database.
 pub async fn count_rows(database_url: &str, sql: &'static str) -> i64 {
     sqlx::any::install_default_drivers();
