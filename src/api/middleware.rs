@@ -90,7 +90,8 @@ pub async fn request_context(
     });
     let protocol = protocol(&request);
     let method = request.method().to_string();
-    let grpc_path = request.uri().path().to_string();
+    // REST routes come from the router; gRPC ones are the request path.
+    let grpc_path = (protocol != "rest").then(|| request.uri().path().to_string());
     let request = request.map(|body| counted(body, telemetry::REQUEST_BYTES, protocol));
     let started = Instant::now();
     let response =
@@ -140,26 +141,29 @@ fn counted(body: Body, name: &'static str, protocol: &'static str) -> Body {
 fn record(
     protocol: &'static str,
     method: String,
-    grpc_path: String,
+    grpc_path: Option<String>,
     started: Instant,
     response: &Response,
 ) {
-    let (route, status) = if protocol == "rest" {
-        let route = response
-            .extensions()
-            .get::<MatchedPath>()
-            .map_or("unmatched".to_string(), |p| p.as_str().to_string());
-        (route, response.status().as_u16().to_string())
-    } else {
-        let status = response
-            .headers()
-            .get("grpc-status")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("0")
-            .to_string();
-        let known = status != "12" && grpc_path.matches('/').count() == 2;
-        let route = if known { grpc_path } else { "unmatched".into() };
-        (route, status)
+    let (route, status) = match grpc_path {
+        None => {
+            let route = response
+                .extensions()
+                .get::<MatchedPath>()
+                .map_or("unmatched".to_string(), |p| p.as_str().to_string());
+            (route, response.status().as_u16().to_string())
+        }
+        Some(path) => {
+            let status = response
+                .headers()
+                .get("grpc-status")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("0")
+                .to_string();
+            let known = status != "12" && path.matches('/').count() == 2;
+            let route = if known { path } else { "unmatched".into() };
+            (route, status)
+        }
     };
     telemetry::observe(
         telemetry::REQUEST_DURATION,

@@ -53,7 +53,7 @@ impl Db {
         })
     }
 
-    async fn default_storage_profile(&self) -> Result<Option<StorageProfileRecord>> {
+    pub async fn default_storage_profile(&self) -> Result<Option<StorageProfileRecord>> {
         let sql = format!("SELECT {COLUMNS} FROM storage_profiles WHERE is_default = 1");
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .fetch_optional(&self.pool)

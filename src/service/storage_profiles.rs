@@ -441,12 +441,11 @@ impl StorageProfileService {
     /// The default profile as the database says (another instance may have
     /// switched it since this one last synced).
     pub async fn default_id(&self) -> Result<String> {
-        let records = self.db.list_storage_profiles().await?;
-        Ok(records
-            .into_iter()
-            .find(|r| r.is_default != 0)
-            .map(|r| r.id)
-            .unwrap_or_else(|| self.registry.default_id()))
+        Ok(self
+            .db
+            .default_storage_profile()
+            .await?
+            .map_or_else(|| self.registry.default_id(), |r| r.id))
     }
 
     /// The backend of a profile, loading it when another instance created it.

@@ -129,6 +129,8 @@ impl Process {
 /// thumbnails and succeeded jobs, and no other job; the objects in
 /// `storage_root` are exactly the recorded keys (no temp or orphan file).
 pub async fn assert_processed_once(database_url: &str, uploads: usize, storage_root: &Path) {
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(database_url).await.unwrap();
     for sql in [
         "SELECT COUNT(*) FROM assets",
         "SELECT COUNT(*) FROM skill_executions",
@@ -136,25 +138,15 @@ pub async fn assert_processed_once(database_url: &str, uploads: usize, storage_r
         "SELECT COUNT(*) FROM jobs WHERE status = 'succeeded'",
         "SELECT COUNT(*) FROM jobs",
     ] {
-        assert_eq!(count_rows(database_url, sql).await, uploads as i64, "{sql}");
+        let count: i64 = sqlx::query_scalar(sql).fetch_one(&pool).await.unwrap();
+        assert_eq!(count, uploads as i64, "{sql}");
     }
+    pool.close().await;
     assert_eq!(
         files_below(storage_root),
         recorded_keys(database_url).await,
         "stored objects match the recorded keys"
     );
-}
-
-/// Counts of `SELECT COUNT(*) ...` queries against a test database.
-pub async fn count_rows(database_url: &str, sql: &'static str) -> i64 {
-    sqlx::any::install_default_drivers();
-    let pool = sqlx::AnyPool::connect(database_url).await.unwrap();
-    let count = sqlx::query_scalar::<_, i64>(sql)
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-    pool.close().await;
-    count
 }
 
 /// The storage keys the database records (originals and derivatives), sorted.
