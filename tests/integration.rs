@@ -11,6 +11,7 @@ mod github_storage;
 mod grpc_assets;
 mod grpc_web;
 mod observability;
+mod openapi;
 mod processing;
 mod repository;
 mod rest_assets;

@@ -26,6 +26,8 @@ use crate::service::Services;
 pub enum ServerError {
     #[error("cannot build gRPC reflection: {0}")]
     Reflection(#[from] tonic_reflection::server::Error),
+    #[error("cannot render the OpenAPI document: {0}")]
+    OpenApi(#[from] serde_json::Error),
     #[error("server failed: {0}")]
     Transport(#[from] tonic::transport::Error),
 }
@@ -140,7 +142,7 @@ pub async fn router(services: Services, cors_origins: &[String]) -> Result<Route
         .add_service(web.named_layer(reflection_v1alpha))
         .into_axum_router();
 
-    Ok(rest::router(services.clone())
+    Ok(rest::router(services.clone())?
         .merge(grpc)
         .layer(axum::middleware::from_fn_with_state(
             services.auth.clone(),

@@ -14,6 +14,13 @@ pub enum AssetStatus {
 }
 
 impl AssetStatus {
+    pub const ALL: [AssetStatus; 4] = [
+        AssetStatus::Pending,
+        AssetStatus::Processing,
+        AssetStatus::Ready,
+        AssetStatus::Failed,
+    ];
+
     /// `ready` and `failed` are final: processing is over.
     pub fn is_settled(self) -> bool {
         matches!(self, AssetStatus::Ready | AssetStatus::Failed)

@@ -4,14 +4,15 @@ use axum::{
     response::IntoResponse,
 };
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
-use super::{ApiError, Caller, JsonBody, data, present, utc};
+use super::{ApiError, Caller, Data, IdPath, JsonBody, data, present, utc};
 use crate::{
     domain::{AiProvider, AiProviderPatch, AiProviderTest, NewAiProvider},
     service::Services,
 };
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct AiProviderDto {
     id: String,
@@ -42,9 +43,9 @@ impl From<AiProvider> for AiProviderDto {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct CreateBody {
+pub struct CreateAiProviderBody {
     #[serde(default)]
     name: String,
     #[serde(default)]
@@ -59,24 +60,28 @@ pub struct CreateBody {
     is_active: bool,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct PatchBody {
+pub struct UpdateAiProviderBody {
     #[serde(default)]
     name: Option<String>,
     #[serde(default)]
     api_base_url: Option<String>,
+    /// `null` removes the key.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
     api_key: Option<Option<String>>,
     #[serde(default)]
     model_name: Option<String>,
+    /// `null` clears the prompt.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
     default_system_prompt: Option<Option<String>>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct TestDto {
+struct AiProviderTestDto {
     succeeded: bool,
     caption: Option<String>,
     error_message: Option<String>,
@@ -84,9 +89,9 @@ struct TestDto {
     latency_ms: u64,
 }
 
-impl From<AiProviderTest> for TestDto {
+impl From<AiProviderTest> for AiProviderTestDto {
     fn from(t: AiProviderTest) -> Self {
-        TestDto {
+        AiProviderTestDto {
             succeeded: t.succeeded,
             caption: t.caption,
             error_message: t.error_message,
@@ -96,6 +101,13 @@ impl From<AiProviderTest> for TestDto {
     }
 }
 
+#[utoipa::path(
+    get,
+    operation_id = "listAiProviders",
+    path = "/api/v1/system/ai/providers",
+    tag = "ai",
+    responses((status = OK, body = Data<Vec<AiProviderDto>>))
+)]
 pub async fn list(
     State(services): State<Services>,
     Caller(principal): Caller,
@@ -109,20 +121,36 @@ pub async fn list(
     ))
 }
 
+#[utoipa::path(
+    get,
+    operation_id = "getAiProvider",
+    path = "/api/v1/system/ai/providers/{id}",
+    tag = "ai",
+    params(IdPath),
+    responses((status = OK, body = Data<AiProviderDto>))
+)]
 pub async fn get(
     State(services): State<Services>,
     Caller(principal): Caller,
-    Path(id): Path<String>,
+    Path(IdPath { id }): Path<IdPath>,
 ) -> Result<impl IntoResponse, ApiError> {
     Ok(data(AiProviderDto::from(
         services.ai_providers.get(&principal, &id).await?,
     )))
 }
 
+#[utoipa::path(
+    post,
+    operation_id = "createAiProvider",
+    path = "/api/v1/system/ai/providers",
+    tag = "ai",
+    request_body = CreateAiProviderBody,
+    responses((status = CREATED, body = Data<AiProviderDto>))
+)]
 pub async fn create(
     State(services): State<Services>,
     Caller(principal): Caller,
-    JsonBody(body): JsonBody<CreateBody>,
+    JsonBody(body): JsonBody<CreateAiProviderBody>,
 ) -> Result<impl IntoResponse, ApiError> {
     let input = NewAiProvider {
         name: body.name,
@@ -136,11 +164,20 @@ pub async fn create(
     Ok((StatusCode::CREATED, data(AiProviderDto::from(created))))
 }
 
+#[utoipa::path(
+    patch,
+    operation_id = "updateAiProvider",
+    path = "/api/v1/system/ai/providers/{id}",
+    tag = "ai",
+    params(IdPath),
+    request_body = UpdateAiProviderBody,
+    responses((status = OK, body = Data<AiProviderDto>))
+)]
 pub async fn update(
     State(services): State<Services>,
     Caller(principal): Caller,
-    Path(id): Path<String>,
-    JsonBody(body): JsonBody<PatchBody>,
+    Path(IdPath { id }): Path<IdPath>,
+    JsonBody(body): JsonBody<UpdateAiProviderBody>,
 ) -> Result<impl IntoResponse, ApiError> {
     let patch = AiProviderPatch {
         name: body.name,
@@ -154,32 +191,75 @@ pub async fn update(
     )))
 }
 
+#[utoipa::path(
+    delete,
+    operation_id = "deleteAiProvider",
+    path = "/api/v1/system/ai/providers/{id}",
+    tag = "ai",
+    params(IdPath),
+    responses((status = OK, body = Data<AiProviderDto>))
+)]
 pub async fn delete(
     State(services): State<Services>,
     Caller(principal): Caller,
-    Path(id): Path<String>,
+    Path(IdPath { id }): Path<IdPath>,
 ) -> Result<impl IntoResponse, ApiError> {
     Ok(data(AiProviderDto::from(
         services.ai_providers.delete(&principal, &id).await?,
     )))
 }
 
+#[utoipa::path(
+    post,
+    operation_id = "activateAiProvider",
+    path = "/api/v1/system/ai/providers/{id}/activate",
+    tag = "ai",
+    params(IdPath),
+    responses((status = OK, body = Data<AiProviderDto>))
+)]
 pub async fn activate(
     State(services): State<Services>,
     Caller(principal): Caller,
-    Path(id): Path<String>,
+    Path(IdPath { id }): Path<IdPath>,
 ) -> Result<impl IntoResponse, ApiError> {
     Ok(data(AiProviderDto::from(
         services.ai_providers.activate(&principal, &id).await?,
     )))
 }
 
+#[utoipa::path(
+    post,
+    operation_id = "testAiProvider",
+    path = "/api/v1/system/ai/providers/{id}/test",
+    tag = "ai",
+    params(IdPath),
+    responses((status = OK, body = Data<AiProviderTestDto>))
+)]
 pub async fn test(
     State(services): State<Services>,
     Caller(principal): Caller,
-    Path(id): Path<String>,
+    Path(IdPath { id }): Path<IdPath>,
 ) -> Result<impl IntoResponse, ApiError> {
-    Ok(data(TestDto::from(
+    Ok(data(AiProviderTestDto::from(
         services.ai_providers.test(&principal, &id).await?,
     )))
+}
+
+/// `PUT` behaves as `PATCH`: only the fields present change.
+#[utoipa::path(
+    put,
+    operation_id = "replaceAiProvider",
+    path = "/api/v1/system/ai/providers/{id}",
+    tag = "ai",
+    params(IdPath),
+    request_body = UpdateAiProviderBody,
+    responses((status = OK, body = Data<AiProviderDto>))
+)]
+pub async fn replace(
+    services: State<Services>,
+    caller: Caller,
+    id: Path<IdPath>,
+    body: JsonBody<UpdateAiProviderBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    update(services, caller, id, body).await
 }

@@ -4,11 +4,12 @@ use axum::{
     response::IntoResponse,
 };
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
-use super::{ApiError, Caller, JsonBody, data, utc};
+use super::{ApiError, Caller, Data, IdPath, JsonBody, data, utc};
 use crate::{domain::ApiKeyInfo, service::Services};
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct ApiKeyDto {
     id: String,
@@ -34,23 +35,31 @@ impl From<ApiKeyInfo> for ApiKeyDto {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct CreatedDto {
+struct CreatedApiKeyDto {
     #[serde(flatten)]
     api_key: ApiKeyDto,
     /// Shown only in this answer.
     key: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct CreateBody {
+pub struct CreateApiKeyBody {
     name: String,
+    /// Permissions such as `assets.read`; absent means the creator's own.
     #[serde(default)]
     scopes: Option<Vec<String>>,
 }
 
+#[utoipa::path(
+    get,
+    operation_id = "listApiKeys",
+    path = "/api/v1/apikeys",
+    tag = "apikeys",
+    responses((status = OK, body = Data<Vec<ApiKeyDto>>))
+)]
 pub async fn list(
     State(services): State<Services>,
     Caller(principal): Caller,
@@ -61,26 +70,42 @@ pub async fn list(
     ))
 }
 
+#[utoipa::path(
+    post,
+    operation_id = "createApiKey",
+    path = "/api/v1/apikeys",
+    tag = "apikeys",
+    request_body = CreateApiKeyBody,
+    responses((status = CREATED, body = Data<CreatedApiKeyDto>))
+)]
 pub async fn create(
     State(services): State<Services>,
     Caller(principal): Caller,
-    JsonBody(body): JsonBody<CreateBody>,
+    JsonBody(body): JsonBody<CreateApiKeyBody>,
 ) -> Result<impl IntoResponse, ApiError> {
     let (created, info) = services
         .auth
         .create_api_key_for(&principal, &body.name, body.scopes)
         .await?;
-    let dto = CreatedDto {
+    let dto = CreatedApiKeyDto {
         api_key: info.into(),
         key: created.key.expose().to_string(),
     };
     Ok((StatusCode::CREATED, data(dto)))
 }
 
+#[utoipa::path(
+    delete,
+    operation_id = "revokeApiKey",
+    path = "/api/v1/apikeys/{id}",
+    tag = "apikeys",
+    params(IdPath),
+    responses((status = NO_CONTENT, description = "The key is revoked"))
+)]
 pub async fn revoke(
     State(services): State<Services>,
     Caller(principal): Caller,
-    Path(id): Path<String>,
+    Path(IdPath { id }): Path<IdPath>,
 ) -> Result<impl IntoResponse, ApiError> {
     services.auth.revoke_api_key(&principal, &id).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -1,5 +1,3 @@
-use std::collections::HashMap;
-
 use axum::{
     body::Bytes,
     extract::{Multipart, Path, Query, State, multipart::Field, rejection::QueryRejection},
@@ -8,25 +6,31 @@ use axum::{
 };
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema, openapi::Object};
 
-use super::{ApiError, Caller, JsonBody, content::content_response, data, present, utc};
+use super::{
+    ApiError, AssetIdPath, Caller, Data, JsonBody, JsonValue, content::content_response, data,
+    one_of, optional_json, present, utc,
+};
 use crate::{
     domain::{
-        Asset, AssetDetails, AssetPatch, BatchDeleteOutcome, DeletedAsset, Derivative, ListParams,
-        Page, Principal, RangeRequest, SkillExecution, StructuredResult, UploadMetadata,
-        UsageStats,
+        Asset, AssetDetails, AssetPatch, AssetStatus, BatchDeleteOutcome, DeletedAsset, Derivative,
+        ListParams, Page, Principal, RangeRequest, SkillExecution, StructuredResult,
+        UploadMetadata, UsageStats,
     },
     error::Error,
     service::{Content, MAX_TEXT_LEN, Services, StagedUpload},
 };
 
 /// The fields of a list item (`GET /assets`).
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AssetSummaryDto {
     id: String,
+    /// Always `image` today.
     #[serde(rename = "type")]
     kind: String,
+    /// `pending`, `processing`, `ready` or `failed`.
     status: &'static str,
     original_file_name: String,
     content_type: String,
@@ -42,7 +46,7 @@ pub struct AssetSummaryDto {
 }
 
 /// The full asset (`GET /assets/{id}` and every write that returns an asset).
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AssetDto {
     #[serde(flatten)]
@@ -58,7 +62,7 @@ pub struct AssetDto {
     latest_execution_summary: Option<ExecutionSummaryDto>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct ExecutionSummaryDto {
     execution_id: String,
@@ -70,7 +74,7 @@ struct ExecutionSummaryDto {
     steps: Vec<ExecutionStepDto>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct ExecutionStepDto {
     step_name: String,
@@ -104,7 +108,7 @@ impl From<SkillExecution> for ExecutionSummaryDto {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct DerivativeDto {
     kind: String,
@@ -117,7 +121,7 @@ struct DerivativeDto {
     created_at_utc: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct StructuredResultDto {
     kind: String,
@@ -197,18 +201,18 @@ impl From<StructuredResult> for StructuredResultDto {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct PageDto {
+struct AssetPageDto {
     items: Vec<AssetSummaryDto>,
     page: u32,
     page_size: u32,
     total: u64,
 }
 
-impl From<Page<Asset>> for PageDto {
+impl From<Page<Asset>> for AssetPageDto {
     fn from(page: Page<Asset>) -> Self {
-        PageDto {
+        AssetPageDto {
             items: page.items.into_iter().map(AssetSummaryDto::from).collect(),
             page: page.page,
             page_size: page.page_size,
@@ -224,13 +228,51 @@ const MAX_TEXT_FIELD_BYTES: usize = MAX_TEXT_LEN * 4 + 1024;
 /// dropped so that the client sees the error instead of a reset connection.
 const MAX_DRAIN_BYTES: u64 = 64 * 1024 * 1024;
 
+/// The multipart body of an upload. The handler reads the fields as they
+/// arrive (the file streams into storage), so this type only describes them.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct UploadForm {
+    /// The image; its type is sniffed from the bytes.
+    #[schema(content_media_type = "application/octet-stream")]
+    file: Vec<u8>,
+    /// At most 1000 characters.
+    description: Option<String>,
+    /// At most 1000 characters.
+    alt_text: Option<String>,
+    /// Default `true`.
+    is_public: Option<bool>,
+    /// The storage profile to store it on; default: the default profile.
+    storage_provider_profile_id: Option<String>,
+    /// Run thumbnails and enrichment after the upload (default `true`).
+    run_enrichment: Option<bool>,
+    /// For storage that keeps history (a GitHub repository).
+    commit_message: Option<String>,
+}
+
+#[utoipa::path(
+    post,
+    operation_id = "uploadAsset",
+    path = "/api/v1/assets",
+    tag = "assets",
+    request_body(content = UploadForm, content_type = "multipart/form-data"),
+    responses((status = ACCEPTED, description = "Stored; processing runs in the background", body = Data<AssetDto>,
+            headers(("Location" = String, description = "The new asset's URL"))))
+)]
+/// Every refusal, a missing credential included, reads the rest of the body
+/// (up to a limit) so the client sees the error, not a reset connection.
 pub async fn upload(
     State(services): State<Services>,
-    Caller(principal): Caller,
+    caller: Result<Caller, ApiError>,
     multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Result<Response, ApiError> {
     let mut multipart = multipart.map_err(|r| Error::InvalidRequest(r.body_text()))?;
-    match receive_upload(&services, &principal, &mut multipart).await {
+    let received = match caller {
+        Ok(Caller(principal)) => receive_upload(&services, &principal, &mut multipart).await,
+        Err(ApiError(err)) => Err(err),
+    };
+    match received {
         Ok(details) => {
             let location = format!("/api/v1/assets/{}", details.asset.id);
             Ok((
@@ -359,78 +401,146 @@ async fn drain(multipart: &mut Multipart) {
     }
 }
 
+#[utoipa::path(
+    get,
+    operation_id = "listAssets",
+    path = "/api/v1/assets",
+    tag = "assets",
+    params(ListQuery),
+    responses((status = OK, body = Data<AssetPageDto>))
+)]
 pub async fn list(
     State(services): State<Services>,
     Caller(principal): Caller,
-    query: Result<Query<HashMap<String, String>>, QueryRejection>,
+    query: Result<Query<ListQuery>, QueryRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
     let Query(query) = query.map_err(|r| Error::InvalidRequest(r.body_text()))?;
-    let params = list_params(&query)?;
+    let params = list_params(query)?;
     let page = services.assets.list(&principal, params).await?;
-    Ok(data(PageDto::from(page)))
+    Ok(data(AssetPageDto::from(page)))
 }
 
-/// Reads the documented parameters and their aliases; empty values count as absent.
-pub(super) fn list_params(query: &HashMap<String, String>) -> Result<ListParams, Error> {
-    let get = |names: &[&str]| {
-        names
-            .iter()
-            .find_map(|name| query.get(*name))
-            .map(|v| v.trim())
-            .filter(|v| !v.is_empty())
-    };
-    let integer = |value: &str, err: fn(String) -> Error| {
-        value.parse::<i64>().map_err(|_| err(value.to_string()))
-    };
+/// The query of asset lists. Values stay text here so that each bad value
+/// gets its own error code from `list_params`.
+#[derive(Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// 1-based page number (default 1).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 4294967295_u32)]
+    page: Option<String>,
+    /// Items per page (default 20); larger values are capped at the server's maximum.
+    #[param(value_type = Option<u64>, minimum = 1)]
+    page_size: Option<String>,
+    /// Matches file name, description and alt text; alias `keyword`.
+    #[serde(alias = "keyword")]
+    query: Option<String>,
+    /// An exact type such as `image/png`, or a family such as `image/*`.
+    #[param(pattern = r"^[A-Za-z0-9!#$&^_.+-]+/([A-Za-z0-9!#$&^_.+-]+|\*)$")]
+    content_type: Option<String>,
+    #[param(schema_with = status_values)]
+    status: Option<String>,
+    /// Alias `sortBy`.
+    #[serde(alias = "sortBy")]
+    #[param(schema_with = order_by_values)]
+    order_by: Option<String>,
+    /// Alias `sortDirection`.
+    #[serde(alias = "sortDirection")]
+    #[param(schema_with = order_direction_values)]
+    order_direction: Option<String>,
+}
+
+fn status_values() -> Object {
+    one_of(&AssetStatus::ALL.map(AssetStatus::as_str))
+}
+
+fn order_by_values() -> Object {
+    one_of(&["createdAtUtc", "size"])
+}
+
+fn order_direction_values() -> Object {
+    one_of(&["desc", "asc"])
+}
+
+/// An empty value is a bad value like any other; only `query` may be empty.
+pub(super) fn list_params(query: ListQuery) -> Result<ListParams, Error> {
+    let integer =
+        |value: String, err: fn(String) -> Error| value.parse::<i64>().map_err(|_| err(value));
     Ok(ListParams {
-        page: get(&["page"])
+        page: query
+            .page
             .map(|v| integer(v, Error::InvalidPage))
             .transpose()?,
-        page_size: get(&["pageSize"])
+        page_size: query
+            .page_size
             .map(|v| integer(v, Error::InvalidPageSize))
             .transpose()?,
-        query: get(&["query", "keyword"]).map(str::to_string),
-        content_type: get(&["contentType"]).map(str::parse).transpose()?,
-        status: get(&["status"]).map(str::parse).transpose()?,
-        order_by: get(&["orderBy", "sortBy"])
-            .map(str::parse)
+        query: query.query.filter(|v| !v.trim().is_empty()),
+        content_type: query.content_type.map(|v| v.parse()).transpose()?,
+        status: query.status.map(|v| v.parse()).transpose()?,
+        order_by: query
+            .order_by
+            .map(|v| v.parse())
             .transpose()?
             .unwrap_or_default(),
-        direction: get(&["orderDirection", "sortDirection"])
-            .map(str::parse)
+        direction: query
+            .order_direction
+            .map(|v| v.parse())
             .transpose()?
             .unwrap_or_default(),
     })
 }
 
+#[utoipa::path(
+    get,
+    operation_id = "getAsset",
+    path = "/api/v1/assets/{id}",
+    tag = "assets",
+    params(AssetIdPath),
+    responses((status = OK, body = Data<AssetDto>))
+)]
 pub async fn get(
     State(services): State<Services>,
     Caller(principal): Caller,
-    Path(id): Path<String>,
+    Path(AssetIdPath { id }): Path<AssetIdPath>,
 ) -> Result<impl IntoResponse, ApiError> {
     let details = services.assets.get(&principal, &id).await?;
     Ok(data(AssetDto::from(details)))
 }
 
 /// `null` must differ from absent, so each text field is a double option.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct PatchBody {
+pub struct UpdateAssetBody {
+    /// At most 1000 characters; `null` clears it.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
     description: Option<Option<String>>,
+    /// At most 1000 characters; `null` clears it.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
     alt_text: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
     original_file_name: Option<Option<String>>,
     #[serde(default)]
     is_public: Option<bool>,
 }
 
+#[utoipa::path(
+    patch,
+    operation_id = "updateAsset",
+    path = "/api/v1/assets/{id}",
+    tag = "assets",
+    params(AssetIdPath),
+    request_body = UpdateAssetBody,
+    responses((status = OK, body = Data<AssetDto>))
+)]
 pub async fn update(
     State(services): State<Services>,
     Caller(principal): Caller,
-    Path(id): Path<String>,
-    JsonBody(body): JsonBody<PatchBody>,
+    Path(AssetIdPath { id }): Path<AssetIdPath>,
+    JsonBody(body): JsonBody<UpdateAssetBody>,
 ) -> Result<impl IntoResponse, ApiError> {
     let patch = AssetPatch {
         description: body.description,
@@ -442,24 +552,24 @@ pub async fn update(
     Ok(data(AssetDto::from(details)))
 }
 
-#[derive(Deserialize)]
+#[derive(Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct DeleteBody {
+struct DeleteAssetBody {
     #[serde(default)]
     commit_message: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct DeletedDto {
+struct DeletedAssetDto {
     id: String,
     status: &'static str,
     deleted_at_utc: String,
 }
 
-impl From<DeletedAsset> for DeletedDto {
+impl From<DeletedAsset> for DeletedAssetDto {
     fn from(deleted: DeletedAsset) -> Self {
-        DeletedDto {
+        DeletedAssetDto {
             id: deleted.id.to_string(),
             status: deleted.status.as_str(),
             deleted_at_utc: utc(deleted.deleted_at),
@@ -468,46 +578,79 @@ impl From<DeletedAsset> for DeletedDto {
 }
 
 /// The body is optional, so it is read as bytes and parsed only when present.
+#[utoipa::path(
+    delete,
+    operation_id = "deleteAsset",
+    path = "/api/v1/assets/{id}",
+    tag = "assets",
+    params(AssetIdPath),
+    request_body(content = Option<DeleteAssetBody>, description = "Optional"),
+    responses((status = OK, body = Data<DeletedAssetDto>))
+)]
 pub async fn delete(
     State(services): State<Services>,
     Caller(principal): Caller,
-    Path(id): Path<String>,
+    Path(AssetIdPath { id }): Path<AssetIdPath>,
     body: Bytes,
 ) -> Result<impl IntoResponse, ApiError> {
-    let body: DeleteBody = if body.iter().all(u8::is_ascii_whitespace) {
-        DeleteBody {
-            commit_message: None,
-        }
-    } else {
-        serde_json::from_slice(&body)
-            .map_err(|e| Error::InvalidRequest(format!("invalid JSON body: {e}")))?
-    };
+    let body = optional_json::<DeleteAssetBody>(&body)?.unwrap_or_default();
     let deleted = services
         .assets
         .delete(&principal, &id, body.commit_message.as_deref())
         .await?;
-    Ok(data(DeletedDto::from(deleted)))
+    Ok(data(DeletedAssetDto::from(deleted)))
 }
 
 /// Both a bare array and `{"ids": [...]}` are accepted.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(untagged)]
-pub enum BatchDeleteBody {
+pub enum BatchDeleteAssetsBody {
     Ids(Vec<String>),
-    Object { ids: Vec<String> },
+    Object(BatchDeleteIds),
 }
 
-#[derive(Serialize)]
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BatchDeleteIds {
+    ids: Vec<String>,
+}
+
+impl BatchDeleteAssetsBody {
+    /// Matched on the JSON type first: serde would read `{ids}` from an array too.
+    fn parse(value: serde_json::Value) -> Result<Self, Error> {
+        let invalid =
+            |e: serde_json::Error| Error::InvalidRequest(format!("invalid JSON body: {e}"));
+        match value {
+            serde_json::Value::Array(_) => serde_json::from_value(value)
+                .map(Self::Ids)
+                .map_err(invalid),
+            serde_json::Value::Object(_) => serde_json::from_value(value)
+                .map(Self::Object)
+                .map_err(invalid),
+            _ => Err(Error::InvalidRequest(
+                "the body must be an array of ids or {\"ids\": [...]}".into(),
+            )),
+        }
+    }
+
+    fn into_ids(self) -> Vec<String> {
+        match self {
+            Self::Ids(ids) | Self::Object(BatchDeleteIds { ids }) => ids,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct BatchDeleteDto {
+struct BatchDeleteAssetsDto {
     requested_count: u32,
     deleted_count: u32,
     not_found_ids: Vec<String>,
 }
 
-impl From<BatchDeleteOutcome> for BatchDeleteDto {
+impl From<BatchDeleteOutcome> for BatchDeleteAssetsDto {
     fn from(o: BatchDeleteOutcome) -> Self {
-        BatchDeleteDto {
+        BatchDeleteAssetsDto {
             requested_count: o.requested_count,
             deleted_count: o.deleted_count,
             not_found_ids: o.not_found_ids,
@@ -515,20 +658,39 @@ impl From<BatchDeleteOutcome> for BatchDeleteDto {
     }
 }
 
+#[utoipa::path(
+    post,
+    operation_id = "batchDeleteAssets",
+    path = "/api/v1/assets/batch-delete",
+    tag = "assets",
+    request_body = BatchDeleteAssetsBody,
+    responses((status = OK, body = Data<BatchDeleteAssetsDto>))
+)]
 pub async fn batch_delete(
     State(services): State<Services>,
     Caller(principal): Caller,
-    JsonBody(body): JsonBody<BatchDeleteBody>,
+    JsonValue(body): JsonValue,
 ) -> Result<impl IntoResponse, ApiError> {
-    let (BatchDeleteBody::Ids(ids) | BatchDeleteBody::Object { ids }) = body;
+    let ids = BatchDeleteAssetsBody::parse(body)?.into_ids();
     let outcome = services.assets.batch_delete(&principal, ids).await?;
-    Ok(data(BatchDeleteDto::from(outcome)))
+    Ok(data(BatchDeleteAssetsDto::from(outcome)))
 }
 
+#[utoipa::path(
+    get,
+    operation_id = "getAssetContent",
+    path = "/api/v1/assets/{id}/content",
+    tag = "assets",
+    params(AssetIdPath),
+    responses((status = OK, description = "The bytes", content_type = "image/*", body = Vec<u8>),
+        (status = PARTIAL_CONTENT, description = "The requested range", content_type = "image/*", body = Vec<u8>),
+        (status = NOT_MODIFIED, description = "`If-None-Match` matched the `ETag` (the SHA-256)"),
+        (status = TEMPORARY_REDIRECT, description = "A public asset: its public URL", headers(("Location" = String))))
+)]
 pub async fn content(
     State(services): State<Services>,
     Caller(principal): Caller,
-    Path(id): Path<String>,
+    Path(AssetIdPath { id }): Path<AssetIdPath>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let range = headers
@@ -547,7 +709,7 @@ pub async fn content(
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct UsageStatsDto {
     total_assets: u64,
@@ -557,7 +719,7 @@ struct UsageStatsDto {
     most_active_skill: Option<SkillUsageDto>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct ContentTypeUsageDto {
     content_type: String,
@@ -565,7 +727,7 @@ struct ContentTypeUsageDto {
     total_bytes: u64,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct SkillUsageDto {
     skill_name: String,
@@ -595,6 +757,13 @@ impl From<UsageStats> for UsageStatsDto {
     }
 }
 
+#[utoipa::path(
+    get,
+    operation_id = "getUsageStats",
+    path = "/api/v1/assets/usage-stats",
+    tag = "assets",
+    responses((status = OK, body = Data<UsageStatsDto>))
+)]
 pub async fn usage_stats(
     State(services): State<Services>,
     Caller(principal): Caller,

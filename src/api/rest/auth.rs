@@ -1,19 +1,22 @@
 use axum::{Extension, extract::State, http::StatusCode, response::IntoResponse};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
-use super::{ApiError, Caller, JsonBody, data, utc};
+use super::{ApiError, Caller, Data, JsonBody, data, utc};
 use crate::{
     api::middleware::RequestContext,
     domain::{Session, User},
     service::Services,
 };
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserDto {
     id: String,
     username: String,
+    /// `superAdmin`, `admin` or `user`.
     role: &'static str,
+    /// What the user may do, e.g. `assets.read`.
     permissions: Vec<&'static str>,
     is_enabled: bool,
     created_at_utc: String,
@@ -34,7 +37,7 @@ impl From<User> for UserDto {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct SessionDto {
     access_token: String,
@@ -56,19 +59,28 @@ impl From<Session> for SessionDto {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LoginBody {
     username: String,
     password: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RefreshBody {
     refresh_token: String,
 }
 
+#[utoipa::path(
+    post,
+    operation_id = "login",
+    path = "/api/v1/auth/login",
+    tag = "auth",
+    request_body = LoginBody,
+    security(()),
+    responses((status = OK, body = Data<SessionDto>))
+)]
 pub async fn login(
     State(services): State<Services>,
     context: Option<Extension<RequestContext>>,
@@ -82,6 +94,15 @@ pub async fn login(
     Ok(data(SessionDto::from(session)))
 }
 
+#[utoipa::path(
+    post,
+    operation_id = "refreshSession",
+    path = "/api/v1/auth/refresh",
+    tag = "auth",
+    request_body = RefreshBody,
+    security(()),
+    responses((status = OK, body = Data<SessionDto>))
+)]
 pub async fn refresh(
     State(services): State<Services>,
     JsonBody(body): JsonBody<RefreshBody>,
@@ -91,6 +112,15 @@ pub async fn refresh(
     )))
 }
 
+#[utoipa::path(
+    post,
+    operation_id = "logout",
+    path = "/api/v1/auth/logout",
+    tag = "auth",
+    request_body = RefreshBody,
+    security(()),
+    responses((status = NO_CONTENT, description = "The refresh token is revoked"))
+)]
 pub async fn logout(
     State(services): State<Services>,
     JsonBody(body): JsonBody<RefreshBody>,
@@ -99,6 +129,13 @@ pub async fn logout(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    get,
+    operation_id = "getCurrentUser",
+    path = "/api/v1/auth/me",
+    tag = "auth",
+    responses((status = OK, body = Data<UserDto>))
+)]
 pub async fn me(
     State(services): State<Services>,
     Caller(principal): Caller,

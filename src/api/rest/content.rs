@@ -12,6 +12,17 @@ use crate::{
 };
 
 /// `GET|HEAD /content/{storageKey}`: anonymous bytes of public assets only.
+#[utoipa::path(
+    get,
+    operation_id = "getPublicContent",
+    path = "/content/{storageKey}",
+    tag = "public",
+    params(("storageKey" = String, Path, description = "The storage key of a public asset or derivative")),
+    security(()),
+    responses((status = OK, description = "The bytes", content_type = "image/*", body = Vec<u8>),
+        (status = PARTIAL_CONTENT, description = "The requested range", content_type = "image/*", body = Vec<u8>),
+        (status = NOT_MODIFIED, description = "`If-None-Match` matched the `ETag` (the SHA-256)"))
+)]
 pub async fn public_content(
     State(services): State<Services>,
     Path(storage_key): Path<String>,

@@ -6,6 +6,7 @@ mod api_keys;
 mod assets;
 mod auth;
 mod content;
+mod openapi;
 mod public;
 mod skills;
 mod storage_profiles;
@@ -13,124 +14,93 @@ mod system;
 mod users;
 
 use axum::{
-    Json, Router,
+    Extension, Json, Router,
     body::Body,
     extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Request},
     http::{StatusCode, header, request::Parts},
     response::{IntoResponse, Response},
-    routing::{get, post},
+    routing::get,
 };
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Serialize, de::DeserializeOwned};
+use utoipa::{IntoParams, OpenApi, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::middleware::RequestContext;
 use crate::{domain::Principal, error::Error, service::Services};
 
-pub fn router(services: Services) -> Router {
-    Router::new()
-        .route("/healthz", get(system::healthz))
-        .route("/readyz", get(system::readyz))
-        .route("/metrics", get(system::metrics))
-        .route("/api/v1/system/ping", get(system::ping))
-        .route("/api/v1/system/bootstrap", get(system::bootstrap))
-        .route("/api/v1/auth/login", post(auth::login))
-        .route("/api/v1/auth/refresh", post(auth::refresh))
-        .route("/api/v1/auth/logout", post(auth::logout))
-        .route("/api/v1/auth/me", get(auth::me))
-        .route(
-            "/api/v1/apikeys",
-            get(api_keys::list).post(api_keys::create),
-        )
-        .route(
-            "/api/v1/apikeys/{id}",
-            axum::routing::delete(api_keys::revoke),
-        )
-        .route(
-            "/api/v1/system/storage/providers",
-            get(storage_profiles::list).post(storage_profiles::create),
-        )
-        .route(
-            "/api/v1/system/storage/providers/{id}",
-            get(storage_profiles::get)
-                .patch(storage_profiles::update)
-                .delete(storage_profiles::delete),
-        )
-        .route(
-            "/api/v1/system/storage/providers/{id}/default",
-            post(storage_profiles::set_default),
-        )
-        .route(
-            "/api/v1/system/storage/providers/{id}/enable",
-            post(storage_profiles::enable),
-        )
-        .route(
-            "/api/v1/system/storage/providers/{id}/disable",
-            post(storage_profiles::disable),
-        )
-        .route("/api/v1/users", get(users::list).post(users::create))
-        .route("/api/v1/users/{id}", get(users::get).patch(users::update))
-        .route("/api/v1/users/{id}/enable", post(users::enable))
-        .route("/api/v1/users/{id}/disable", post(users::disable))
-        .route(
-            "/api/v1/users/{id}/reset-password",
-            post(users::reset_password),
-        )
-        .route(
-            "/api/v1/users/{id}/permissions",
-            axum::routing::put(users::set_permissions),
-        )
-        .route(
-            "/api/v1/assets",
-            get(assets::list)
-                .post(assets::upload)
-                .layer(DefaultBodyLimit::disable()),
-        )
-        .route("/api/v1/assets/usage-stats", get(assets::usage_stats))
-        .route("/api/v1/assets/skills", get(skills::list))
-        .route(
-            "/api/v1/assets/{id}/skills/{skill_name}/run",
-            post(skills::run),
-        )
-        .route("/api/v1/assets/batch-delete", post(assets::batch_delete))
-        .route(
-            "/api/v1/assets/{id}",
-            get(assets::get)
-                .patch(assets::update)
-                .delete(assets::delete),
-        )
-        .route("/api/v1/assets/{id}/content", get(assets::content))
+/// The REST routes, each registered together with its OpenAPI operation so
+/// the document served at `/openapi.json` cannot drift from the router.
+pub fn router(services: Services) -> Result<Router, serde_json::Error> {
+    let (assets_collection, assets_paths, assets_router) = routes!(assets::list, assets::upload);
+    let (router, mut openapi) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(system::healthz))
+        .routes(routes!(system::readyz))
+        .routes(routes!(system::metrics))
+        .routes(routes!(system::ping))
+        .routes(routes!(system::bootstrap))
+        .routes(routes!(auth::login))
+        .routes(routes!(auth::refresh))
+        .routes(routes!(auth::logout))
+        .routes(routes!(auth::me))
+        .routes(routes!(api_keys::list, api_keys::create))
+        .routes(routes!(api_keys::revoke))
+        .routes(routes!(storage_profiles::list, storage_profiles::create))
+        .routes(routes!(
+            storage_profiles::get,
+            storage_profiles::update,
+            storage_profiles::delete
+        ))
+        .routes(routes!(storage_profiles::set_default))
+        .routes(routes!(storage_profiles::enable))
+        .routes(routes!(storage_profiles::disable))
+        .routes(routes!(users::list, users::create))
+        .routes(routes!(users::get, users::update))
+        .routes(routes!(users::enable))
+        .routes(routes!(users::disable))
+        .routes(routes!(users::reset_password))
+        .routes(routes!(users::set_permissions))
+        .routes((
+            assets_collection,
+            assets_paths,
+            assets_router.layer(DefaultBodyLimit::disable()),
+        ))
+        .routes(routes!(assets::usage_stats))
+        .routes(routes!(skills::list))
+        .routes(routes!(skills::run))
+        .routes(routes!(assets::batch_delete))
+        .routes(routes!(assets::get, assets::update, assets::delete))
+        .routes(routes!(assets::content))
+        .routes(routes!(public::list))
+        .routes(routes!(public::get))
+        .routes(routes!(ai_providers::list, ai_providers::create))
+        .routes(routes!(
+            ai_providers::get,
+            ai_providers::update,
+            ai_providers::replace,
+            ai_providers::delete
+        ))
+        .routes(routes!(ai_providers::activate))
+        .routes(routes!(ai_providers::test))
+        .routes(routes!(openapi::document))
+        .split_for_parts();
+    openapi::complete(&mut openapi);
+    let document = openapi::OpenApiJson(openapi.to_json()?.into());
+    // A catch-all segment is `{*name}` to axum but `{name}` to OpenAPI, so this
+    // one route is registered by hand and documented in `ApiDoc`.
+    Ok(router
         .route("/content/{*storage_key}", get(content::public_content))
-        .route("/api/v1/public/assets", get(public::list))
-        .route("/api/v1/public/assets/{id}", get(public::get))
-        .route(
-            "/api/v1/system/ai/providers",
-            get(ai_providers::list).post(ai_providers::create),
-        )
-        .route(
-            "/api/v1/system/ai/providers/{id}",
-            get(ai_providers::get)
-                .patch(ai_providers::update)
-                .put(ai_providers::update)
-                .delete(ai_providers::delete),
-        )
-        .route(
-            "/api/v1/system/ai/providers/{id}/activate",
-            post(ai_providers::activate),
-        )
-        .route(
-            "/api/v1/system/ai/providers/{id}/test",
-            post(ai_providers::test),
-        )
         .route_layer(axum::middleware::from_fn(
             crate::api::middleware::remember_route,
         ))
         .fallback(route_not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .with_state(services)
+        .layer(Extension(document))
+        .with_state(services))
 }
 
 /// The success envelope.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct Data<T> {
     pub data: T,
 }
@@ -188,19 +158,40 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// The error envelope every failed REST call answers with.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorEnvelope {
+    error: ErrorDetail,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorDetail {
+    /// Stable, machine-readable code, e.g. `asset_not_found`; gRPC carries
+    /// the same code as the `ErrorInfo` reason.
+    #[schema(example = "asset_not_found")]
+    code: String,
+    /// For humans; the wording may change between releases.
+    message: String,
+    /// The request's trace id, also found in the server's logs.
+    trace_id: Option<String>,
+    /// The HTTP status, repeated for clients that only keep the body.
+    status: u16,
+}
+
 fn error_body(
     report: &ErrorReport,
     status: StatusCode,
     trace_id: Option<&str>,
-) -> Json<serde_json::Value> {
-    Json(serde_json::json!({
-        "error": {
-            "code": report.code,
-            "message": report.message,
-            "traceId": trace_id,
-            "status": status.as_u16(),
-        }
-    }))
+) -> Json<ErrorEnvelope> {
+    Json(ErrorEnvelope {
+        error: ErrorDetail {
+            code: report.code.to_string(),
+            message: report.message.clone(),
+            trace_id: trace_id.map(str::to_string),
+            status: status.as_u16(),
+        },
+    })
 }
 
 /// Rewrites an error body with the request's trace id (called by the request layer).
@@ -301,29 +292,69 @@ async fn method_not_allowed() -> ApiError {
     ApiError(Error::MethodNotAllowed)
 }
 
-/// The authenticated caller, from the shared request layer.
+/// The `{id}` segment of an asset's path.
+#[derive(serde::Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct AssetIdPath {
+    /// The asset's id.
+    #[param(value_type = uuid::Uuid)]
+    pub id: String,
+}
+
+/// An optional JSON body: empty (or only whitespace) and `null` both mean absent.
+pub fn optional_json<T: DeserializeOwned>(body: &[u8]) -> Result<Option<T>, Error> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    serde_json::from_slice::<Option<T>>(body)
+        .map_err(|e| Error::InvalidRequest(format!("invalid JSON body: {e}")))
+}
+
+/// A string schema that admits exactly `values`, for text parameters checked by hand.
+pub fn one_of(values: &[&str]) -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::Type::String)
+        .enum_values(Some(values.iter().copied()))
+        .build()
+}
+
+/// The `{id}` segment of a resource's path.
+#[derive(serde::Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct IdPath {
+    /// The resource's id.
+    pub id: String,
+}
+
+/// The authenticated caller, from the shared request layer. Every route that
+/// takes a `Caller` needs credentials, so an anonymous request is refused here,
+/// before its body is read: it learns about the missing credentials first.
 pub struct Caller(pub Principal);
 
 impl<S: Send + Sync> FromRequestParts<S> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        match parts.extensions.get::<RequestContext>() {
-            Some(context) => Ok(Caller(context.principal()?)),
-            None => Ok(Caller(Principal::Anonymous)),
+        let principal = match parts.extensions.get::<RequestContext>() {
+            Some(context) => context.principal()?,
+            None => Principal::Anonymous,
+        };
+        match principal {
+            Principal::Anonymous => Err(ApiError(Error::Unauthorized)),
+            principal => Ok(Caller(principal)),
         }
     }
 }
 
-/// `Json` whose rejections use the error envelope.
-pub struct JsonBody<T>(pub T);
+/// A JSON body whose rejections use the error envelope.
+pub struct JsonValue(pub serde_json::Value);
 
-impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
+impl<S: Send + Sync> FromRequest<S> for JsonValue {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match Json::<T>::from_request(request, state).await {
-            Ok(Json(value)) => Ok(JsonBody(value)),
+        match Json::<serde_json::Value>::from_request(request, state).await {
+            Ok(Json(value)) => Ok(JsonValue(value)),
             Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
                 Err(ApiError(Error::RequestBodyTooLarge {
                     limit: 2 * 1024 * 1024,
@@ -331,6 +362,26 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
             }
             Err(rejection) => Err(ApiError(Error::InvalidRequest(rejection.body_text()))),
         }
+    }
+}
+
+/// A JSON object body read into `T`. Only an object is accepted: serde would
+/// also fill a struct from an array, which no client means.
+pub struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let JsonValue(value) = JsonValue::from_request(request, state).await?;
+        if !value.is_object() {
+            return Err(ApiError(Error::InvalidRequest(
+                "the body must be a JSON object".into(),
+            )));
+        }
+        serde_json::from_value(value)
+            .map(JsonBody)
+            .map_err(|e| ApiError(Error::InvalidRequest(format!("invalid JSON body: {e}"))))
     }
 }
 

@@ -1,22 +1,25 @@
 //! The anonymous gallery: public, ready assets only, without storage
 //! internals (keys, checksums, providers), results or executions.
 
-use std::collections::HashMap;
-
 use axum::{
     extract::{Path, Query, State, rejection::QueryRejection},
     response::IntoResponse,
 };
 use serde::Serialize;
+use utoipa::ToSchema;
 
-use super::{ApiError, assets::list_params, data, utc};
+use super::{
+    ApiError, AssetIdPath, Data,
+    assets::{ListQuery, list_params},
+    data, utc,
+};
 use crate::{
     domain::{Asset, AssetDetails, Derivative, Page},
     error::Error,
     service::Services,
 };
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct PublicAssetDto {
     id: String,
@@ -36,7 +39,7 @@ struct PublicAssetDto {
     derivatives: Option<Vec<PublicDerivativeDto>>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct PublicDerivativeDto {
     kind: String,
@@ -80,18 +83,27 @@ impl From<Derivative> for PublicDerivativeDto {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct PublicPageDto {
+struct PublicAssetPageDto {
     items: Vec<PublicAssetDto>,
     page: u32,
     page_size: u32,
     total: u64,
 }
 
+#[utoipa::path(
+    get,
+    operation_id = "listPublicAssets",
+    path = "/api/v1/public/assets",
+    tag = "public",
+    params(ListQuery),
+    security(()),
+    responses((status = OK, body = Data<PublicAssetPageDto>))
+)]
 pub async fn list(
     State(services): State<Services>,
-    query: Result<Query<HashMap<String, String>>, QueryRejection>,
+    query: Result<Query<ListQuery>, QueryRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
     let Query(query) = query.map_err(|r| Error::InvalidRequest(r.body_text()))?;
     let Page {
@@ -99,8 +111,8 @@ pub async fn list(
         page,
         page_size,
         total,
-    } = services.assets.list_public(list_params(&query)?).await?;
-    Ok(data(PublicPageDto {
+    } = services.assets.list_public(list_params(query)?).await?;
+    Ok(data(PublicAssetPageDto {
         items: items.into_iter().map(PublicAssetDto::from).collect(),
         page,
         page_size,
@@ -108,9 +120,18 @@ pub async fn list(
     }))
 }
 
+#[utoipa::path(
+    get,
+    operation_id = "getPublicAsset",
+    path = "/api/v1/public/assets/{id}",
+    tag = "public",
+    params(AssetIdPath),
+    security(()),
+    responses((status = OK, body = Data<PublicAssetDto>))
+)]
 pub async fn get(
     State(services): State<Services>,
-    Path(id): Path<String>,
+    Path(AssetIdPath { id }): Path<AssetIdPath>,
 ) -> Result<impl IntoResponse, ApiError> {
     let AssetDetails {
         asset, derivatives, ..

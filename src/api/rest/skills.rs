@@ -5,15 +5,15 @@ use axum::{
 };
 use serde::Serialize;
 use serde_json::Value;
+use utoipa::ToSchema;
 
-use super::{ApiError, Caller, assets::AssetDto, data};
+use super::{ApiError, Caller, Data, assets::AssetDto, data, optional_json};
 use crate::{
     domain::{SkillInfo, SkillRunOutcome},
-    error::Error,
     service::Services,
 };
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct SkillDto {
     skill_name: &'static str,
@@ -31,6 +31,13 @@ impl From<SkillInfo> for SkillDto {
     }
 }
 
+#[utoipa::path(
+    get,
+    operation_id = "listSkills",
+    path = "/api/v1/assets/skills",
+    tag = "skills",
+    responses((status = OK, body = Data<Vec<SkillDto>>))
+)]
 pub async fn list(
     State(services): State<Services>,
     Caller(principal): Caller,
@@ -41,32 +48,32 @@ pub async fn list(
     ))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct RunStepDto {
+struct SkillRunStepDto {
     name: String,
     succeeded: bool,
     error_message: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct RunDto {
+struct SkillRunDto {
     succeeded: bool,
     skill_name: String,
-    steps: Vec<RunStepDto>,
+    steps: Vec<SkillRunStepDto>,
     asset: AssetDto,
 }
 
-impl From<SkillRunOutcome> for RunDto {
+impl From<SkillRunOutcome> for SkillRunDto {
     fn from(outcome: SkillRunOutcome) -> Self {
-        RunDto {
+        SkillRunDto {
             succeeded: outcome.succeeded,
             skill_name: outcome.skill_name,
             steps: outcome
                 .steps
                 .into_iter()
-                .map(|s| RunStepDto {
+                .map(|s| SkillRunStepDto {
                     name: s.step_name,
                     succeeded: s.succeeded,
                     error_message: s.error_message,
@@ -78,27 +85,33 @@ impl From<SkillRunOutcome> for RunDto {
 }
 
 /// The body is optional: `{"parameters": {...}}`, or the parameters object itself.
+#[utoipa::path(
+    post,
+    operation_id = "runSkill",
+    path = "/api/v1/assets/{id}/skills/{skillName}/run",
+    tag = "skills",
+    params(
+        ("id" = uuid::Uuid, Path, description = "The asset's id"),
+        ("skillName" = String, Path, description = "A name from `GET /api/v1/assets/skills`"),
+    ),
+    request_body(content = Option<Object>, description = "`{\"parameters\": {...}}`, or the parameters object itself"),
+    responses((status = OK, body = Data<SkillRunDto>))
+)]
 pub async fn run(
     State(services): State<Services>,
     Caller(principal): Caller,
     Path((id, skill_name)): Path<(String, String)>,
     body: Bytes,
 ) -> Result<impl IntoResponse, ApiError> {
-    let parameters = if body.iter().all(u8::is_ascii_whitespace) {
-        None
-    } else {
-        let value: Value = serde_json::from_slice(&body)
-            .map_err(|e| Error::InvalidRequest(format!("invalid JSON body: {e}")))?;
-        Some(match value {
-            Value::Object(mut object) if object.len() == 1 && object.contains_key("parameters") => {
-                object.remove("parameters").unwrap_or(Value::Null)
-            }
-            other => other,
-        })
-    };
+    let parameters = optional_json::<Value>(&body)?.map(|value| match value {
+        Value::Object(mut object) if object.len() == 1 && object.contains_key("parameters") => {
+            object.remove("parameters").unwrap_or(Value::Null)
+        }
+        other => other,
+    });
     let outcome = services
         .skills
         .run(&principal, &id, &skill_name, parameters)
         .await?;
-    Ok(data(RunDto::from(outcome)))
+    Ok(data(SkillRunDto::from(outcome)))
 }

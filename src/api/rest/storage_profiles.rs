@@ -5,14 +5,15 @@ use axum::{
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use utoipa::ToSchema;
 
-use super::{ApiError, Caller, JsonBody, data, utc};
+use super::{ApiError, Caller, Data, IdPath, JsonBody, data, utc};
 use crate::{
     domain::{NewStorageProfile, StorageProfile, StorageProfilePatch},
     service::Services,
 };
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct StorageProfileDto {
     id: String,
@@ -21,7 +22,11 @@ struct StorageProfileDto {
     provider_type: String,
     is_enabled: bool,
     is_default: bool,
+    /// What the backend can do, e.g. whether it serves public URLs.
+    #[schema(value_type = Object)]
     capabilities: Value,
+    /// The configuration without secrets.
+    #[schema(value_type = Object)]
     configuration_summary: Value,
     created_at_utc: String,
     updated_at_utc: String,
@@ -44,32 +49,43 @@ impl From<StorageProfile> for StorageProfileDto {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct CreateBody {
+pub struct CreateStorageProfileBody {
     name: String,
     #[serde(default)]
     display_name: Option<String>,
+    /// `local`, `s3` or `github-repo`.
     provider_type: String,
     #[serde(default)]
     is_default: bool,
     #[serde(default)]
     is_enabled: Option<bool>,
+    /// Backend settings; secrets in it are encrypted at rest and never returned.
     #[serde(default)]
+    #[schema(value_type = Object)]
     configuration: Map<String, Value>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct PatchBody {
+pub struct UpdateStorageProfileBody {
     #[serde(default)]
     display_name: Option<String>,
     #[serde(default)]
     is_enabled: Option<bool>,
     #[serde(default)]
+    #[schema(value_type = Option<Object>)]
     configuration: Option<Map<String, Value>>,
 }
 
+#[utoipa::path(
+    get,
+    operation_id = "listStorageProfiles",
+    path = "/api/v1/system/storage/providers",
+    tag = "storage",
+    responses((status = OK, body = Data<Vec<StorageProfileDto>>))
+)]
 pub async fn list(
     State(services): State<Services>,
     Caller(principal): Caller,
@@ -83,20 +99,36 @@ pub async fn list(
     ))
 }
 
+#[utoipa::path(
+    get,
+    operation_id = "getStorageProfile",
+    path = "/api/v1/system/storage/providers/{id}",
+    tag = "storage",
+    params(IdPath),
+    responses((status = OK, body = Data<StorageProfileDto>))
+)]
 pub async fn get(
     State(services): State<Services>,
     Caller(principal): Caller,
-    Path(id): Path<String>,
+    Path(IdPath { id }): Path<IdPath>,
 ) -> Result<impl IntoResponse, ApiError> {
     Ok(data(StorageProfileDto::from(
         services.storage_profiles.get(&principal, &id).await?,
     )))
 }
 
+#[utoipa::path(
+    post,
+    operation_id = "createStorageProfile",
+    path = "/api/v1/system/storage/providers",
+    tag = "storage",
+    request_body = CreateStorageProfileBody,
+    responses((status = CREATED, body = Data<StorageProfileDto>))
+)]
 pub async fn create(
     State(services): State<Services>,
     Caller(principal): Caller,
-    JsonBody(body): JsonBody<CreateBody>,
+    JsonBody(body): JsonBody<CreateStorageProfileBody>,
 ) -> Result<impl IntoResponse, ApiError> {
     let input = NewStorageProfile {
         name: body.name,
@@ -110,11 +142,20 @@ pub async fn create(
     Ok((StatusCode::CREATED, data(StorageProfileDto::from(created))))
 }
 
+#[utoipa::path(
+    patch,
+    operation_id = "updateStorageProfile",
+    path = "/api/v1/system/storage/providers/{id}",
+    tag = "storage",
+    params(IdPath),
+    request_body = UpdateStorageProfileBody,
+    responses((status = OK, body = Data<StorageProfileDto>))
+)]
 pub async fn update(
     State(services): State<Services>,
     Caller(principal): Caller,
-    Path(id): Path<String>,
-    JsonBody(body): JsonBody<PatchBody>,
+    Path(IdPath { id }): Path<IdPath>,
+    JsonBody(body): JsonBody<UpdateStorageProfileBody>,
 ) -> Result<impl IntoResponse, ApiError> {
     let patch = StorageProfilePatch {
         display_name: body.display_name,
@@ -147,26 +188,50 @@ async fn set_enabled(
     ))
 }
 
+#[utoipa::path(
+    post,
+    operation_id = "enableStorageProfile",
+    path = "/api/v1/system/storage/providers/{id}/enable",
+    tag = "storage",
+    params(IdPath),
+    responses((status = OK, body = Data<StorageProfileDto>))
+)]
 pub async fn enable(
     State(services): State<Services>,
     Caller(principal): Caller,
-    Path(id): Path<String>,
+    Path(IdPath { id }): Path<IdPath>,
 ) -> Result<impl IntoResponse, ApiError> {
     Ok(data(set_enabled(&services, &principal, &id, true).await?))
 }
 
+#[utoipa::path(
+    post,
+    operation_id = "disableStorageProfile",
+    path = "/api/v1/system/storage/providers/{id}/disable",
+    tag = "storage",
+    params(IdPath),
+    responses((status = OK, body = Data<StorageProfileDto>))
+)]
 pub async fn disable(
     State(services): State<Services>,
     Caller(principal): Caller,
-    Path(id): Path<String>,
+    Path(IdPath { id }): Path<IdPath>,
 ) -> Result<impl IntoResponse, ApiError> {
     Ok(data(set_enabled(&services, &principal, &id, false).await?))
 }
 
+#[utoipa::path(
+    post,
+    operation_id = "setDefaultStorageProfile",
+    path = "/api/v1/system/storage/providers/{id}/default",
+    tag = "storage",
+    params(IdPath),
+    responses((status = OK, body = Data<StorageProfileDto>))
+)]
 pub async fn set_default(
     State(services): State<Services>,
     Caller(principal): Caller,
-    Path(id): Path<String>,
+    Path(IdPath { id }): Path<IdPath>,
 ) -> Result<impl IntoResponse, ApiError> {
     Ok(data(StorageProfileDto::from(
         services
@@ -176,10 +241,18 @@ pub async fn set_default(
     )))
 }
 
+#[utoipa::path(
+    delete,
+    operation_id = "deleteStorageProfile",
+    path = "/api/v1/system/storage/providers/{id}",
+    tag = "storage",
+    params(IdPath),
+    responses((status = OK, body = Data<StorageProfileDto>))
+)]
 pub async fn delete(
     State(services): State<Services>,
     Caller(principal): Caller,
-    Path(id): Path<String>,
+    Path(IdPath { id }): Path<IdPath>,
 ) -> Result<impl IntoResponse, ApiError> {
     Ok(data(StorageProfileDto::from(
         services.storage_profiles.delete(&principal, &id).await?,

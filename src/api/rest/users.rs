@@ -4,45 +4,57 @@ use axum::{
     response::IntoResponse,
 };
 use serde::Deserialize;
+use utoipa::ToSchema;
 
-use super::{ApiError, Caller, JsonBody, auth::UserDto, data, present};
+use super::{ApiError, Caller, Data, IdPath, JsonBody, auth::UserDto, data, present};
 use crate::{
     domain::Role,
     service::{Services, UserChange},
 };
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct CreateBody {
+pub struct CreateUserBody {
     username: String,
     password: String,
+    /// `superAdmin`, `admin` or `user` (the default).
     #[serde(default)]
     role: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct PatchBody {
+pub struct UpdateUserBody {
+    /// `superAdmin`, `admin` or `user`.
     #[serde(default)]
     role: Option<String>,
+    /// `null` returns the user to their role's permissions.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Vec<String>>)]
     permissions: Option<Option<Vec<String>>>,
     #[serde(default)]
     is_enabled: Option<bool>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct PasswordBody {
+pub struct ResetPasswordBody {
     password: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct PermissionsBody {
+pub struct SetPermissionsBody {
     permissions: Option<Vec<String>>,
 }
 
+#[utoipa::path(
+    get,
+    operation_id = "listUsers",
+    path = "/api/v1/users",
+    tag = "users",
+    responses((status = OK, body = Data<Vec<UserDto>>))
+)]
 pub async fn list(
     State(services): State<Services>,
     Caller(principal): Caller,
@@ -53,20 +65,36 @@ pub async fn list(
     ))
 }
 
+#[utoipa::path(
+    get,
+    operation_id = "getUser",
+    path = "/api/v1/users/{id}",
+    tag = "users",
+    params(IdPath),
+    responses((status = OK, body = Data<UserDto>))
+)]
 pub async fn get(
     State(services): State<Services>,
     Caller(principal): Caller,
-    Path(id): Path<String>,
+    Path(IdPath { id }): Path<IdPath>,
 ) -> Result<impl IntoResponse, ApiError> {
     Ok(data(UserDto::from(
         services.users.get(&principal, &id).await?,
     )))
 }
 
+#[utoipa::path(
+    post,
+    operation_id = "createUser",
+    path = "/api/v1/users",
+    tag = "users",
+    request_body = CreateUserBody,
+    responses((status = CREATED, body = Data<UserDto>))
+)]
 pub async fn create(
     State(services): State<Services>,
     Caller(principal): Caller,
-    JsonBody(body): JsonBody<CreateBody>,
+    JsonBody(body): JsonBody<CreateUserBody>,
 ) -> Result<impl IntoResponse, ApiError> {
     let role: Role = body.role.as_deref().unwrap_or("user").parse()?;
     let user = services
@@ -87,11 +115,20 @@ async fn change(
     ))
 }
 
+#[utoipa::path(
+    patch,
+    operation_id = "updateUser",
+    path = "/api/v1/users/{id}",
+    tag = "users",
+    params(IdPath),
+    request_body = UpdateUserBody,
+    responses((status = OK, body = Data<UserDto>))
+)]
 pub async fn update(
     State(services): State<Services>,
     Caller(principal): Caller,
-    Path(id): Path<String>,
-    JsonBody(body): JsonBody<PatchBody>,
+    Path(IdPath { id }): Path<IdPath>,
+    JsonBody(body): JsonBody<UpdateUserBody>,
 ) -> Result<impl IntoResponse, ApiError> {
     let update = UserChange {
         role: body.role.as_deref().map(str::parse::<Role>).transpose()?,
@@ -102,10 +139,18 @@ pub async fn update(
     Ok(data(change(&services, &principal, &id, update).await?))
 }
 
+#[utoipa::path(
+    post,
+    operation_id = "enableUser",
+    path = "/api/v1/users/{id}/enable",
+    tag = "users",
+    params(IdPath),
+    responses((status = OK, body = Data<UserDto>))
+)]
 pub async fn enable(
     State(services): State<Services>,
     Caller(principal): Caller,
-    Path(id): Path<String>,
+    Path(IdPath { id }): Path<IdPath>,
 ) -> Result<impl IntoResponse, ApiError> {
     let update = UserChange {
         is_enabled: Some(true),
@@ -114,10 +159,18 @@ pub async fn enable(
     Ok(data(change(&services, &principal, &id, update).await?))
 }
 
+#[utoipa::path(
+    post,
+    operation_id = "disableUser",
+    path = "/api/v1/users/{id}/disable",
+    tag = "users",
+    params(IdPath),
+    responses((status = OK, body = Data<UserDto>))
+)]
 pub async fn disable(
     State(services): State<Services>,
     Caller(principal): Caller,
-    Path(id): Path<String>,
+    Path(IdPath { id }): Path<IdPath>,
 ) -> Result<impl IntoResponse, ApiError> {
     let update = UserChange {
         is_enabled: Some(false),
@@ -126,11 +179,20 @@ pub async fn disable(
     Ok(data(change(&services, &principal, &id, update).await?))
 }
 
+#[utoipa::path(
+    post,
+    operation_id = "resetUserPassword",
+    path = "/api/v1/users/{id}/reset-password",
+    tag = "users",
+    params(IdPath),
+    request_body = ResetPasswordBody,
+    responses((status = OK, body = Data<UserDto>))
+)]
 pub async fn reset_password(
     State(services): State<Services>,
     Caller(principal): Caller,
-    Path(id): Path<String>,
-    JsonBody(body): JsonBody<PasswordBody>,
+    Path(IdPath { id }): Path<IdPath>,
+    JsonBody(body): JsonBody<ResetPasswordBody>,
 ) -> Result<impl IntoResponse, ApiError> {
     let update = UserChange {
         password: Some(body.password),
@@ -139,11 +201,20 @@ pub async fn reset_password(
     Ok(data(change(&services, &principal, &id, update).await?))
 }
 
+#[utoipa::path(
+    put,
+    operation_id = "setUserPermissions",
+    path = "/api/v1/users/{id}/permissions",
+    tag = "users",
+    params(IdPath),
+    request_body = SetPermissionsBody,
+    responses((status = OK, body = Data<UserDto>))
+)]
 pub async fn set_permissions(
     State(services): State<Services>,
     Caller(principal): Caller,
-    Path(id): Path<String>,
-    JsonBody(body): JsonBody<PermissionsBody>,
+    Path(IdPath { id }): Path<IdPath>,
+    JsonBody(body): JsonBody<SetPermissionsBody>,
 ) -> Result<impl IntoResponse, ApiError> {
     let update = UserChange {
         permissions: Some(body.permissions),
