@@ -344,8 +344,15 @@ fn main() {
         std::thread::available_parallelism().map_or(0, |n| n.get()),
         chrono::Utc::now().format("%Y-%m-%d")
     );
+    // `TESSERA_BENCH_ONLY=api` or `=ingest` runs one half.
+    let only = std::env::var("TESSERA_BENCH_ONLY").unwrap_or_default();
     runtime.block_on(async {
-        ingest(work.path()).await;
+        if only.is_empty() || only == "ingest" {
+            ingest(work.path()).await;
+        }
+        if only == "ingest" {
+            return;
+        }
         let sqlite = tessera::db::Db::sqlite_url(&work.path().join("api.db"));
         api(work.path(), "SQLite", &sqlite).await;
         match std::env::var("TESSERA_BENCH_DATABASE_URL") {

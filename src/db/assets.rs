@@ -232,7 +232,6 @@ impl Db {
         for value in &binds {
             count = count.bind(value.clone());
         }
-        let total = non_negative(count.fetch_one(&self.pool).await?);
 
         let limit = binds.len() + 1;
         let offset = binds.len() + 2;
@@ -244,11 +243,13 @@ impl Db {
         for value in &binds {
             page = page.bind(value.clone());
         }
-        let rows = page
+        let page = page
             .bind(i64::from(query.page_size))
-            .bind((i64::from(query.page) - 1) * i64::from(query.page_size))
-            .fetch_all(&self.pool)
-            .await?;
+            .bind((i64::from(query.page) - 1) * i64::from(query.page_size));
+        // The count dominates a large filtered list; the page is read beside it.
+        let (total, rows) =
+            tokio::try_join!(count.fetch_one(&self.pool), page.fetch_all(&self.pool))?;
+        let total = non_negative(total);
         let items = rows
             .into_iter()
             .map(Asset::try_from)

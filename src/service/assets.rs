@@ -418,7 +418,12 @@ impl AssetService {
 
     /// The asset with its derivatives, results and latest execution.
     pub async fn details(&self, asset: Asset) -> Result<AssetDetails> {
-        let mut derivatives = self.db.derivatives(asset.id).await?;
+        // Independent reads: on PostgreSQL their round trips overlap.
+        let (mut derivatives, structured_results, latest_execution) = tokio::try_join!(
+            self.db.derivatives(asset.id),
+            self.db.structured_results(asset.id),
+            self.db.latest_execution(asset.id),
+        )?;
         if asset.is_public
             && let Some(store) = self.storage.store(&asset.storage_profile_id)
         {
@@ -426,8 +431,6 @@ impl AssetService {
                 derivative.public_url = Some(store.public_url(&derivative.storage_key));
             }
         }
-        let structured_results = self.db.structured_results(asset.id).await?;
-        let latest_execution = self.db.latest_execution(asset.id).await?;
         Ok(AssetDetails {
             asset: self.present(asset),
             derivatives,
