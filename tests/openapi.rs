@@ -421,6 +421,15 @@ async fn real_responses_match_the_document(backend: Backend) {
             400,
         )
         .await;
+    contract
+        .call(
+            server
+                .delete(&format!("/api/v1/assets/{id}"))
+                .json(&json!(["not", "an", "object"])),
+            "/api/v1/assets/{id}",
+            400,
+        )
+        .await;
     let form = reqwest::multipart::Form::new().part(
         "file",
         reqwest::multipart::Part::bytes(b"plain text, not an image".to_vec()).file_name("a.txt"),

@@ -10,7 +10,7 @@ use utoipa::{IntoParams, ToSchema, openapi::Object};
 
 use super::{
     ApiError, AssetIdPath, Caller, Data, JsonBody, JsonValue, content::content_response, data,
-    one_of, optional_json, present, utc,
+    invalid_json, one_of, optional_json, present, utc,
 };
 use crate::{
     domain::{
@@ -235,7 +235,7 @@ const MAX_DRAIN_BYTES: u64 = 64 * 1024 * 1024;
 #[allow(dead_code)]
 pub struct UploadForm {
     /// The image; its type is sniffed from the bytes.
-    #[schema(content_media_type = "application/octet-stream")]
+    #[schema(value_type = String, format = Binary, content_media_type = "application/octet-stream")]
     file: Vec<u8>,
     /// At most 1000 characters.
     description: Option<String>,
@@ -260,18 +260,25 @@ pub struct UploadForm {
     responses((status = ACCEPTED, description = "Stored; processing runs in the background", body = Data<AssetDto>,
             headers(("Location" = String, description = "The new asset's URL"))))
 )]
-/// Every refusal, a missing credential included, reads the rest of the body
-/// (up to a limit) so the client sees the error, not a reset connection.
+/// Streams the file into storage while hashing it; fields that steer storage
+/// (`storageProviderProfileId`, `commitMessage`, `isPublic`) take full effect
+/// when sent before the file. A refused upload is still read (up to 64 MiB), so
+/// the client receives the error rather than a reset connection.
 pub async fn upload(
     State(services): State<Services>,
     caller: Result<Caller, ApiError>,
     multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Result<Response, ApiError> {
-    let mut multipart = multipart.map_err(|r| Error::InvalidRequest(r.body_text()))?;
-    let received = match caller {
-        Ok(Caller(principal)) => receive_upload(&services, &principal, &mut multipart).await,
-        Err(ApiError(err)) => Err(err),
+    let (principal, mut multipart) = match (caller, multipart) {
+        (Err(refused), Ok(mut multipart)) => {
+            drain(&mut multipart).await;
+            return Err(refused);
+        }
+        (Err(refused), Err(_)) => return Err(refused),
+        (Ok(_), Err(rejection)) => return Err(Error::InvalidRequest(rejection.body_text()).into()),
+        (Ok(Caller(principal)), Ok(multipart)) => (principal, multipart),
     };
+    let received = receive_upload(&services, &principal, &mut multipart).await;
     match received {
         Ok(details) => {
             let location = format!("/api/v1/assets/{}", details.asset.id);
@@ -382,9 +389,10 @@ async fn bool_field(field: Field<'_>, name: &str) -> Result<bool, Error> {
 }
 
 fn parse_bool(text: &str) -> Option<bool> {
+    // Exactly the document's boolean: `1`, `yes` and the like are refused.
     match text.trim().to_ascii_lowercase().as_str() {
-        "true" | "1" | "yes" | "on" => Some(true),
-        "false" | "0" | "no" | "off" => Some(false),
+        "true" => Some(true),
+        "false" => Some(false),
         _ => None,
     }
 }
@@ -406,13 +414,13 @@ async fn drain(multipart: &mut Multipart) {
     operation_id = "listAssets",
     path = "/api/v1/assets",
     tag = "assets",
-    params(ListQuery),
+    params(AssetListQuery),
     responses((status = OK, body = Data<AssetPageDto>))
 )]
 pub async fn list(
     State(services): State<Services>,
     Caller(principal): Caller,
-    query: Result<Query<ListQuery>, QueryRejection>,
+    query: Result<Query<AssetListQuery>, QueryRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
     let Query(query) = query.map_err(|r| Error::InvalidRequest(r.body_text()))?;
     let params = list_params(query)?;
@@ -425,7 +433,7 @@ pub async fn list(
 #[derive(Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase")]
 #[into_params(parameter_in = Query)]
-pub struct ListQuery {
+pub struct AssetListQuery {
     /// 1-based page number (default 1).
     #[param(value_type = Option<u32>, minimum = 1, maximum = 4294967295_u32)]
     page: Option<String>,
@@ -463,7 +471,7 @@ fn order_direction_values() -> Object {
 }
 
 /// An empty value is a bad value like any other; only `query` may be empty.
-pub(super) fn list_params(query: ListQuery) -> Result<ListParams, Error> {
+pub(super) fn list_params(query: AssetListQuery) -> Result<ListParams, Error> {
     let integer =
         |value: String, err: fn(String) -> Error| value.parse::<i64>().map_err(|_| err(value));
     Ok(ListParams {
@@ -577,7 +585,8 @@ impl From<DeletedAsset> for DeletedAssetDto {
     }
 }
 
-/// The body is optional, so it is read as bytes and parsed only when present.
+/// Deletes the asset, its derivatives, results, executions and every stored
+/// file. The body is optional.
 #[utoipa::path(
     delete,
     operation_id = "deleteAsset",
@@ -618,15 +627,13 @@ pub struct BatchDeleteIds {
 impl BatchDeleteAssetsBody {
     /// Matched on the JSON type first: serde would read `{ids}` from an array too.
     fn parse(value: serde_json::Value) -> Result<Self, Error> {
-        let invalid =
-            |e: serde_json::Error| Error::InvalidRequest(format!("invalid JSON body: {e}"));
         match value {
             serde_json::Value::Array(_) => serde_json::from_value(value)
                 .map(Self::Ids)
-                .map_err(invalid),
+                .map_err(invalid_json),
             serde_json::Value::Object(_) => serde_json::from_value(value)
                 .map(Self::Object)
-                .map_err(invalid),
+                .map_err(invalid_json),
             _ => Err(Error::InvalidRequest(
                 "the body must be an array of ids or {\"ids\": [...]}".into(),
             )),
@@ -682,8 +689,8 @@ pub async fn batch_delete(
     path = "/api/v1/assets/{id}/content",
     tag = "assets",
     params(AssetIdPath),
-    responses((status = OK, description = "The bytes", content_type = "image/*", body = Vec<u8>),
-        (status = PARTIAL_CONTENT, description = "The requested range", content_type = "image/*", body = Vec<u8>),
+    responses((status = OK, description = "The bytes", content_type = "image/*"),
+        (status = PARTIAL_CONTENT, description = "The requested range", content_type = "image/*"),
         (status = NOT_MODIFIED, description = "`If-None-Match` matched the `ETag` (the SHA-256)"),
         (status = TEMPORARY_REDIRECT, description = "A public asset: its public URL", headers(("Location" = String))))
 )]

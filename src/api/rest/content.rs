@@ -19,8 +19,8 @@ use crate::{
     tag = "public",
     params(("storageKey" = String, Path, description = "The storage key of a public asset or derivative")),
     security(()),
-    responses((status = OK, description = "The bytes", content_type = "image/*", body = Vec<u8>),
-        (status = PARTIAL_CONTENT, description = "The requested range", content_type = "image/*", body = Vec<u8>),
+    responses((status = OK, description = "The bytes", content_type = "image/*"),
+        (status = PARTIAL_CONTENT, description = "The requested range", content_type = "image/*"),
         (status = NOT_MODIFIED, description = "`If-None-Match` matched the `ETag` (the SHA-256)"))
 )]
 pub async fn public_content(

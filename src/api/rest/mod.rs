@@ -301,13 +301,31 @@ pub struct AssetIdPath {
     pub id: String,
 }
 
-/// An optional JSON body: empty (or only whitespace) and `null` both mean absent.
+/// An optional JSON object body: empty (or only whitespace) and `null` both
+/// mean absent.
 pub fn optional_json<T: DeserializeOwned>(body: &[u8]) -> Result<Option<T>, Error> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
     }
-    serde_json::from_slice::<Option<T>>(body)
-        .map_err(|e| Error::InvalidRequest(format!("invalid JSON body: {e}")))
+    match serde_json::from_slice::<serde_json::Value>(body).map_err(invalid_json)? {
+        serde_json::Value::Null => Ok(None),
+        value => json_object(value).map(Some),
+    }
+}
+
+/// Reads `T` from a JSON object. serde would also fill a struct from an
+/// array, which no client means, so anything but an object is refused.
+fn json_object<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, Error> {
+    if !value.is_object() {
+        return Err(Error::InvalidRequest(
+            "the body must be a JSON object".into(),
+        ));
+    }
+    serde_json::from_value(value).map_err(invalid_json)
+}
+
+pub fn invalid_json(err: serde_json::Error) -> Error {
+    Error::InvalidRequest(format!("invalid JSON body: {err}"))
 }
 
 /// A string schema that admits exactly `values`, for text parameters checked by hand.
@@ -365,8 +383,7 @@ impl<S: Send + Sync> FromRequest<S> for JsonValue {
     }
 }
 
-/// A JSON object body read into `T`. Only an object is accepted: serde would
-/// also fill a struct from an array, which no client means.
+/// A JSON object body read into `T`.
 pub struct JsonBody<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
@@ -374,14 +391,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
         let JsonValue(value) = JsonValue::from_request(request, state).await?;
-        if !value.is_object() {
-            return Err(ApiError(Error::InvalidRequest(
-                "the body must be a JSON object".into(),
-            )));
-        }
-        serde_json::from_value(value)
-            .map(JsonBody)
-            .map_err(|e| ApiError(Error::InvalidRequest(format!("invalid JSON body: {e}"))))
+        Ok(JsonBody(json_object(value)?))
     }
 }
 

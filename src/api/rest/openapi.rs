@@ -2,10 +2,9 @@
 //! handlers' `#[utoipa::path]` attributes as they are routed; this module adds
 //! what is common to all of them: the bearer scheme and the error envelope.
 
-use std::sync::Arc;
-
 use axum::{
     Extension,
+    body::Bytes,
     http::{StatusCode, header},
     response::IntoResponse,
 };
@@ -115,7 +114,7 @@ fn operations(
 
 /// The document, serialised once when the router is built.
 #[derive(Clone)]
-pub struct OpenApiJson(pub Arc<str>);
+pub struct OpenApiJson(pub Bytes);
 
 /// This document.
 #[utoipa::path(
@@ -127,8 +126,5 @@ pub struct OpenApiJson(pub Arc<str>);
     responses((status = OK, description = "The OpenAPI 3.1 document", content_type = "application/json", body = Object))
 )]
 pub async fn document(Extension(OpenApiJson(json)): Extension<OpenApiJson>) -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "application/json")],
-        json.to_string(),
-    )
+    ([(header::CONTENT_TYPE, "application/json")], json)
 }

@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 
 use super::{
     ApiError, AssetIdPath, Data,
-    assets::{ListQuery, list_params},
+    assets::{AssetListQuery, list_params},
     data, utc,
 };
 use crate::{
@@ -97,13 +97,13 @@ struct PublicAssetPageDto {
     operation_id = "listPublicAssets",
     path = "/api/v1/public/assets",
     tag = "public",
-    params(ListQuery),
+    params(AssetListQuery),
     security(()),
     responses((status = OK, body = Data<PublicAssetPageDto>))
 )]
 pub async fn list(
     State(services): State<Services>,
-    query: Result<Query<ListQuery>, QueryRejection>,
+    query: Result<Query<AssetListQuery>, QueryRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
     let Query(query) = query.map_err(|r| Error::InvalidRequest(r.body_text()))?;
     let Page {
