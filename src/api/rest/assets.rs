@@ -470,7 +470,8 @@ fn order_direction_values() -> Object {
     one_of(&["desc", "asc"])
 }
 
-/// An empty value is a bad value like any other; only `query` may be empty.
+/// An empty value is a bad value like any other (an empty `query` means no
+/// search, which the service decides).
 pub(super) fn list_params(query: AssetListQuery) -> Result<ListParams, Error> {
     let integer =
         |value: String, err: fn(String) -> Error| value.parse::<i64>().map_err(|_| err(value));
@@ -483,7 +484,7 @@ pub(super) fn list_params(query: AssetListQuery) -> Result<ListParams, Error> {
             .page_size
             .map(|v| integer(v, Error::InvalidPageSize))
             .transpose()?,
-        query: query.query.filter(|v| !v.trim().is_empty()),
+        query: query.query,
         content_type: query.content_type.map(|v| v.parse()).transpose()?,
         status: query.status.map(|v| v.parse()).transpose()?,
         order_by: query

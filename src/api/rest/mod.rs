@@ -32,7 +32,9 @@ use crate::{domain::Principal, error::Error, service::Services};
 /// The REST routes, each registered together with its OpenAPI operation so
 /// the document served at `/openapi.json` cannot drift from the router.
 pub fn router(services: Services) -> Result<Router, serde_json::Error> {
-    let (assets_collection, assets_paths, assets_router) = routes!(assets::list, assets::upload);
+    // Uploads stream far past axum's default body limit; the layer goes on
+    // this method router only.
+    let (asset_schemas, asset_paths, asset_routes) = routes!(assets::list, assets::upload);
     let (router, mut openapi) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .routes(routes!(system::healthz))
         .routes(routes!(system::readyz))
@@ -61,9 +63,9 @@ pub fn router(services: Services) -> Result<Router, serde_json::Error> {
         .routes(routes!(users::reset_password))
         .routes(routes!(users::set_permissions))
         .routes((
-            assets_collection,
-            assets_paths,
-            assets_router.layer(DefaultBodyLimit::disable()),
+            asset_schemas,
+            asset_paths,
+            asset_routes.layer(DefaultBodyLimit::disable()),
         ))
         .routes(routes!(assets::usage_stats))
         .routes(routes!(skills::list))
