@@ -1,4 +1,4 @@
-//! The skills catalog: names, aliases, descriptions and steps (DESIGN.md §7).
+//! The skills catalog: names, aliases, descriptions and steps (docs/api.md §6).
 
 use crate::domain::SkillInfo;
 

@@ -1,4 +1,4 @@
-//! REST/JSON façade: the fixed `/api/v1` contract of DESIGN.md §4, mapped onto
+//! REST/JSON façade: the fixed `/api/v1` contract of docs/api.md, mapped onto
 //! the services. Success bodies are `{"data": ...}`; errors use one envelope.
 
 mod ai_providers;
