@@ -24,6 +24,8 @@ const API_KEY: &str = "bench-static-key-0123456789";
 const ASSETS: u64 = 100_000;
 const MIB: usize = 1024 * 1024;
 
+#[path = "../tests/common/fixtures.rs"]
+mod fixtures;
 #[path = "../tests/common/process.rs"]
 mod process;
 
@@ -67,11 +69,7 @@ fn peak_rss_mib(pid: u32) -> f64 {
 
 /// A JPEG's first 64 KiB (so it sniffs as one) padded with noise to `size`.
 fn upload_file(dir: &Path, size: usize) -> std::path::PathBuf {
-    let photo = std::fs::read(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../shared/testdata/images/normal/large_olympus_ep3_4032x3024.jpg"),
-    )
-    .expect("test image");
+    let photo = fixtures::read_fixture("generated/large_4032x3024.jpg");
     let mut bytes = photo[..64 * 1024].to_vec();
     let mut state = 0x2545_f491_4f6c_dd1d_u64;
     while bytes.len() < size {

@@ -15,10 +15,35 @@ use tessera::imaging::{self, OutputFormat};
 
 const RUNS: usize = 9;
 
+#[path = "../tests/common/fixtures.rs"]
+mod fixtures;
+
+/// A fixture as a file the command-line peers can read: the repository's
+/// images, or generated ones written to the temp dir once per run.
 fn testdata(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/testdata/images")
-        .join(name)
+    let path = std::env::temp_dir().join(format!("tessera-bench-{}", name.replace('/', "-")));
+    if !path.exists() {
+        let bytes = if name == "generated/giant_20000x14000.jpg" {
+            giant_jpeg()
+        } else {
+            fixtures::read_fixture(name)
+        };
+        std::fs::write(&path, bytes).expect("write bench fixture");
+    }
+    path
+}
+
+/// A real 280 MP grayscale JPEG: a CC0 photo tiled to 20000x14000.
+fn giant_jpeg() -> Vec<u8> {
+    let tile = image::load_from_memory(&fixtures::read_fixture("exif/grayscale_camera.png"))
+        .expect("decode tile")
+        .to_luma8();
+    let giant = fixtures::mirrored_tiles(&tile, 20000, 14000);
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 85)
+        .encode_image(&giant)
+        .expect("encode giant JPEG");
+    out
 }
 
 fn median(mut samples: Vec<Duration>) -> Duration {
@@ -165,17 +190,17 @@ fn main() {
 
     println!("Thumbnail benchmark ({RUNS} runs each, medians)\n");
     compare(
-        "4032x3024 JPEG (12 MP, 2.8 MiB) -> 256 px",
-        &testdata("normal/large_olympus_ep3_4032x3024.jpg"),
+        "4032x3024 JPEG (12 MP) -> 256 px",
+        &testdata("generated/large_4032x3024.jpg"),
         100_000_000,
     );
     compare(
         "20000x14000 JPEG (280 MP) -> 256 px, pixel cap raised",
-        &testdata("edge/huge_20000x14000.jpg"),
+        &testdata("generated/giant_20000x14000.jpg"),
         400_000_000,
     );
 
-    let giant = testdata("edge/huge_20000x14000.jpg");
+    let giant = testdata("generated/giant_20000x14000.jpg");
     let child = Command::new(std::env::current_exe().expect("self"))
         .args(["--peak-rss-of", &giant.to_string_lossy()])
         .output()
@@ -214,9 +239,7 @@ fn main() {
     }
 
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    let latency = runtime.block_on(upload_to_ready(&testdata(
-        "normal/large_olympus_ep3_4032x3024.jpg",
-    )));
+    let latency = runtime.block_on(upload_to_ready(&testdata("generated/large_4032x3024.jpg")));
     println!(
         "\nUpload -> ready with thumbnail, 12 MP JPEG, REST upload + WatchAsset: {}",
         millis(latency)

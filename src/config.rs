@@ -37,8 +37,9 @@ pub enum LogFormat {
 #[derive(Clone, Debug)]
 pub struct Config {
     pub listen: SocketAddr,
-    /// Base of public URLs handed to clients, e.g. `https://img.example.com`.
-    pub public_base_url: String,
+    /// Base of public URLs handed to clients, e.g. `https://img.example.com`;
+    /// `None` builds them from each request (or the listen address in jobs).
+    pub public_base_url: Option<String>,
     pub data_dir: PathBuf,
     /// `None` means the embedded SQLite database under `data_dir`.
     pub database_url: Option<Secret>,
@@ -96,7 +97,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 5121)),
-            public_base_url: "http://localhost:5121".into(),
+            public_base_url: None,
             data_dir: PathBuf::from("./data"),
             database_url: None,
             api_keys: Vec::new(),
@@ -226,7 +227,7 @@ impl Config {
             cors_origins,
         } = file;
         set(&mut self.listen, listen);
-        set(&mut self.public_base_url, public_base_url);
+        self.public_base_url = public_base_url.or(self.public_base_url.take());
         set(&mut self.data_dir, data_dir);
         set(&mut self.api_keys, api_keys);
         set(&mut self.max_upload_bytes, max_upload_bytes);
@@ -259,7 +260,7 @@ impl Config {
             self.listen = parse("TESSERA_LISTEN", &v)?;
         }
         if let Some(v) = get("TESSERA_PUBLIC_BASE_URL") {
-            self.public_base_url = v;
+            self.public_base_url = Some(v);
         }
         if let Some(v) = get("TESSERA_DATA_DIR") {
             self.data_dir = PathBuf::from(v);
@@ -404,8 +405,8 @@ impl Config {
                 "must name at least one type",
             );
         }
-        if !(self.public_base_url.starts_with("http://")
-            || self.public_base_url.starts_with("https://"))
+        if let Some(base) = &self.public_base_url
+            && !(base.starts_with("http://") || base.starts_with("https://"))
         {
             return invalid(
                 "TESSERA_PUBLIC_BASE_URL",
@@ -422,9 +423,11 @@ impl Config {
             .unwrap_or_else(|| self.data_dir.join("assets"))
     }
 
-    /// The public base URL without a trailing slash.
-    pub fn public_base(&self) -> &str {
-        self.public_base_url.trim_end_matches('/')
+    /// The configured public base URL without a trailing slash.
+    pub fn public_base(&self) -> Option<&str> {
+        self.public_base_url
+            .as_deref()
+            .map(|base| base.trim_end_matches('/'))
     }
 }
 

@@ -1,5 +1,5 @@
 //! tessera: a self-hosted image asset service. One core service, three doors
-//! (REST, gRPC, grpc-web) on one port. See DESIGN.md for the architecture.
+//! (REST, gRPC, grpc-web) on one port. See docs/architecture.md.
 
 #![forbid(unsafe_code)]
 
@@ -36,9 +36,13 @@ pub enum ServeError {
 /// Used by `main` and by the tests, which run many servers in one process.
 pub async fn serve(
     listener: TcpListener,
-    config: Config,
+    mut config: Config,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServeError> {
+    // The address actually bound (port 0 in tests), for links made outside requests.
+    if let Ok(address) = listener.local_addr() {
+        config.listen = address;
+    }
     // Installed before the first request so every request is counted.
     if telemetry::prometheus().is_none() {
         tracing::warn!("another metrics recorder is installed; /metrics will fail");

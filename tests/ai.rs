@@ -256,9 +256,7 @@ async fn uploads_get_captions_and_alt_text(backend: Backend) {
     let fake = FakeAi::start().await;
     active_provider(&server, &fake, json!({})).await;
 
-    let bare = server
-        .upload_ok("normal/large_olympus_ep3_4032x3024.jpg", &[])
-        .await;
+    let bare = server.upload_ok("generated/large_4032x3024.jpg", &[]).await;
     let described = server
         .upload_ok(
             "normal/chelsea_cat.png",
@@ -331,6 +329,23 @@ async fn uploads_get_captions_and_alt_text(backend: Backend) {
         seen.iter()
             .any(|r| r.task_prompt().to_lowercase().contains("alt text"))
     );
+
+    // A configured provider that fails is a failure of its steps, never a
+    // skip; the asset is still ready.
+    fake.script([Reply::Status(401), Reply::Status(401)]);
+    let refused = server.upload_ok("normal/coffee.png", &[]).await;
+    let (_, refused) = server.wait_settled(refused["id"].as_str().unwrap()).await;
+    assert_eq!(refused["status"], "ready");
+    let summary = &refused["latestExecutionSummary"];
+    assert_eq!(summary["succeeded"], false, "{summary}");
+    for step in &summary["steps"].as_array().unwrap()[1..] {
+        assert_eq!(
+            (&step["succeeded"], &step["skipped"]),
+            (&json!(false), &json!(false)),
+            "{step}"
+        );
+        assert!(step["errorMessage"].as_str().is_some(), "{step}");
+    }
 
     // A rerun with a custom prompt replaces the result; filled texts stay.
     fake.script([Reply::Text("A second opinion".into())]);

@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use crate::common::process::{Process, assert_processed_once};
-use crate::common::{Backend, read_testdata};
+use crate::common::{Backend, read_fixture};
 use crate::on_both_databases;
 
 on_both_databases!(killed_server_loses_nothing);
@@ -14,7 +14,7 @@ async fn killed_server_loses_nothing(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let database_url = backend.database_url(dir.path()).await;
     let first = Process::start(dir.path(), &database_url, &[]).await;
-    let photo = read_testdata("normal/large_olympus_ep3_4032x3024.jpg");
+    let photo = read_fixture("generated/large_4032x3024.jpg");
     for i in 0..UPLOADS {
         let response = first.upload(&format!("photo-{i}.jpg"), photo.clone()).await;
         assert_eq!(response.status(), 202);

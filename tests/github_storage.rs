@@ -8,7 +8,7 @@ use tonic::Code;
 
 use crate::common::fake_github::{Failure, FakeGitHub};
 use crate::common::{
-    Backend, TestServer, grpc_download, grpc_upload, proto_struct, read_testdata, reason,
+    Backend, TestServer, grpc_download, grpc_upload, proto_struct, read_fixture, reason,
 };
 use crate::on_both_databases;
 
@@ -127,7 +127,7 @@ async fn github_profile_through_rest(backend: Backend) {
     );
 
     // The upload is a commit with the caller's message; the thumbnail follows.
-    let photo = read_testdata("normal/rocket_falcon9.jpg");
+    let photo = read_fixture("normal/rocket_falcon9.jpg");
     let (status, uploaded) = server
         .upload(
             "rocket.jpg",
@@ -346,7 +346,7 @@ async fn github_profile_through_grpc(backend: Backend) {
         .unwrap();
     assert!(!format!("{profile:?}").contains(TOKEN));
 
-    let photo = read_testdata("normal/flower_canon_s40.jpg");
+    let photo = read_fixture("normal/flower_canon_s40.jpg");
     let metadata = |commit_message: Option<&str>| UploadAssetMetadata {
         file_name: "flower.jpg".into(),
         storage_provider_profile_id: Some(profile.id.clone()),

@@ -9,7 +9,7 @@ use tessera::api::grpc::proto::{
 use tonic::Code;
 
 use crate::common::{
-    Backend, TestServer, grpc_download as download, grpc_upload as upload, read_testdata, reason,
+    Backend, TestServer, grpc_download as download, grpc_upload as upload, read_fixture, reason,
     sha256_hex,
 };
 use crate::on_both_databases;
@@ -34,7 +34,7 @@ fn metadata(file_name: &str) -> UploadAssetMetadata {
 async fn upload_read_update_download_delete(backend: Backend) {
     let server = TestServer::start(backend).await;
     let mut client = server.grpc().await;
-    let bytes = read_testdata("normal/large_olympus_ep3_4032x3024.jpg");
+    let bytes = read_fixture("generated/large_4032x3024.jpg");
     let asset = upload(
         &mut client,
         UploadAssetMetadata {
@@ -113,15 +113,32 @@ async fn upload_read_update_download_delete(backend: Backend) {
     let err = client
         .update_asset(UpdateAssetRequest {
             id: asset.id.clone(),
-            original_file_name: Some(String::new()),
+            original_file_name: Some("  ".into()),
             ..Default::default()
         })
         .await
-        .expect_err("empty name");
+        .expect_err("blank name");
     assert_eq!(
         (err.code(), reason(&err).as_str()),
         (Code::InvalidArgument, "asset_original_file_name_invalid")
     );
+    // An empty string clears the name, as for the other text fields.
+    let cleared = client
+        .update_asset(UpdateAssetRequest {
+            id: asset.id.clone(),
+            original_file_name: Some(String::new()),
+            ..Default::default()
+        })
+        .await
+        .expect("clear the name")
+        .into_inner()
+        .asset
+        .expect("asset");
+    assert_eq!(cleared.original_file_name, "");
+    let (_, rest) = server
+        .get_json(&format!("/api/v1/assets/{}", asset.id))
+        .await;
+    assert_eq!(rest["data"]["originalFileName"], serde_json::Value::Null);
 
     let deleted = client
         .delete_asset(DeleteAssetRequest {
@@ -157,7 +174,7 @@ async fn list_and_usage_match_rest(backend: Backend) {
         "normal/coffee.png",
     ] {
         let name = file.rsplit('/').next().unwrap();
-        let asset = upload(&mut client, metadata(name), &read_testdata(file))
+        let asset = upload(&mut client, metadata(name), &read_fixture(file))
             .await
             .expect("upload");
         ids.push(asset.id);
@@ -298,7 +315,7 @@ async fn errors_carry_the_rest_code(backend: Backend) {
             "asset_content_type_not_allowed",
         ),
         (
-            "edge/zero_bytes.jpg",
+            "generated/zero_bytes.jpg",
             Code::InvalidArgument,
             "asset_file_empty",
         ),
@@ -308,7 +325,7 @@ async fn errors_carry_the_rest_code(backend: Backend) {
             "asset_file_too_large",
         ),
     ] {
-        let err = upload(&mut client, metadata("x.png"), &read_testdata(file))
+        let err = upload(&mut client, metadata("x.png"), &read_fixture(file))
             .await
             .expect_err(file);
         assert_eq!(
@@ -323,7 +340,7 @@ async fn errors_carry_the_rest_code(backend: Backend) {
             description: Some("d".repeat(1001)),
             ..metadata("f.jpg")
         },
-        &read_testdata("normal/flower_canon_s40.jpg"),
+        &read_fixture("normal/flower_canon_s40.jpg"),
     )
     .await
     .expect_err("too long");
@@ -334,7 +351,7 @@ async fn errors_carry_the_rest_code(backend: Backend) {
             storage_provider_profile_id: Some("missing".into()),
             ..metadata("f.jpg")
         },
-        &read_testdata("normal/flower_canon_s40.jpg"),
+        &read_fixture("normal/flower_canon_s40.jpg"),
     )
     .await
     .expect_err("profile");

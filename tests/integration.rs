@@ -13,6 +13,7 @@ mod grpc_web;
 mod observability;
 mod openapi;
 mod processing;
+mod public_urls;
 mod repository;
 mod rest_assets;
 mod scale_out;

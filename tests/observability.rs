@@ -1,6 +1,6 @@
 //! What operators rely on: `/metrics` in Prometheus format with bounded
-//! labels, and JSON logs where a job's lines carry the trace id of the
-//! request that created it.
+//! labels, JSON logs where a job's lines carry the trace id of the request
+//! that created it, and one access-log line per request.
 
 use std::time::{Duration, Instant};
 
@@ -8,10 +8,14 @@ use serde_json::Value;
 use tessera::api::grpc::proto::GetAssetRequest;
 
 use crate::common::process::Process;
-use crate::common::{Backend, TestServer, read_testdata};
+use crate::common::{Backend, TestServer, read_fixture};
 use crate::on_both_databases;
 
-on_both_databases!(metrics_are_served, job_logs_carry_the_request_trace_id);
+on_both_databases!(
+    metrics_are_served,
+    job_logs_carry_the_request_trace_id,
+    every_request_has_an_access_log_line
+);
 
 /// The value of the first series line starting with `prefix`.
 fn series(text: &str, prefix: &str) -> Option<f64> {
@@ -23,7 +27,7 @@ fn series(text: &str, prefix: &str) -> Option<f64> {
 
 async fn metrics_are_served(backend: Backend) {
     let server = TestServer::start(backend).await;
-    let photo = read_testdata("normal/rocket_falcon9.jpg");
+    let photo = read_fixture("normal/rocket_falcon9.jpg");
     let asset = server.upload_ok("normal/rocket_falcon9.jpg", &[]).await;
     let id = asset["id"].as_str().unwrap().to_string();
     let (_, settled) = server.wait_settled(&id).await;
@@ -78,7 +82,7 @@ async fn job_logs_carry_the_request_trace_id(backend: Backend) {
     )
     .await;
     let response = process
-        .upload("rocket.jpg", read_testdata("normal/rocket_falcon9.jpg"))
+        .upload("rocket.jpg", read_fixture("normal/rocket_falcon9.jpg"))
         .await;
     assert_eq!(response.status(), 202);
     let trace_id = response.headers()["x-trace-id"]
@@ -117,4 +121,182 @@ async fn job_logs_carry_the_request_trace_id(backend: Backend) {
         "{job_line}"
     );
     assert_eq!(job_line["fields"]["outcome"], "succeeded", "{job_line}");
+}
+
+/// The access-log lines (JSON) in a process's log.
+fn access_lines(process: &Process) -> Vec<Value> {
+    std::fs::read_to_string(&process.log)
+        .unwrap()
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|line| line["target"] == "tessera::access")
+        .collect()
+}
+
+/// Waits for the access line of `trace_id` (written when the response body ends).
+async fn access_line(process: &Process, trace_id: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(line) = access_lines(process)
+            .into_iter()
+            .find(|line| line["fields"]["trace_id"] == trace_id)
+        {
+            return line;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no access line for {trace_id}:\n{}",
+            std::fs::read_to_string(&process.log).unwrap()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn every_request_has_an_access_log_line(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let database_url = backend.database_url(dir.path()).await;
+    let process = Process::start(
+        &dir.path().join("json"),
+        &database_url,
+        &[("TESSERA_LOG_FORMAT", "json"), ("TESSERA_LOG", "info")],
+    )
+    .await;
+
+    // REST: an error's trace id finds its line, with the route template.
+    let missing = uuid::Uuid::now_v7();
+    let response = process
+        .http
+        .get(format!("{}/api/v1/assets/{missing}", process.base))
+        .bearer_auth(crate::common::API_KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+    let body: Value = response.json().await.unwrap();
+    let trace_id = body["error"]["traceId"].as_str().unwrap().to_string();
+    let line = access_line(&process, &trace_id).await;
+    assert_eq!(line["level"], "INFO");
+    let fields = &line["fields"];
+    assert_eq!(fields["protocol"], "rest", "{line}");
+    assert_eq!(fields["method"], "GET");
+    assert_eq!(fields["route"], "/api/v1/assets/{id}");
+    assert_eq!(fields["status"], 404);
+    assert_eq!(fields["caller"], "api_key:configured");
+    assert_eq!(fields["client_ip"], "127.0.0.1");
+    assert!(fields["response_bytes"].as_u64().unwrap() > 0);
+    assert!(fields["latency_ms"].as_f64().unwrap() >= 0.0);
+    let text = line.to_string();
+    assert!(!text.contains(crate::common::API_KEY), "never the secret");
+
+    // An upload counts its request bytes; anonymous callers are named so.
+    let photo = read_fixture("normal/rocket_falcon9.jpg");
+    let response = process.upload("rocket.jpg", photo.clone()).await;
+    let trace_id = response.headers()["x-trace-id"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let fields = access_line(&process, &trace_id).await["fields"].clone();
+    assert_eq!(
+        (fields["method"].as_str(), fields["status"].as_u64()),
+        (Some("POST"), Some(202))
+    );
+    assert!(fields["request_bytes"].as_u64().unwrap() > photo.len() as u64);
+    let response = process
+        .http
+        .get(format!("{}/healthz", process.base))
+        .send()
+        .await
+        .unwrap();
+    let trace_id = response.headers()["x-trace-id"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        access_line(&process, &trace_id).await["fields"]["caller"],
+        "anonymous"
+    );
+
+    // gRPC: the RPC, and the status from the trailers.
+    let channel = tonic::transport::Channel::from_shared(process.base.clone())
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut client =
+        tessera::api::grpc::proto::asset_service_client::AssetServiceClient::new(channel);
+    let mut request = tonic::Request::new(GetAssetRequest {
+        id: missing.to_string(),
+    });
+    request.metadata_mut().insert(
+        "authorization",
+        format!("Bearer {}", crate::common::API_KEY)
+            .parse()
+            .unwrap(),
+    );
+    let status = client.get_asset(request).await.unwrap_err();
+    assert_eq!(status.code(), tonic::Code::NotFound);
+    let trace_id = status
+        .metadata()
+        .get("x-trace-id")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    let fields = access_line(&process, &trace_id).await["fields"].clone();
+    assert_eq!(fields["protocol"], "grpc");
+    assert_eq!(fields["route"], "/tessera.v1.AssetService/GetAsset");
+    assert_eq!(fields["grpc_status"], 5);
+
+    // The text format carries the same line; TESSERA_LOG can silence it.
+    let text = Process::start(
+        &dir.path().join("text"),
+        &database_url,
+        &[("TESSERA_LOG", "info")],
+    )
+    .await;
+    let response = text
+        .http
+        .get(format!("{}/healthz", text.base))
+        .send()
+        .await
+        .unwrap();
+    let trace_id = response.headers()["x-trace-id"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let log = std::fs::read_to_string(&text.log).unwrap();
+        if let Some(line) = log
+            .lines()
+            .find(|l| l.contains(&format!("trace_id={trace_id}")))
+        {
+            assert!(
+                line.contains("tessera::access") && line.contains("route=/healthz"),
+                "{line}"
+            );
+            break;
+        }
+        assert!(Instant::now() < deadline, "no access line in\n{log}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    drop(text);
+    let quiet = Process::start(
+        &dir.path().join("quiet"),
+        &database_url,
+        &[
+            ("TESSERA_LOG_FORMAT", "json"),
+            ("TESSERA_LOG", "info,tessera::access=off"),
+        ],
+    )
+    .await;
+    quiet
+        .http
+        .get(format!("{}/healthz", quiet.base))
+        .send()
+        .await
+        .unwrap();
+    // The JSON process above logged its lines within milliseconds; this one has none.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(access_lines(&quiet), Vec::<Value>::new());
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
 
-use crate::common::{Backend, TestServer, read_testdata};
+use crate::common::{Backend, TestServer, read_fixture};
 use crate::on_both_databases;
 
 on_both_databases!(
@@ -212,7 +212,7 @@ async fn real_responses_match_the_document(backend: Backend) {
         .text("description", "a rocket")
         .part(
             "file",
-            reqwest::multipart::Part::bytes(read_testdata("normal/rocket_falcon9.jpg"))
+            reqwest::multipart::Part::bytes(read_fixture("normal/rocket_falcon9.jpg"))
                 .file_name("rocket.jpg"),
         );
     let uploaded = contract

@@ -7,7 +7,7 @@ use tessera::api::grpc::proto::{
     self, UploadAssetMetadata, UploadAssetRequest, upload_asset_request,
 };
 
-use crate::common::{Backend, TestServer, read_testdata};
+use crate::common::{Backend, TestServer, read_fixture};
 use crate::on_both_databases;
 
 on_both_databases!(
@@ -19,7 +19,7 @@ on_both_databases!(
 );
 
 async fn grpc_upload(server: &TestServer, file: &str) -> proto::Asset {
-    let bytes = read_testdata(file);
+    let bytes = read_fixture(file);
     let mut messages = vec![UploadAssetRequest {
         payload: Some(upload_asset_request::Payload::Metadata(
             UploadAssetMetadata {
@@ -48,9 +48,7 @@ async fn grpc_upload(server: &TestServer, file: &str) -> proto::Asset {
 async fn uploads_move_pending_processing_ready(backend: Backend) {
     let server = TestServer::start_with(backend, |config| config.workers = 1).await;
     for _ in 0..5 {
-        server
-            .upload_ok("normal/large_olympus_ep3_4032x3024.jpg", &[])
-            .await;
+        server.upload_ok("generated/large_4032x3024.jpg", &[]).await;
     }
     let asset = grpc_upload(&server, "exif/orientation_6.jpg").await;
     assert_eq!(asset.status(), proto::AssetStatus::Pending);
@@ -73,6 +71,57 @@ async fn uploads_move_pending_processing_ready(backend: Backend) {
     assert_eq!(
         (thumbnail["width"].as_u64(), thumbnail["height"].as_u64()),
         (Some(256), Some(171))
+    );
+
+    // No AI provider on this install: the AI steps had nothing to do and the
+    // run succeeded (gRPC says so as REST does).
+    let mut client = server.grpc().await;
+    let fetched = client
+        .get_asset(proto::GetAssetRequest {
+            id: asset.id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .asset
+        .unwrap();
+    let summary = fetched.latest_execution_summary.unwrap();
+    assert!(summary.succeeded);
+    let steps: Vec<(&str, bool, bool, Option<&str>)> = summary
+        .steps
+        .iter()
+        .map(|s| {
+            (
+                s.step_name.as_str(),
+                s.succeeded,
+                s.skipped,
+                s.error_message.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            ("generate_thumbnail", true, false, None),
+            ("generate_caption", true, true, None),
+            ("generate_alt_text", true, true, None),
+        ]
+    );
+    // Asked for by name, a caption without a provider is a failure.
+    let run = client
+        .run_skill(proto::RunSkillRequest {
+            id: asset.id.clone(),
+            skill_name: "caption".into(),
+            parameters: None,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!run.succeeded);
+    assert!(!run.steps[0].skipped);
+    assert_eq!(
+        run.steps[0].error_message.as_deref(),
+        Some("no active AI provider")
     );
 
     // The REST upload of the same kind ends the same way.
@@ -144,12 +193,8 @@ async fn run_enrichment_false_is_ready_at_once(backend: Backend) {
 async fn hostile_files_end_refused_or_failed(backend: Backend) {
     let server = TestServer::start(backend).await;
     let mut failed = Vec::new();
-    for entry in std::fs::read_dir(crate::common::testdata("edge")).unwrap() {
-        let path = entry.unwrap().path();
-        let name = path.file_name().unwrap().to_string_lossy().to_string();
-        let (status, body) = server
-            .upload(&name, std::fs::read(&path).unwrap(), &[])
-            .await;
+    for (name, bytes) in crate::common::fixtures::hostile() {
+        let (status, body) = server.upload(&name, bytes, &[]).await;
         if status != 202 {
             assert!((400..500).contains(&status), "{name}: {status} {body}");
             continue;
@@ -197,14 +242,28 @@ async fn hostile_files_end_refused_or_failed(backend: Backend) {
 }
 
 /// Instances share the queue: an upload taken by an instance without
-/// workers is processed by another one (woken by NOTIFY on PostgreSQL,
-/// by polling on SQLite).
+/// workers stays `pending` (that instance only serves) until another one
+/// processes it (woken by NOTIFY on PostgreSQL, by polling on SQLite).
 async fn another_instance_processes_uploads(backend: Backend) {
     let front = TestServer::start_with(backend, |config| config.workers = 0).await;
-    front.get_json("/api/v1/assets").await;
-    let worker = TestServer::start_beside(&front, |config| config.workers = 1).await;
     let asset = front.upload_ok("normal/flower_canon_s40.jpg", &[]).await;
     let id = asset["id"].as_str().unwrap();
+    // A worker in this process would have been woken at once; give it ample time.
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let (_, waiting) = front.get_json(&format!("/api/v1/assets/{id}")).await;
+    assert_eq!(waiting["data"]["status"], "pending", "no worker took it");
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&front.database_url).await.unwrap();
+    let (status, attempts): (String, i64) =
+        sqlx::query_as("SELECT status, CAST(attempts AS BIGINT) FROM jobs WHERE asset_id = $1")
+            .bind(id)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!((status.as_str(), attempts), ("queued", 0));
+    pool.close().await;
+
+    let worker = TestServer::start_beside(&front, |config| config.workers = 1).await;
     let (_, settled) = worker.wait_settled(id).await;
     assert_eq!(settled["status"], "ready");
     assert_eq!(settled["derivatives"][0]["kind"], "thumbnail_256");
@@ -232,7 +291,7 @@ async fn every_kind_of_image_gets_a_thumbnail(backend: Backend) {
     let server = TestServer::start(backend).await;
     let cases = [
         ("exif/cmyk_adobe.jpg", (100, 100)),
-        ("exif/rgb_16bit_icc.png", (149, 227)),
+        ("generated/rgb_16bit.png", (149, 227)),
         ("exif/grayscale_camera.png", (256, 256)),
         ("exif/progressive.jpg", (256, 185)),
         ("exif/interlaced_adam7_rgba.png", (162, 150)),

@@ -18,7 +18,7 @@ fn asset(profile: &str, name: &str, content_type: &str, size: u64, is_public: bo
         id,
         kind: "image".into(),
         status: AssetStatus::Ready,
-        original_file_name: name.into(),
+        original_file_name: Some(name.into()),
         stored_file_name: format!("{id}.bin"),
         extension: "bin".into(),
         content_type: content_type.into(),
@@ -176,7 +176,7 @@ async fn repository_story(backend: Backend) {
         .expect("exists");
     assert_eq!(updated.alt_text.as_deref(), Some("alt"));
     assert_eq!(updated.description, None);
-    assert_eq!(updated.original_file_name, "Cat_1.png");
+    assert_eq!(updated.original_file_name.as_deref(), Some("Cat_1.png"));
     assert!(updated.is_public);
     assert_eq!(updated.updated_at, later);
     let updated = db
@@ -184,7 +184,7 @@ async fn repository_story(backend: Backend) {
             a.id,
             &AssetUpdate {
                 is_public: Some(false),
-                original_file_name: Some("x.png"),
+                original_file_name: Some(Some("x.png")),
                 ..Default::default()
             },
             now(),
@@ -195,10 +195,10 @@ async fn repository_story(backend: Backend) {
     assert_eq!(
         (
             updated.is_public,
-            updated.original_file_name.as_str(),
+            updated.original_file_name.as_deref(),
             updated.alt_text.as_deref()
         ),
-        (false, "x.png", Some("alt"))
+        (false, Some("x.png"), Some("alt"))
     );
     assert!(
         db.update_asset(Uuid::now_v7(), &AssetUpdate::default(), now())

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use futures_util::{StreamExt, stream};
 
 use crate::common::process::{Process, assert_processed_once, files_below};
-use crate::common::{Backend, read_testdata, s3_server};
+use crate::common::{Backend, read_fixture, s3_server};
 
 const UPLOADS: usize = 300;
 const ACCESS_KEY: &str = "AKIASCALEOUT";
@@ -37,9 +37,9 @@ async fn two_instances_share_the_work_and_survive_a_kill() {
     let second = Process::start(&dir.path().join("b"), &database_url, &env).await;
 
     // Mostly small photos (debug builds process slowly), a few 12 MP ones.
-    let small = read_testdata("normal/flower_canon_s40.jpg");
-    let medium = read_testdata("normal/rocket_falcon9.jpg");
-    let large = read_testdata("normal/large_olympus_ep3_4032x3024.jpg");
+    let small = read_fixture("normal/flower_canon_s40.jpg");
+    let medium = read_fixture("normal/rocket_falcon9.jpg");
+    let large = read_fixture("generated/large_4032x3024.jpg");
     let instances = [&first, &second];
     let statuses: Vec<u16> = stream::iter(0..UPLOADS)
         .map(|i| {

@@ -5,7 +5,7 @@
 use bytes::Bytes;
 use futures_util::{StreamExt, stream};
 use tessera::storage::{
-    BlobStore, ByteRange, GitHubSettings, GitHubStore, LocalStore, S3Settings, S3Store,
+    BlobStore, ByteRange, GitHubSettings, GitHubStore, LocalStore, PublicBase, S3Settings, S3Store,
     StorageError,
 };
 
@@ -125,9 +125,12 @@ fn files_under(dir: &std::path::Path) -> usize {
 #[tokio::test]
 async fn local_store_conformance() {
     let dir = tempfile::tempdir().unwrap();
-    let store = LocalStore::open(dir.path().to_path_buf(), "http://cdn.example/")
-        .await
-        .unwrap();
+    let store = LocalStore::open(
+        dir.path().to_path_buf(),
+        PublicBase::fixed("http://cdn.example/"),
+    )
+    .await
+    .unwrap();
     conformance(&store, 3_000_000).await;
     assert_eq!(files_under(dir.path()), 0, "no temp files left");
     assert!(!dir.path().parent().unwrap().join("escape.jpg").exists());

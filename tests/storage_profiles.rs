@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use crate::common::{
-    Backend, TestServer, grpc_download, grpc_upload, proto_struct, read_testdata, s3_server,
+    Backend, TestServer, grpc_download, grpc_upload, proto_struct, read_fixture, s3_server,
 };
 use crate::on_both_databases;
 
@@ -82,7 +82,7 @@ async fn uploads_live_on_the_chosen_s3_profile(backend: Backend) {
     );
 
     // An upload naming the profile lands in the bucket, thumbnail included.
-    let photo = read_testdata("normal/rocket_falcon9.jpg");
+    let photo = read_fixture("normal/rocket_falcon9.jpg");
     let (status, uploaded) = server
         .upload(
             "rocket.jpg",
@@ -242,7 +242,7 @@ async fn profiles_and_s3_uploads_through_grpc(backend: Backend) {
     let summary = format!("{:?}", profile.configuration_summary);
     assert!(!summary.contains(SECRET_KEY) && summary.contains("tessera-bucket"));
 
-    let photo = read_testdata("normal/flower_canon_s40.jpg");
+    let photo = read_fixture("normal/flower_canon_s40.jpg");
     let metadata = UploadAssetMetadata {
         file_name: "flower.jpg".into(),
         storage_provider_profile_id: Some(profile.id.clone()),
@@ -365,7 +365,7 @@ async fn an_unreachable_bucket_fails_cleanly(backend: Backend) {
     let (status, body) = server
         .upload(
             "x.jpg",
-            read_testdata("normal/flower_canon_s40.jpg"),
+            read_fixture("normal/flower_canon_s40.jpg"),
             &[("storageProviderProfileId", &id)],
         )
         .await;

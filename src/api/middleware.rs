@@ -1,14 +1,21 @@
 //! The one layer both transports share: a trace id and the caller's identity
 //! for every request. Authentication happens here; authorization in the service.
 
-use std::time::Instant;
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Instant,
+};
 
 use axum::{
     body::Body,
     extract::{MatchedPath, Request, State},
     http::{
         HeaderValue,
-        header::{AUTHORIZATION, CONTENT_TYPE},
+        header::{AUTHORIZATION, CONTENT_TYPE, HOST},
+        uri::Authority,
     },
     middleware::Next,
     response::Response,
@@ -16,7 +23,9 @@ use axum::{
 use http_body_util::BodyExt;
 use tracing::Instrument;
 
-use crate::{domain::Principal, error::Error, service::AuthService, telemetry};
+use crate::{
+    domain::Principal, error::Error, service::AuthService, storage::with_request_origin, telemetry,
+};
 
 /// Why credentials were refused; kept small so the context stays cheap to clone.
 #[derive(Clone, Copy, Debug)]
@@ -83,28 +92,143 @@ pub async fn request_context(
         .get::<tonic::transport::server::TcpConnectInfo>()
         .and_then(|info| info.remote_addr())
         .map(|addr| addr.ip());
+    let origin = request_origin(&request);
+    let protocol = protocol(&request);
+    let method = request.method().to_string();
+    // REST routes come from the router; gRPC ones are the request path.
+    let grpc_path = (protocol != "rest").then(|| request.uri().path().to_string());
+    let mut entry = AccessEntry {
+        started: Instant::now(),
+        protocol,
+        method: method.clone(),
+        route: grpc_path.clone().unwrap_or_default(),
+        status: 0,
+        grpc_status: None,
+        request_bytes: Arc::new(AtomicU64::new(0)),
+        response_bytes: 0,
+        trace_id: trace_id.clone(),
+        caller: caller_label(&caller),
+        client_ip,
+        response_counter: metrics::counter!(telemetry::RESPONSE_BYTES, "protocol" => protocol),
+    };
     request.extensions_mut().insert(RequestContext {
         trace_id: trace_id.clone(),
         client_ip,
         caller,
     });
-    let protocol = protocol(&request);
-    let method = request.method().to_string();
-    // REST routes come from the router; gRPC ones are the request path.
-    let grpc_path = (protocol != "rest").then(|| request.uri().path().to_string());
-    let request = request.map(|body| counted(body, telemetry::REQUEST_BYTES, protocol));
-    let started = Instant::now();
-    let response =
-        telemetry::with_trace_id(trace_id.clone(), next.run(request).instrument(span.clone()))
-            .await;
-    record(protocol, method, grpc_path, started, &response);
-    let mut response = response.map(|body| counted(body, telemetry::RESPONSE_BYTES, protocol));
+    let request_bytes = entry.request_bytes.clone();
+    let request = request.map(|body| counted_request(body, protocol, request_bytes));
+    let response = telemetry::with_trace_id(
+        trace_id.clone(),
+        with_request_origin(origin, next.run(request).instrument(span)),
+    )
+    .await;
+    let route = record(protocol, method, grpc_path, entry.started, &response);
+    entry.route = route;
+    entry.status = response.status().as_u16();
+    entry.grpc_status = grpc_status(response.headers());
+    let mut response = response;
     crate::api::rest::render_error_body(&mut response, &trace_id);
+    let mut response = response.map(|body| logged(body, entry));
     if let Ok(value) = HeaderValue::from_str(&trace_id) {
         response.headers_mut().insert(TRACE_ID_HEADER, value);
     }
-    span.in_scope(|| tracing::debug!(status = response.status().as_u16(), "request done"));
     response
+}
+
+/// The origin the client used (`http://host[:port]`), from `Host` (HTTP/1)
+/// or the `:authority` (HTTP/2): public links then point where the client
+/// actually reached tessera. Anything that is not a plain authority is ignored.
+fn request_origin(request: &Request) -> Option<Arc<str>> {
+    let authority = request
+        .headers()
+        .get(HOST)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|host| host.parse::<Authority>().ok())
+        .or_else(|| request.uri().authority().cloned())?;
+    if authority.as_str().contains('@') {
+        return None;
+    }
+    Some(format!("http://{authority}").into())
+}
+
+/// Who called, for the access log: never a secret.
+fn caller_label(caller: &Result<Principal, Rejection>) -> String {
+    match caller {
+        Ok(Principal::Anonymous) => "anonymous".into(),
+        Ok(Principal::User(user)) => format!("user:{}", user.id),
+        Ok(Principal::ApiKey {
+            key_id: Some(id), ..
+        }) => format!("api_key:{id}"),
+        Ok(Principal::ApiKey { key_id: None, .. }) => "api_key:configured".into(),
+        Err(_) => "refused".into(),
+    }
+}
+
+fn grpc_status(headers: &http::HeaderMap) -> Option<u16> {
+    headers
+        .get("grpc-status")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+}
+
+/// One request as the access log shows it. Logged when the response body is
+/// done (or dropped), so streamed bytes and a gRPC status sent in trailers
+/// are known.
+struct AccessEntry {
+    started: Instant,
+    protocol: &'static str,
+    method: String,
+    route: String,
+    status: u16,
+    grpc_status: Option<u16>,
+    request_bytes: Arc<AtomicU64>,
+    response_bytes: u64,
+    trace_id: String,
+    caller: String,
+    client_ip: Option<std::net::IpAddr>,
+    response_counter: metrics::Counter,
+}
+
+impl Drop for AccessEntry {
+    fn drop(&mut self) {
+        let client_ip = self.client_ip.map(|ip| ip.to_string()).unwrap_or_default();
+        tracing::info!(
+            target: ACCESS_LOG,
+            protocol = self.protocol,
+            method = %self.method,
+            route = %self.route,
+            status = self.status,
+            grpc_status = self.grpc_status,
+            latency_ms = self.started.elapsed().as_secs_f64() * 1000.0,
+            request_bytes = self.request_bytes.load(Ordering::Relaxed),
+            response_bytes = self.response_bytes,
+            trace_id = %self.trace_id,
+            caller = %self.caller,
+            client_ip = %client_ip,
+            "request"
+        );
+    }
+}
+
+/// The `tracing` target of the access log (`TESSERA_LOG=tessera::access=off` silences it).
+pub const ACCESS_LOG: &str = "tessera::access";
+
+/// Counts the response body as it streams, for the metrics and the access
+/// log, and picks up a gRPC status sent in trailers.
+fn logged(body: Body, mut entry: AccessEntry) -> Body {
+    Body::new(body.map_frame(move |frame| {
+        if let Some(data) = frame.data_ref() {
+            let length = data.len() as u64;
+            entry.response_bytes += length;
+            entry.response_counter.increment(length);
+        } else if let Some(trailers) = frame.trailers_ref()
+            && let Some(status) = grpc_status(trailers)
+        {
+            entry.grpc_status = Some(status);
+        }
+        frame
+    }))
 }
 
 /// `rest`, `grpc` or `grpc-web`, from the content type.
@@ -123,12 +247,13 @@ fn protocol(request: &Request) -> &'static str {
     }
 }
 
-/// Counts the body's bytes as they pass (streamed uploads and downloads too).
-fn counted(body: Body, name: &'static str, protocol: &'static str) -> Body {
-    let counter = metrics::counter!(name, "protocol" => protocol);
+/// Counts the request body's bytes as they pass (streamed uploads too).
+fn counted_request(body: Body, protocol: &'static str, tally: Arc<AtomicU64>) -> Body {
+    let counter = metrics::counter!(telemetry::REQUEST_BYTES, "protocol" => protocol);
     Body::new(body.map_frame(move |frame| {
         if let Some(data) = frame.data_ref() {
             counter.increment(data.len() as u64);
+            tally.fetch_add(data.len() as u64, Ordering::Relaxed);
         }
         frame
     }))
@@ -144,7 +269,7 @@ fn record(
     grpc_path: Option<String>,
     started: Instant,
     response: &Response,
-) {
+) -> String {
     let (route, status) = match grpc_path {
         None => {
             let route = response
@@ -174,10 +299,11 @@ fn record(
         telemetry::REQUESTS,
         "protocol" => protocol,
         "method" => method,
-        "route" => route,
+        "route" => route.clone(),
         "status" => status,
     )
     .increment(1);
+    route
 }
 
 /// Keeps the matched route template on the response for the metrics

@@ -53,7 +53,8 @@ impl TryFrom<AssetRow> for Asset {
                 .status
                 .parse()
                 .map_err(|e| Error::internal("corrupt asset status", e))?,
-            original_file_name: row.original_file_name,
+            // The column is never NULL: an empty name is a cleared one.
+            original_file_name: Some(row.original_file_name).filter(|n| !n.is_empty()),
             stored_file_name: row.stored_file_name,
             extension: row.extension,
             content_type: row.content_type,
@@ -117,7 +118,7 @@ pub struct OriginalReplacement {
 pub struct AssetUpdate<'a> {
     pub description: Option<Option<&'a str>>,
     pub alt_text: Option<Option<&'a str>>,
-    pub original_file_name: Option<&'a str>,
+    pub original_file_name: Option<Option<&'a str>>,
     pub is_public: Option<bool>,
 }
 
@@ -135,7 +136,7 @@ impl Db {
         .bind(asset.id.to_string())
         .bind(&asset.kind)
         .bind(asset.status.as_str())
-        .bind(&asset.original_file_name)
+        .bind(asset.original_file_name.as_deref().unwrap_or_default())
         .bind(&asset.stored_file_name)
         .bind(&asset.extension)
         .bind(&asset.content_type)
@@ -279,7 +280,7 @@ impl Db {
             .bind(flag(update.alt_text.is_some()))
             .bind(update.alt_text.flatten())
             .bind(flag(update.original_file_name.is_some()))
-            .bind(update.original_file_name.unwrap_or_default())
+            .bind(update.original_file_name.flatten().unwrap_or_default())
             .bind(flag(update.is_public.is_some()))
             .bind(flag(update.is_public.unwrap_or_default()))
             .bind(to_micros(at))

@@ -23,6 +23,7 @@ struct StepRow {
     step_name: String,
     succeeded: i64,
     error_message: Option<String>,
+    skipped: i64,
     started_at: i64,
     completed_at: i64,
 }
@@ -59,7 +60,7 @@ impl Db {
             for (position, step) in execution.steps.iter().enumerate() {
                 sqlx::query(
                     "INSERT INTO skill_execution_steps (id, execution_id, position, step_name, succeeded, \
-                     error_message, started_at, completed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                     error_message, skipped, started_at, completed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
                 )
                 .bind(Uuid::now_v7().to_string())
                 .bind(execution.execution_id.to_string())
@@ -67,6 +68,7 @@ impl Db {
                 .bind(&step.step_name)
                 .bind(flag(step.succeeded))
                 .bind(step.error_message.as_deref())
+                .bind(flag(step.skipped))
                 .bind(to_micros(step.started_at))
                 .bind(to_micros(step.completed_at))
                 .execute(&mut *tx)
@@ -87,7 +89,7 @@ impl Db {
         .await?;
         let Some(row) = row else { return Ok(None) };
         let steps: Vec<StepRow> = sqlx::query_as(
-            "SELECT step_name, succeeded, error_message, started_at, completed_at \
+            "SELECT step_name, succeeded, error_message, skipped, started_at, completed_at \
              FROM skill_execution_steps WHERE execution_id = $1 ORDER BY position",
         )
         .bind(&row.id)
@@ -108,6 +110,7 @@ impl Db {
                     step_name: s.step_name,
                     succeeded: s.succeeded != 0,
                     error_message: s.error_message,
+                    skipped: s.skipped != 0,
                     started_at: from_micros(s.started_at),
                     completed_at: from_micros(s.completed_at),
                 })

@@ -56,7 +56,8 @@ pub struct Asset {
     /// Always `image` today; kept so other media can join without a contract change.
     pub kind: String,
     pub status: AssetStatus,
-    pub original_file_name: String,
+    /// The name the client gave; `None` once a client cleared it.
+    pub original_file_name: Option<String>,
     pub stored_file_name: String,
     pub extension: String,
     pub content_type: String,

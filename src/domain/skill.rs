@@ -32,6 +32,9 @@ pub struct StepOutcome {
     pub succeeded: bool,
     /// Never contains secrets.
     pub error_message: Option<String>,
+    /// Nothing to do (an optional step whose service is not configured):
+    /// counts as succeeded, so clients that only read `succeeded` see success.
+    pub skipped: bool,
     pub started_at: DateTime<Utc>,
     pub completed_at: DateTime<Utc>,
 }

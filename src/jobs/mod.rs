@@ -63,7 +63,9 @@ impl Workers {
         let owner = format!("worker-{}", uuid::Uuid::now_v7().simple());
         let cancel = CancellationToken::new();
         let mut tasks = Vec::new();
-        for index in 0..settings.workers.max(1) {
+        // No workers means serving only: jobs wait for an instance that has
+        // some, and this one neither leases, reaps nor listens for them.
+        for index in 0..settings.workers {
             let worker = Worker {
                 owner: owner.clone(),
                 db: db.clone(),
@@ -75,12 +77,14 @@ impl Workers {
             let span = tracing::info_span!("worker", index);
             tasks.push(tokio::spawn(worker.run().instrument(span)));
         }
-        tasks.push(tokio::spawn(reap(
-            db.clone(),
-            settings.lease,
-            cancel.clone(),
-        )));
-        if db.dialect() == Dialect::Postgres {
+        if settings.workers > 0 {
+            tasks.push(tokio::spawn(reap(
+                db.clone(),
+                settings.lease,
+                cancel.clone(),
+            )));
+        }
+        if settings.workers > 0 && db.dialect() == Dialect::Postgres {
             tasks.push(tokio::spawn(listen(
                 db.url().to_string(),
                 signal,

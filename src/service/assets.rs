@@ -294,7 +294,7 @@ impl AssetService {
             } else {
                 AssetStatus::Ready
             },
-            original_file_name: upload_file_name(metadata.file_name.as_deref(), extension),
+            original_file_name: Some(upload_file_name(metadata.file_name.as_deref(), extension)),
             stored_file_name: format!("{}.{extension}", staged.id),
             extension: extension.into(),
             content_type: staged.content_type.into(),
@@ -538,7 +538,7 @@ impl AssetService {
             .transpose()?;
         let original_file_name = patch
             .original_file_name
-            .map(|name| patched_file_name(name.as_deref()))
+            .map(|name| name.as_deref().map(patched_file_name).transpose())
             .transpose()?;
         if patch.is_public == Some(false)
             && let Some(asset) = self.db.get_asset(uuid).await?
@@ -553,7 +553,7 @@ impl AssetService {
         let update = AssetUpdate {
             description: description.as_ref().map(Option::as_deref),
             alt_text: alt_text.as_ref().map(Option::as_deref),
-            original_file_name: original_file_name.as_deref(),
+            original_file_name: original_file_name.as_ref().map(Option::as_deref),
             is_public: patch.is_public,
         };
         let asset = self
@@ -718,11 +718,14 @@ impl AssetService {
         let events = self.events.subscribe();
         let first = self.details(self.load(id).await?).await?;
         let id = first.asset.id;
+        // Updates are made after this call returns: links keep the caller's origin.
+        let origin = crate::storage::request_origin();
         let state = WatchState {
             service: self.clone(),
             events,
             last: first.asset.status,
             finished: first.asset.status.is_settled(),
+            origin,
         };
         let rest = stream::unfold(state, move |mut state| async move {
             if state.finished {
@@ -731,7 +734,10 @@ impl AssetService {
             let asset = state.next_change(id).await;
             state.finished = asset.as_ref().map_or(true, |a| a.status.is_settled());
             let details = match asset {
-                Ok(asset) => state.service.details(asset).await,
+                Ok(asset) => {
+                    let details = state.service.details(asset);
+                    crate::storage::with_request_origin(state.origin.clone(), details).await
+                }
                 Err(err) => Err(err),
             };
             Some((details, state))
@@ -745,6 +751,8 @@ struct WatchState {
     events: broadcast::Receiver<AssetEvent>,
     last: AssetStatus,
     finished: bool,
+    /// The watcher's request origin, for the links in each update.
+    origin: Option<std::sync::Arc<str>>,
 }
 
 /// How often a watch re-reads the asset to see other instances' changes.
@@ -879,13 +887,13 @@ fn upload_file_name(name: Option<&str>, extension: &str) -> String {
     }
 }
 
-/// A renamed file: unlike uploads, a bad name is refused rather than repaired.
-fn patched_file_name(name: Option<&str>) -> Result<String> {
+/// A renamed file: unlike uploads, a bad name is refused rather than
+/// repaired (clearing the name is a `null`, not a blank).
+fn patched_file_name(name: &str) -> Result<String> {
     let invalid = || Error::AssetOriginalFileNameInvalid {
         max: MAX_FILE_NAME_LEN,
     };
-    let name = name
-        .map(str::trim)
+    let name = Some(name.trim())
         .filter(|n| !n.is_empty())
         .ok_or_else(invalid)?;
     if name.chars().count() > MAX_FILE_NAME_LEN || name.chars().any(char::is_control) {
@@ -915,11 +923,11 @@ mod tests {
 
     #[test]
     fn patched_names_are_refused_when_blank_or_odd() {
-        assert!(patched_file_name(None).is_err());
-        assert!(patched_file_name(Some("  ")).is_err());
-        assert!(patched_file_name(Some("a\nb")).is_err());
+        assert!(patched_file_name("").is_err());
+        assert!(patched_file_name("  ").is_err());
+        assert!(patched_file_name("a\nb").is_err());
         assert_eq!(
-            patched_file_name(Some(" cat.png ")).ok().as_deref(),
+            patched_file_name(" cat.png ").ok().as_deref(),
             Some("cat.png")
         );
     }

@@ -31,7 +31,7 @@ use crate::{
     domain::Asset,
     jobs::{JobSignal, WorkerSettings, Workers},
     skills::SkillRunner,
-    storage::{LocalStore, StorageRegistry},
+    storage::{LocalStore, PublicBase, StorageRegistry},
 };
 
 /// Failures while bringing the service up; reported by `main`.
@@ -114,7 +114,8 @@ impl Services {
         let db = connect_database(config).await?;
         db.migrate().await?;
         let root = config.local_storage_root();
-        let local = LocalStore::open(root.clone(), config.public_base()).await?;
+        let public_base = PublicBase::new(config.public_base(), config.listen);
+        let local = LocalStore::open(root.clone(), public_base.clone()).await?;
         let configuration =
             serde_json::json!({ "rootPath": root.display().to_string() }).to_string();
         let default_profile = db.ensure_default_storage_profile(&configuration).await?;
@@ -146,7 +147,7 @@ impl Services {
             db.clone(),
             storage.clone(),
             cipher.clone(),
-            config.public_base(),
+            public_base,
             config.data_dir.clone(),
         );
         storage.set_default(&default_profile.id);

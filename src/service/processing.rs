@@ -92,6 +92,7 @@ impl AssetProcessor {
                             step_name: step.name().into(),
                             succeeded: false,
                             error_message: Some(message.clone()),
+                            skipped: false,
                             started_at: at,
                             completed_at: at,
                         })

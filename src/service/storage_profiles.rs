@@ -14,7 +14,7 @@ use crate::{
     error::{Error, Result},
     storage::{
         BlobStore, DEFAULT_COMMIT_MESSAGE_TEMPLATE, GITHUB_MAX_FILE_BYTES, GitHubSettings,
-        GitHubStore, LocalStore, S3Settings, S3Store, StorageRegistry, validate_key,
+        GitHubStore, LocalStore, PublicBase, S3Settings, S3Store, StorageRegistry, validate_key,
     },
 };
 
@@ -38,7 +38,7 @@ pub struct StorageProfileService {
     db: Db,
     registry: StorageRegistry,
     cipher: SecretCipher,
-    public_base: String,
+    public_base: PublicBase,
     data_dir: PathBuf,
 }
 
@@ -120,14 +120,14 @@ impl StorageProfileService {
         db: Db,
         registry: StorageRegistry,
         cipher: SecretCipher,
-        public_base: &str,
+        public_base: PublicBase,
         data_dir: PathBuf,
     ) -> Self {
         StorageProfileService {
             db,
             registry,
             cipher,
-            public_base: public_base.to_string(),
+            public_base,
             data_dir,
         }
     }
@@ -363,9 +363,10 @@ impl StorageProfileService {
                     .map(str::to_string),
             }))),
             _ => {
-                let store = LocalStore::open(PathBuf::from(get("rootPath")), &self.public_base)
-                    .await
-                    .map_err(|e| Error::StorageUnavailable(e.to_string()))?;
+                let store =
+                    LocalStore::open(PathBuf::from(get("rootPath")), self.public_base.clone())
+                        .await
+                        .map_err(|e| Error::StorageUnavailable(e.to_string()))?;
                 Ok(Arc::new(store))
             }
         }

@@ -37,6 +37,14 @@ pub enum StepSpec {
 }
 
 impl StepSpec {
+    /// Steps that call the vision model.
+    pub fn uses_ai(&self) -> bool {
+        matches!(
+            self,
+            StepSpec::GenerateCaption { .. } | StepSpec::GenerateAltText
+        )
+    }
+
     pub fn name(&self) -> &'static str {
         match self {
             StepSpec::GenerateThumbnail { .. } => "generate_thumbnail",

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::{Skill, StepSpec, params};
 use crate::{
-    ai::{AiProviders, VisionClient, VisionRequest},
+    ai::{AiError, AiProviders, VisionClient, VisionRequest},
     db::{Db, OriginalReplacement},
     domain::{Asset, Derivative, SkillExecution, StepOutcome, TriggerSource, now},
     error::{Error, Result},
@@ -162,14 +162,23 @@ impl SkillRunner {
             thumbnail: None,
             vision_jpeg: None,
         };
+        let skip_ai = self
+            .ai_has_nothing_to_do(request.trigger, &request.steps)
+            .await;
         let mut steps = Vec::with_capacity(request.steps.len());
         for step in &request.steps {
             let step_started = now();
-            let outcome = self.run_step(&mut work, step).await;
+            let skipped = skip_ai && step.uses_ai();
+            let outcome = if skipped {
+                Ok(())
+            } else {
+                self.run_step(&mut work, step).await
+            };
             steps.push(StepOutcome {
                 step_name: step.name().to_string(),
                 succeeded: outcome.is_ok(),
                 error_message: outcome.err().map(|e| e.0),
+                skipped,
                 started_at: step_started,
                 completed_at: now(),
             });
@@ -194,6 +203,16 @@ impl SkillRunner {
             .insert_execution(work.asset.id, request.job_id, &execution)
             .await?;
         Ok((execution, work.asset))
+    }
+
+    /// The AI steps of the processing that runs on upload are best effort:
+    /// on an install without an active AI provider they are skipped, not
+    /// failed. Asked for by a caller (a skill run), a missing provider is a
+    /// failure the caller should see.
+    async fn ai_has_nothing_to_do(&self, trigger: TriggerSource, steps: &[StepSpec]) -> bool {
+        trigger == TriggerSource::Upload
+            && steps.iter().any(StepSpec::uses_ai)
+            && matches!(self.ai.active().await, Err(AiError::NoActiveProvider))
     }
 
     async fn run_step(&self, work: &mut Work, step: &StepSpec) -> Result<(), StepError> {

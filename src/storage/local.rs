@@ -11,7 +11,7 @@ use tokio::{
 };
 use tokio_util::io::ReaderStream;
 
-use super::{BlobRead, BlobStore, ByteRange, ByteStream, StorageError, validate_key};
+use super::{BlobRead, BlobStore, ByteRange, ByteStream, PublicBase, StorageError, validate_key};
 
 const READ_CHUNK: usize = 64 * 1024;
 
@@ -19,18 +19,15 @@ const READ_CHUNK: usize = 64 * 1024;
 /// place, so a crash or an aborted upload never leaves a partial object.
 pub struct LocalStore {
     root: PathBuf,
-    public_base: String,
+    public_base: PublicBase,
 }
 
 impl LocalStore {
-    pub async fn open(root: PathBuf, public_base: &str) -> Result<Self, StorageError> {
+    pub async fn open(root: PathBuf, public_base: PublicBase) -> Result<Self, StorageError> {
         fs::create_dir_all(root.join(".tmp"))
             .await
             .map_err(|e| unavailable(&root, e))?;
-        Ok(LocalStore {
-            root,
-            public_base: public_base.trim_end_matches('/').to_string(),
-        })
+        Ok(LocalStore { root, public_base })
     }
 
     fn path(&self, key: &str) -> Result<PathBuf, StorageError> {
@@ -134,7 +131,7 @@ impl BlobStore for LocalStore {
     }
 
     fn public_url(&self, key: &str) -> String {
-        format!("{}/content/{key}", self.public_base)
+        format!("{}/content/{key}", self.public_base.current())
     }
 
     async fn check(&self) -> Result<(), StorageError> {

@@ -4,12 +4,14 @@
 mod github;
 mod instrumented;
 mod local;
+mod public_base;
 mod s3;
 
 pub use github::{
     DEFAULT_COMMIT_MESSAGE_TEMPLATE, GITHUB_MAX_FILE_BYTES, GitHubSettings, GitHubStore,
 };
 pub use local::LocalStore;
+pub use public_base::{PublicBase, request_origin, with_request_origin};
 pub use s3::{S3Settings, S3Store};
 
 use std::{

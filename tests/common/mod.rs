@@ -5,6 +5,7 @@
 
 pub mod fake_ai;
 pub mod fake_github;
+pub mod fixtures;
 pub mod process;
 
 use std::{
@@ -30,16 +31,7 @@ use tonic::{
 
 pub const API_KEY: &str = "test-static-key-0123456789";
 
-/// The real images shared by the team.
-pub fn testdata(relative: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/testdata/images")
-        .join(relative)
-}
-
-pub fn read_testdata(relative: &str) -> Vec<u8> {
-    std::fs::read(testdata(relative)).unwrap_or_else(|e| panic!("test image {relative}: {e}"))
-}
+pub use fixtures::read_fixture;
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
@@ -204,7 +196,6 @@ impl TestServer {
         let addr = listener.local_addr().expect("local addr");
         let mut config = Config {
             listen: addr,
-            public_base_url: format!("http://{addr}"),
             data_dir: data_dir.path().to_path_buf(),
             database_url: Some(Secret::new(database_url.clone())),
             api_keys: vec![Secret::new(API_KEY)],
@@ -299,7 +290,7 @@ impl TestServer {
     /// Uploads a test image and returns the asset JSON (`data`).
     pub async fn upload_ok(&self, relative: &str, fields: &[(&str, &str)]) -> serde_json::Value {
         let name = relative.rsplit('/').next().unwrap_or(relative);
-        let (status, body) = self.upload(name, read_testdata(relative), fields).await;
+        let (status, body) = self.upload(name, read_fixture(relative), fields).await;
         assert_eq!(status, 202, "upload of {relative}: {body}");
         body["data"].clone()
     }

@@ -51,7 +51,7 @@ fn asset_to_proto(asset: Asset) -> proto::Asset {
         id: asset.id.to_string(),
         r#type: asset.kind,
         status: status_to_proto(asset.status).into(),
-        original_file_name: asset.original_file_name,
+        original_file_name: asset.original_file_name.unwrap_or_default(),
         stored_file_name: asset.stored_file_name,
         extension: asset.extension,
         content_type: asset.content_type,
@@ -89,6 +89,7 @@ fn execution_to_proto(execution: SkillExecution) -> proto::ExecutionSummary {
                 step_name: s.step_name,
                 succeeded: s.succeeded,
                 error_message: s.error_message,
+                skipped: s.skipped,
                 started_at_utc: Some(timestamp(s.started_at)),
                 completed_at_utc: Some(timestamp(s.completed_at)),
             })
@@ -445,6 +446,7 @@ impl AssetService for AssetsGrpc {
                     name: s.step_name,
                     succeeded: s.succeeded,
                     error_message: s.error_message,
+                    skipped: s.skipped,
                 })
                 .collect(),
             asset: Some(details_to_proto(outcome.asset)),

@@ -27,7 +27,7 @@ fn to_proto(a: Asset) -> proto::PublicAsset {
     proto::PublicAsset {
         id: a.id.to_string(),
         r#type: a.kind,
-        original_file_name: a.original_file_name,
+        original_file_name: a.original_file_name.unwrap_or_default(),
         content_type: a.content_type,
         size: i64::try_from(a.size).unwrap_or(i64::MAX),
         width: a.width.and_then(|w| i32::try_from(w).ok()),

@@ -32,7 +32,7 @@ pub struct AssetSummaryDto {
     kind: String,
     /// `pending`, `processing`, `ready` or `failed`.
     status: &'static str,
-    original_file_name: String,
+    original_file_name: Option<String>,
     content_type: String,
     size: u64,
     width: Option<u32>,
@@ -80,6 +80,9 @@ struct ExecutionStepDto {
     step_name: String,
     succeeded: bool,
     error_message: Option<String>,
+    /// The step had nothing to do (an AI step of the enrichment without an
+    /// active AI provider); it counts as succeeded.
+    skipped: bool,
     started_at_utc: String,
     completed_at_utc: String,
 }
@@ -100,6 +103,7 @@ impl From<SkillExecution> for ExecutionSummaryDto {
                     step_name: s.step_name,
                     succeeded: s.succeeded,
                     error_message: s.error_message,
+                    skipped: s.skipped,
                     started_at_utc: utc(s.started_at),
                     completed_at_utc: utc(s.completed_at),
                 })

@@ -25,7 +25,7 @@ struct PublicAssetDto {
     id: String,
     #[serde(rename = "type")]
     kind: String,
-    original_file_name: String,
+    original_file_name: Option<String>,
     content_type: String,
     size: u64,
     width: Option<u32>,

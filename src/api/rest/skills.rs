@@ -54,6 +54,8 @@ struct SkillRunStepDto {
     name: String,
     succeeded: bool,
     error_message: Option<String>,
+    /// Nothing to do; counts as succeeded.
+    skipped: bool,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -77,6 +79,7 @@ impl From<SkillRunOutcome> for SkillRunDto {
                     name: s.step_name,
                     succeeded: s.succeeded,
                     error_message: s.error_message,
+                    skipped: s.skipped,
                 })
                 .collect(),
             asset: outcome.asset.into(),
