@@ -10,6 +10,7 @@ mod edge_cases;
 mod github_storage;
 mod grpc_assets;
 mod grpc_web;
+mod key_holders;
 mod observability;
 mod openapi;
 mod processing;

@@ -299,6 +299,8 @@ async fn repository_story(backend: Backend) {
         prefix: "tsk_abcdefgh".into(),
         key_hash: "00".repeat(32),
         scopes: "[\"assets.read\"]".into(),
+        holder: "operator".into(),
+        holder_user_id: None,
     };
     db.insert_api_key(&key).await.unwrap();
     assert_eq!(db.count_api_keys().await.unwrap(), 1);
@@ -306,9 +308,11 @@ async fn repository_story(backend: Backend) {
         db.active_api_key_by_prefix("tsk_abcdefgh")
             .await
             .unwrap()
-            .map(|k| k.name),
-        Some("ci".into())
+            .map(|k| (k.name, k.holder)),
+        Some(("ci".into(), "operator".into()))
     );
+    let listed = db.api_key(&key.id).await.unwrap().expect("listed");
+    assert_eq!((listed.holder_user_id, listed.holder_role), (None, None));
     assert!(
         db.active_api_key_by_prefix("tsk_zzzzzzzz")
             .await

@@ -1,10 +1,37 @@
-use sqlx::FromRow;
+use sqlx::{AssertSqlSafe, FromRow};
 
 use super::Db;
 use crate::{
     domain::{now, to_micros},
     error::Result,
 };
+
+/// How a stored key records whom it acts for (see migration 0008).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HolderKind {
+    Operator,
+    User,
+    Unknown,
+}
+
+impl HolderKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HolderKind::Operator => "operator",
+            HolderKind::User => "user",
+            HolderKind::Unknown => "unknown",
+        }
+    }
+
+    /// Anything unrecognised is `Unknown`: no rank, never more.
+    pub fn parse(value: &str) -> HolderKind {
+        match value {
+            "operator" => HolderKind::Operator,
+            "user" => HolderKind::User,
+            _ => HolderKind::Unknown,
+        }
+    }
+}
 
 /// An API key as stored: only a prefix for lookup and a hash of the whole key.
 #[derive(Clone, Debug, FromRow)]
@@ -15,9 +42,13 @@ pub struct ApiKeyRecord {
     pub key_hash: String,
     /// JSON array of permission names.
     pub scopes: String,
+    /// `operator`, `user` or `unknown` (see migration 0008).
+    pub holder: String,
+    pub holder_user_id: Option<String>,
 }
 
-/// An API key as listed: never the hash.
+/// An API key as listed: never the hash. `holder_role` is the holding
+/// user's role now, for the rule that managing a key needs outranking its holder.
 #[derive(Clone, Debug, FromRow)]
 pub struct ApiKeyListing {
     pub id: String,
@@ -27,19 +58,28 @@ pub struct ApiKeyListing {
     pub created_at: i64,
     pub last_used_at: Option<i64>,
     pub revoked_at: Option<i64>,
+    pub holder: String,
+    pub holder_user_id: Option<String>,
+    pub holder_role: Option<String>,
 }
+
+const LISTING: &str = "SELECT k.id, k.name, k.prefix, k.scopes, k.created_at, k.last_used_at, \
+     k.revoked_at, k.holder, k.holder_user_id, u.role AS holder_role \
+     FROM api_keys k LEFT JOIN users u ON u.id = k.holder_user_id";
 
 impl Db {
     pub async fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<()> {
         sqlx::query(
-            "INSERT INTO api_keys (id, name, prefix, key_hash, scopes, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO api_keys (id, name, prefix, key_hash, scopes, holder, holder_user_id, \
+             created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(&key.id)
         .bind(&key.name)
         .bind(&key.prefix)
         .bind(&key.key_hash)
         .bind(&key.scopes)
+        .bind(&key.holder)
+        .bind(key.holder_user_id.as_deref())
         .bind(to_micros(now()))
         .execute(&self.pool)
         .await?;
@@ -48,7 +88,7 @@ impl Db {
 
     pub async fn active_api_key_by_prefix(&self, prefix: &str) -> Result<Option<ApiKeyRecord>> {
         Ok(sqlx::query_as(
-            "SELECT id, name, prefix, key_hash, scopes FROM api_keys \
+            "SELECT id, name, prefix, key_hash, scopes, holder, holder_user_id FROM api_keys \
              WHERE prefix = $1 AND revoked_at IS NULL",
         )
         .bind(prefix)
@@ -57,12 +97,18 @@ impl Db {
     }
 
     pub async fn list_api_keys(&self) -> Result<Vec<ApiKeyListing>> {
-        Ok(sqlx::query_as(
-            "SELECT id, name, prefix, scopes, created_at, last_used_at, revoked_at FROM api_keys \
-             ORDER BY created_at DESC, id DESC",
-        )
-        .fetch_all(&self.pool)
-        .await?)
+        let sql = format!("{LISTING} ORDER BY k.created_at DESC, k.id DESC");
+        Ok(sqlx::query_as(AssertSqlSafe(sql))
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    pub async fn api_key(&self, id: &str) -> Result<Option<ApiKeyListing>> {
+        let sql = format!("{LISTING} WHERE k.id = $1");
+        Ok(sqlx::query_as(AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?)
     }
 
     /// `false` when no such active key exists.

@@ -10,7 +10,7 @@ mod storage_profiles;
 mod users;
 
 pub use ai_providers::AiProviderRecord;
-pub use api_keys::{ApiKeyListing, ApiKeyRecord};
+pub use api_keys::{ApiKeyListing, ApiKeyRecord, HolderKind};
 pub use assets::{AssetUpdate, OriginalReplacement, PublicContent};
 pub use jobs::{JOBS_CHANNEL, LeasedJob, NewJob};
 pub use storage_profiles::StorageProfileRecord;

@@ -68,6 +68,11 @@ impl Permissions {
     pub fn covers(self, other: Permissions) -> bool {
         self.0 & other.0 == other.0
     }
+
+    /// The permissions in both sets.
+    pub fn intersection(self, other: Permissions) -> Permissions {
+        Permissions(self.0 & other.0)
+    }
 }
 
 /// A stored API key as its owner sees it (prefix only, never the secret).
@@ -88,6 +93,41 @@ impl FromIterator<Permission> for Permissions {
     }
 }
 
+/// Who an API key acts for. A key never outranks its holder.
+#[derive(Clone, Debug)]
+pub enum KeyHolder {
+    /// Keys from the configuration or the CLI, and the keys they made: the
+    /// operator's machine keys, with full rank.
+    Operator,
+    /// A key a user made acts for that user as they are now: it stops with
+    /// a disabled user and shrinks with a demoted one.
+    User(super::User),
+    /// A key stored before keys recorded their holder: its scopes still
+    /// work, but it has no rank to manage users or other keys.
+    Unknown,
+}
+
+/// How far a caller reaches in user and key management, lowest first: a
+/// caller manages those it outranks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Rank {
+    None,
+    User,
+    Admin,
+    SuperAdmin,
+    Operator,
+}
+
+impl From<super::Role> for Rank {
+    fn from(role: super::Role) -> Rank {
+        match role {
+            super::Role::User => Rank::User,
+            super::Role::Admin => Rank::Admin,
+            super::Role::SuperAdmin => Rank::SuperAdmin,
+        }
+    }
+}
+
 /// Who is calling. Authentication builds it once per request (in the shared
 /// tower layer); the service decides what it may do.
 #[derive(Clone, Debug)]
@@ -97,7 +137,9 @@ pub enum Principal {
         /// `None` for static keys from the configuration.
         key_id: Option<String>,
         name: String,
+        /// The key's scopes within what its holder may do now.
         permissions: Permissions,
+        holder: KeyHolder,
     },
     /// A logged-in user (JWT access token), checked against the database on
     /// every request so disabling takes effect at once.
@@ -105,6 +147,41 @@ pub enum Principal {
 }
 
 impl Principal {
+    /// The operator acting through the configuration (seeding at start).
+    pub fn operator(name: &str) -> Principal {
+        Principal::ApiKey {
+            key_id: None,
+            name: name.to_string(),
+            permissions: Permissions::all(),
+            holder: KeyHolder::Operator,
+        }
+    }
+
+    /// The caller's rank: a user's role, or the rank of a key's holder.
+    pub fn rank(&self) -> Rank {
+        match self {
+            Principal::Anonymous => Rank::None,
+            Principal::User(user) => user.role.into(),
+            Principal::ApiKey { holder, .. } => match holder {
+                KeyHolder::Operator => Rank::Operator,
+                KeyHolder::User(user) => user.role.into(),
+                KeyHolder::Unknown => Rank::None,
+            },
+        }
+    }
+
+    /// The user the caller acts for: the user, or the holder of the key.
+    pub fn acting_user_id(&self) -> Option<&str> {
+        match self {
+            Principal::User(user)
+            | Principal::ApiKey {
+                holder: KeyHolder::User(user),
+                ..
+            } => Some(&user.id),
+            _ => None,
+        }
+    }
+
     /// Everything this caller may do.
     pub fn permissions(&self) -> Permissions {
         match self {

@@ -11,10 +11,10 @@ use crate::{
         tokens::{JwtKeys, TokenError, generate_refresh_token, looks_like_jwt},
     },
     config::Secret,
-    db::{ApiKeyRecord, Db, UserRecord},
+    db::{ApiKeyListing, ApiKeyRecord, Db, HolderKind, UserRecord},
     domain::{
-        ApiKeyInfo, Permission, Permissions, Principal, Role, Session, User, from_micros, now,
-        to_micros,
+        ApiKeyInfo, KeyHolder, Permission, Permissions, Principal, Rank, Role, Session, User,
+        from_micros, now, to_micros,
     },
     error::{Error, Result},
 };
@@ -131,11 +131,7 @@ impl AuthService {
             .iter()
             .fold(false, |found, known| found | digests_equal(known, &digest));
         if static_match {
-            return Ok(Principal::ApiKey {
-                key_id: None,
-                name: "static".into(),
-                permissions: Permissions::all(),
-            });
+            return Ok(Principal::operator("static"));
         }
         let Some(prefix) = lookup_prefix(token) else {
             return Err(Error::ApiKeyInvalid);
@@ -147,15 +143,42 @@ impl AuthService {
         if !digests_equal(&stored, &digest) {
             return Err(Error::ApiKeyInvalid);
         }
-        let scopes: Vec<String> = serde_json::from_str(&record.scopes).unwrap_or_default();
+        let holder = self.key_holder(&record).await?;
+        let scopes = parse_scopes(&record.scopes);
+        let permissions = match &holder {
+            KeyHolder::User(user) => scopes.intersection(user.permissions),
+            KeyHolder::Operator | KeyHolder::Unknown => scopes,
+        };
         if let Err(err) = self.db.touch_api_key(&record.id, to_micros(now())).await {
             tracing::warn!(error = %err, "could not record API key use");
         }
         Ok(Principal::ApiKey {
             key_id: Some(record.id),
             name: record.name,
-            permissions: scopes.iter().filter_map(|s| Permission::parse(s)).collect(),
+            permissions,
+            holder,
         })
+    }
+
+    /// Whom a stored key acts for, as they are now: a key of a disabled (or
+    /// vanished) user is refused like an unknown key.
+    async fn key_holder(&self, record: &ApiKeyRecord) -> Result<KeyHolder> {
+        match HolderKind::parse(&record.holder) {
+            HolderKind::Operator => Ok(KeyHolder::Operator),
+            HolderKind::Unknown => Ok(KeyHolder::Unknown),
+            HolderKind::User => {
+                let id = record
+                    .holder_user_id
+                    .as_deref()
+                    .ok_or(Error::ApiKeyInvalid)?;
+                match self.db.user(id).await? {
+                    Some(user) if user.is_enabled != 0 => {
+                        Ok(KeyHolder::User(user_from_record(&user)?))
+                    }
+                    _ => Err(Error::ApiKeyInvalid),
+                }
+            }
+        }
     }
 
     /// Checks the password (Argon2id) and opens a session. Failures are
@@ -329,11 +352,23 @@ impl AuthService {
         Ok(())
     }
 
-    /// Creates and stores a key (hashed); the secret is returned once.
+    /// Creates an operator key (CLI, first start): full rank, `permissions`.
     pub async fn create_api_key(
         &self,
         name: &str,
         permissions: Permissions,
+    ) -> Result<CreatedApiKey> {
+        self.store_api_key(name, permissions, HolderKind::Operator, None)
+            .await
+    }
+
+    /// Stores a key (hashed) for its holder; the secret is returned once.
+    async fn store_api_key(
+        &self,
+        name: &str,
+        permissions: Permissions,
+        holder: HolderKind,
+        holder_user_id: Option<&str>,
     ) -> Result<CreatedApiKey> {
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 100 {
@@ -352,6 +387,8 @@ impl AuthService {
             key_hash: hash_secret_hex(&key),
             scopes: serde_json::to_string(&scopes)
                 .map_err(|e| Error::internal("api key scopes", e))?,
+            holder: holder.as_str().into(),
+            holder_user_id: holder_user_id.map(str::to_string),
         };
         self.db.insert_api_key(&record).await?;
         Ok(CreatedApiKey {
@@ -363,7 +400,8 @@ impl AuthService {
 
     /// Creates a key for the caller. Scopes are permission names; a caller
     /// cannot hand out more than it holds. Without scopes, the key gets the
-    /// caller's own permissions.
+    /// caller's own permissions. The key acts for the caller's user (or, made
+    /// by a key, for that key's holder), so it never outranks its maker.
     #[instrument(skip_all)]
     pub async fn create_api_key_for(
         &self,
@@ -393,7 +431,18 @@ impl AuthService {
                 permission: missing.as_str(),
             });
         }
-        let created = self.create_api_key(name, wanted).await?;
+        let (holder, holder_user_id) = match principal {
+            Principal::User(user) => (HolderKind::User, Some(user.id.as_str())),
+            Principal::ApiKey { holder, .. } => match holder {
+                KeyHolder::Operator => (HolderKind::Operator, None),
+                KeyHolder::User(user) => (HolderKind::User, Some(user.id.as_str())),
+                KeyHolder::Unknown => (HolderKind::Unknown, None),
+            },
+            Principal::Anonymous => return Err(Error::Unauthorized),
+        };
+        let created = self
+            .store_api_key(name, wanted, holder, holder_user_id)
+            .await?;
         // Described from what was just stored, without reading every key back.
         let key = created.key.expose();
         let info = ApiKeyInfo {
@@ -408,6 +457,7 @@ impl AuthService {
         Ok((created, info))
     }
 
+    /// The keys the caller may manage: its own, and those of holders it outranks.
     pub async fn list_api_keys(&self, principal: &Principal) -> Result<Vec<ApiKeyInfo>> {
         principal.require(Permission::ApiKeysManage)?;
         Ok(self
@@ -415,12 +465,9 @@ impl AuthService {
             .list_api_keys()
             .await?
             .into_iter()
+            .filter(|k| may_manage_key(principal, k))
             .map(|k| ApiKeyInfo {
-                scopes: serde_json::from_str::<Vec<String>>(&k.scopes)
-                    .unwrap_or_default()
-                    .iter()
-                    .filter_map(|s| Permission::parse(s))
-                    .collect(),
+                scopes: parse_scopes(&k.scopes),
                 id: k.id,
                 name: k.name,
                 prefix: k.prefix,
@@ -431,10 +478,17 @@ impl AuthService {
             .collect())
     }
 
-    /// Revoked keys stop working at once.
+    /// Revoked keys stop working at once. A key the caller may not manage
+    /// is as absent as a key that does not exist.
     pub async fn revoke_api_key(&self, principal: &Principal, id: &str) -> Result<()> {
         principal.require(Permission::ApiKeysManage)?;
-        if self.db.revoke_api_key(id.trim(), to_micros(now())).await? {
+        let id = id.trim();
+        let manageable = self
+            .db
+            .api_key(id)
+            .await?
+            .is_some_and(|key| may_manage_key(principal, &key));
+        if manageable && self.db.revoke_api_key(id, to_micros(now())).await? {
             Ok(())
         } else {
             Err(Error::ApiKeyNotFound(id.to_string()))
@@ -453,5 +507,36 @@ impl AuthService {
         self.create_api_key("quickstart", Permissions::all())
             .await
             .map(Some)
+    }
+}
+
+fn parse_scopes(json: &str) -> Permissions {
+    serde_json::from_str::<Vec<String>>(json)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|s| Permission::parse(s))
+        .collect()
+}
+
+/// Users manage their own keys; another holder's keys need outranking that
+/// holder. The operator manages every key, its own included.
+fn may_manage_key(principal: &Principal, key: &ApiKeyListing) -> bool {
+    let own = principal
+        .acting_user_id()
+        .is_some_and(|me| key.holder_user_id.as_deref() == Some(me));
+    let rank = principal.rank();
+    own || rank == Rank::Operator || rank > holder_rank(key)
+}
+
+fn holder_rank(key: &ApiKeyListing) -> Rank {
+    match HolderKind::parse(&key.holder) {
+        HolderKind::Operator => Rank::Operator,
+        HolderKind::User => key
+            .holder_role
+            .as_deref()
+            .and_then(Role::parse)
+            .map_or(Rank::None, Rank::from),
+        // Made before holders were recorded: for super admins and the operator to manage.
+        HolderKind::Unknown => Rank::Admin,
     }
 }

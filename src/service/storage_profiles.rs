@@ -384,11 +384,7 @@ impl StorageProfileService {
             secret_field(env.provider_type).into(),
             env.secret.expose().into(),
         );
-        let operator = Principal::ApiKey {
-            key_id: None,
-            name: "environment".into(),
-            permissions: crate::domain::Permissions::all(),
-        };
+        let operator = Principal::operator("environment");
         let profile = match self.db.storage_profile_by_name(name).await? {
             Some(existing) => {
                 let patch = StorageProfilePatch {

@@ -4,7 +4,7 @@ use super::{AuthService, user_from_record};
 use crate::{
     auth::passwords::hash_password,
     db::{Db, UserRecord},
-    domain::{Permission, Permissions, Principal, Role, User, now, to_micros},
+    domain::{Permission, Permissions, Principal, Rank, Role, User, now, to_micros},
     error::{Error, Result},
 };
 
@@ -27,23 +27,6 @@ pub struct UserService {
     auth: AuthService,
 }
 
-/// How much a caller outranks others. Full-access API keys act for the operator.
-fn rank_of_caller(principal: &Principal) -> u8 {
-    match principal {
-        Principal::User(user) => rank(user.role),
-        Principal::ApiKey { .. } => rank(Role::SuperAdmin),
-        Principal::Anonymous => 0,
-    }
-}
-
-fn rank(role: Role) -> u8 {
-    match role {
-        Role::SuperAdmin => 3,
-        Role::Admin => 2,
-        Role::User => 1,
-    }
-}
-
 fn parse_permissions(names: &[String]) -> Result<Permissions> {
     names
         .iter()
@@ -64,10 +47,11 @@ impl UserService {
             .ok_or_else(|| Error::UserNotFound(id.to_string()))
     }
 
-    /// A caller may manage users ranked below it (super admins: everyone).
+    /// A caller may manage users ranked below it (super admins and the
+    /// operator: everyone). A key has its holder's rank, never more.
     fn check_reach(principal: &Principal, target: Role) -> Result<()> {
-        let caller = rank_of_caller(principal);
-        if caller >= rank(Role::SuperAdmin) || rank(target) < caller {
+        let caller = principal.rank();
+        if caller >= Rank::SuperAdmin || Rank::from(target) < caller {
             Ok(())
         } else {
             Err(Error::Forbidden {
@@ -115,10 +99,10 @@ impl UserService {
         let mut record = self.load(id).await?;
         let current = user_from_record(&record)?;
         Self::check_reach(principal, current.role)?;
-        let is_self = matches!(principal, Principal::User(me) if me.id == current.id);
+        let is_self = principal.acting_user_id() == Some(current.id.as_str());
         let demoted = change
             .role
-            .is_some_and(|role| rank(role) < rank(current.role));
+            .is_some_and(|role| Rank::from(role) < Rank::from(current.role));
         let disabled = change.is_enabled == Some(false) && current.is_enabled;
         if is_self && (demoted || disabled) {
             return Err(Error::UserSelfChangeRefused);
