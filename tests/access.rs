@@ -21,6 +21,7 @@ use crate::on_both_databases;
 on_both_databases!(
     api_keys_are_scoped_and_revocable,
     public_gallery_shows_only_public_ready_assets,
+    failed_uploads_are_never_served_anonymously,
     cors_answers_preflight_for_rest_and_grpc_web,
     auth_matrix_holds_on_every_door,
 );
@@ -297,6 +298,28 @@ async fn public_gallery_shows_only_public_ready_assets(backend: Backend) {
             .unwrap();
         assert_eq!(response.status(), 404);
     }
+    // Anonymous content follows the same rule: a public asset that is not
+    // `ready` is not served; its owner still reads it (streamed, no redirect).
+    let content = |key: &str| server.http.get(server.url(&format!("/content/{key}")));
+    let key = |a: &Value| a["storageKey"].as_str().unwrap().to_string();
+    assert_eq!(content(&key(&public)).send().await.unwrap().status(), 200);
+    for hidden in [&private, &pending] {
+        let response = content(&key(hidden)).send().await.unwrap();
+        assert_eq!(response.status(), 404);
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "content_not_found");
+    }
+    let response = server
+        .get(&format!("/api/v1/assets/{}/content", id(&pending)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        200,
+        "streamed to its owner, not redirected"
+    );
+    assert!(response.bytes().await.unwrap() == crate::common::read_fixture("normal/coffee.png"));
 
     // Going private takes effect at once, everywhere.
     let response = server
@@ -609,4 +632,38 @@ async fn auth_matrix_holds_on_every_door(backend: Backend) {
             "grpc-web {caller}: {header_status:?} {trailer}"
         );
     }
+}
+
+/// A public upload whose processing failed is hidden from anonymous readers
+/// everywhere, `/content` included, while its owner can still fetch it.
+async fn failed_uploads_are_never_served_anonymously(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let bytes = crate::common::read_fixture("generated/truncated.png");
+    let (status, body) = server.upload("cut.png", bytes.clone(), &[]).await;
+    assert_eq!(status, 202, "{body}");
+    let id = body["data"]["id"].as_str().unwrap().to_string();
+    let (_, settled) = server.wait_settled(&id).await;
+    assert_eq!(settled["status"], "failed");
+    let key = settled["storageKey"].as_str().unwrap();
+    let response = server
+        .http
+        .get(server.url(&format!("/content/{key}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+    let response = server
+        .http
+        .head(server.url(&format!("/content/{key}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+    let response = server
+        .get(&format!("/api/v1/assets/{id}/content"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(response.bytes().await.unwrap() == bytes);
 }

@@ -10,6 +10,7 @@ on_both_databases!(
     content_is_sniffed_not_trusted,
     hostile_files_never_crash_anything,
     credentials_ids_and_routes_fail_clearly,
+    hostile_metadata_fails_a_skill_not_the_server,
 );
 
 async fn assert_nothing_stored(server: &TestServer) {
@@ -334,4 +335,66 @@ async fn credentials_ids_and_routes_fail_clearly(backend: Backend) {
         )
         .await,
     );
+}
+
+/// A real WebP (300x300 lossless) in the extended format, followed by an
+/// empty extended-header chunk: decoders ignore it, the hand-written metadata
+/// strip once indexed past it and panicked.
+fn webp_with_an_empty_trailing_vp8x() -> Vec<u8> {
+    let simple = read_fixture("normal/lossless.webp");
+    let mut chunks = b"VP8X".to_vec();
+    chunks.extend_from_slice(&10u32.to_le_bytes());
+    chunks.extend_from_slice(&[0, 0, 0, 0]);
+    chunks.extend_from_slice(&299u32.to_le_bytes()[..3]);
+    chunks.extend_from_slice(&299u32.to_le_bytes()[..3]);
+    chunks.extend_from_slice(&simple[12..]);
+    chunks.extend_from_slice(b"VP8X");
+    chunks.extend_from_slice(&0u32.to_le_bytes());
+    chunks.extend_from_slice(b"ZZZZ");
+    chunks.extend_from_slice(&0u32.to_le_bytes());
+    let mut bytes = b"RIFF".to_vec();
+    bytes.extend_from_slice(&u32::try_from(chunks.len() + 4).unwrap().to_le_bytes());
+    bytes.extend_from_slice(b"WEBP");
+    bytes.extend_from_slice(&chunks);
+    bytes
+}
+
+/// Hostile metadata fails the step with a clear message, never the server;
+/// through REST and gRPC.
+async fn hostile_metadata_fails_a_skill_not_the_server(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let bytes = webp_with_an_empty_trailing_vp8x();
+    let (status, body) = server
+        .upload("odd.webp", bytes, &[("runEnrichment", "false")])
+        .await;
+    assert_eq!(status, 202, "{body}");
+    let id = body["data"]["id"].as_str().unwrap().to_string();
+    let response = server
+        .post(&format!("/api/v1/assets/{id}/skills/exif-strip/run"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let run: Value = response.json().await.unwrap();
+    assert_eq!(run["data"]["succeeded"], false, "{run}");
+    assert!(
+        run["data"]["steps"][0]["errorMessage"]
+            .as_str()
+            .is_some_and(|m| m.contains("WebP")),
+        "{run}"
+    );
+    let run = server
+        .grpc()
+        .await
+        .run_skill(tessera::api::grpc::proto::RunSkillRequest {
+            id: id.clone(),
+            skill_name: "exif-strip".into(),
+            parameters: None,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!run.succeeded);
+    let (status, _) = server.get_json(&format!("/api/v1/assets/{id}")).await;
+    assert_eq!(status, 200, "the server still answers");
 }

@@ -521,7 +521,7 @@ impl Db {
     pub async fn find_public_content(&self, storage_key: &str) -> Result<Option<PublicContent>> {
         let original: Option<(String, String, String)> = sqlx::query_as(
             "SELECT storage_profile_id, content_type, checksum_sha256 FROM assets \
-             WHERE storage_key = $1 AND is_public = 1",
+             WHERE storage_key = $1 AND is_public = 1 AND status = 'ready'",
         )
         .bind(storage_key)
         .fetch_optional(&self.pool)
@@ -535,7 +535,8 @@ impl Db {
         }
         let derivative: Option<(String, String)> = sqlx::query_as(
             "SELECT a.storage_profile_id, d.content_type FROM derivatives d \
-             JOIN assets a ON a.id = d.asset_id WHERE d.storage_key = $1 AND a.is_public = 1",
+             JOIN assets a ON a.id = d.asset_id \
+             WHERE d.storage_key = $1 AND a.is_public = 1 AND a.status = 'ready'",
         )
         .bind(storage_key)
         .fetch_optional(&self.pool)

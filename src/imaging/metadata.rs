@@ -138,7 +138,12 @@ fn strip_webp(bytes: &[u8]) -> Result<Vec<u8>, ImagingError> {
             .checked_add(len + (len & 1))
             .ok_or_else(|| malformed("WebP"))?;
         let end = end.min(bytes.len());
-        if kind == b"VP8X" && pos + 9 <= bytes.len() {
+        if kind == b"VP8X" {
+            // The flags are the chunk's first byte; a chunk too short to
+            // hold them is not a WebP this can rewrite.
+            if end < pos + 9 {
+                return Err(malformed("WebP"));
+            }
             let mut chunk = bytes[pos..end].to_vec();
             // Clear the EXIF (0x08) and XMP (0x04) flags.
             chunk[8] &= !0x0C;
@@ -155,4 +160,43 @@ fn strip_webp(bytes: &[u8]) -> Result<Vec<u8>, ImagingError> {
     out.extend_from_slice(b"WEBP");
     out.extend_from_slice(&chunks);
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A RIFF/WEBP container around `chunks`.
+    fn webp(chunks: &[u8]) -> Vec<u8> {
+        let mut out = b"RIFF".to_vec();
+        out.extend_from_slice(&u32::try_from(chunks.len() + 4).unwrap_or(0).to_le_bytes());
+        out.extend_from_slice(b"WEBP");
+        out.extend_from_slice(chunks);
+        out
+    }
+
+    #[test]
+    fn an_empty_vp8x_chunk_is_malformed_not_a_panic() {
+        let mut empty = b"VP8X".to_vec();
+        empty.extend_from_slice(&0u32.to_le_bytes());
+        assert!(strip_metadata(&webp(&empty), ImageFormat::WebP).is_err());
+        // Followed by more chunks, too.
+        empty.extend_from_slice(b"VP8L");
+        empty.extend_from_slice(&4u32.to_le_bytes());
+        empty.extend_from_slice(&[0x2F, 0, 0, 0]);
+        assert!(strip_metadata(&webp(&empty), ImageFormat::WebP).is_err());
+    }
+
+    #[test]
+    fn vp8x_flags_for_exif_and_xmp_are_cleared() {
+        let mut chunks = b"VP8X".to_vec();
+        chunks.extend_from_slice(&10u32.to_le_bytes());
+        chunks.extend_from_slice(&[0x0C | 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+        chunks.extend_from_slice(b"EXIF");
+        chunks.extend_from_slice(&2u32.to_le_bytes());
+        chunks.extend_from_slice(b"II");
+        let stripped = strip_metadata(&webp(&chunks), ImageFormat::WebP).expect("strip");
+        assert_eq!(stripped[20], 0x10, "only the EXIF and XMP flags go");
+        assert!(!stripped.windows(4).any(|w| w == b"EXIF"));
+    }
 }

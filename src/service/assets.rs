@@ -644,8 +644,9 @@ impl AssetService {
         Ok(outcome)
     }
 
-    /// The original's bytes. With `redirect_public`, public assets answer with
-    /// their public URL instead (REST); gRPC always streams.
+    /// The original's bytes. With `redirect_public`, public assets that are
+    /// `ready` answer with their public URL instead (REST; anonymous content
+    /// is served only then); gRPC always streams.
     #[instrument(skip_all, fields(asset_id = %id))]
     pub async fn content(
         &self,
@@ -656,7 +657,10 @@ impl AssetService {
     ) -> Result<Content> {
         principal.require(Permission::AssetsRead)?;
         let asset = self.present(self.load(id).await?);
-        if redirect_public && let Some(url) = asset.public_url {
+        if redirect_public
+            && asset.status == AssetStatus::Ready
+            && let Some(url) = asset.public_url
+        {
             return Ok(Content::Redirect(url));
         }
         let store = self.profiles.store(&asset.storage_profile_id).await?;
