@@ -5,6 +5,7 @@ mod common;
 mod access;
 mod ai;
 mod auth;
+mod concurrency;
 mod crash;
 mod edge_cases;
 mod github_storage;

@@ -80,7 +80,7 @@ impl Db {
 
     /// Makes `id` the one active profile; `false` when it does not exist.
     pub async fn activate_ai_provider(&self, id: &str, at: i64) -> Result<bool> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("UPDATE ai_providers SET is_active = 0, updated_at = $1 WHERE is_active = 1 AND id <> $2")
             .bind(at)
             .bind(id)

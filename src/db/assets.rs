@@ -126,7 +126,7 @@ impl Db {
     /// Records an asset, and its processing job when there is one, in one
     /// transaction: an asset never waits for a job that was not written.
     pub async fn insert_asset(&self, asset: &Asset, job: Option<&NewJob>) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO assets (id, type, status, original_file_name, stored_file_name, extension, \
              content_type, size, width, height, checksum_sha256, storage_provider, storage_profile_id, \
@@ -294,7 +294,7 @@ impl Db {
     /// Deletes the asset row with everything attached and returns it with the
     /// storage keys of its derivatives, so the caller can remove the files.
     pub async fn delete_asset(&self, id: Uuid) -> Result<Option<(Asset, Vec<String>)>> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let derivative_keys: Vec<String> =
             sqlx::query_scalar("SELECT storage_key FROM derivatives WHERE asset_id = $1")
                 .bind(id.to_string())

@@ -37,7 +37,7 @@ impl Db {
         job_id: Option<&str>,
         execution: &SkillExecution,
     ) -> Result<bool> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let inserted = sqlx::query(
             "INSERT INTO skill_executions (id, asset_id, job_id, skill_name, trigger_source, parameters_json, \
              succeeded, started_at, completed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \

@@ -47,7 +47,7 @@ where
 
 impl Db {
     pub async fn enqueue_job(&self, job: &NewJob) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         insert_job(
             &mut *tx,
             job,

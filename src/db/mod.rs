@@ -19,7 +19,7 @@ pub use users::{RefreshTokenRecord, UserRecord};
 use std::{path::Path, str::FromStr, time::Duration};
 
 use sqlx::{
-    AnyPool, Executor,
+    Any, AnyPool, Executor, Transaction,
     any::{AnyConnectOptions, AnyPoolOptions},
 };
 
@@ -99,6 +99,18 @@ impl Db {
                 }
                 outcome => return outcome,
             }
+        }
+    }
+
+    /// A transaction that will write. On SQLite it takes the write lock at
+    /// once (`BEGIN IMMEDIATE`): a deferred transaction that read first cannot
+    /// be upgraded while another connection writes, and fails with "database
+    /// is locked" without waiting; an immediate one waits its turn under the
+    /// busy timeout. PostgreSQL needs nothing special.
+    async fn begin_write(&self) -> Result<Transaction<'static, Any>, sqlx::Error> {
+        match self.dialect {
+            Dialect::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Dialect::Postgres => self.pool.begin().await,
         }
     }
 

@@ -111,7 +111,7 @@ impl Db {
     }
 
     pub async fn set_default_storage_profile(&self, id: &str, at: i64) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("UPDATE storage_profiles SET is_default = 0, updated_at = $1 WHERE is_default = 1 AND id <> $2")
             .bind(at)
             .bind(id)
