@@ -388,6 +388,17 @@ async fn cors_answers_preflight_for_rest_and_grpc_web(backend: Backend) {
             "POST",
             "authorization,content-type,x-grpc-web,grpc-timeout",
         ),
+        // What browser apps add: request ids, tracing, compression negotiation.
+        (
+            "/tessera.v1.AssetService/GetAsset",
+            "POST",
+            "content-type,x-grpc-web,x-request-id,traceparent,grpc-accept-encoding",
+        ),
+        (
+            "/api/v1/assets",
+            "GET",
+            "authorization,x-request-id,traceparent,tracestate,x-custom-app-header",
+        ),
     ] {
         let response = server
             .http
@@ -432,6 +443,25 @@ async fn cors_answers_preflight_for_rest_and_grpc_web(backend: Backend) {
     let response = server
         .get("/api/v1/assets")
         .header("origin", "https://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        response
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
+    // A preflight from an origin that is not allowed is not allowed either.
+    let response = server
+        .http
+        .request(reqwest::Method::OPTIONS, server.url("/api/v1/assets"))
+        .header("origin", "https://evil.example")
+        .header("access-control-request-method", "GET")
+        .header(
+            "access-control-request-headers",
+            "authorization,x-request-id",
+        )
         .send()
         .await
         .unwrap();

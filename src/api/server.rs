@@ -4,7 +4,7 @@
 use std::{future::Future, time::Duration};
 
 use axum::http::{HeaderName, HeaderValue, Method};
-use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer};
 
 use axum::Router;
 use futures_util::TryStreamExt;
@@ -55,15 +55,10 @@ fn cors(origins: &[String]) -> CorsLayer {
             Method::PATCH,
             Method::DELETE,
         ])
-        .allow_headers(names(&[
-            "authorization",
-            "content-type",
-            "range",
-            "if-none-match",
-            "x-grpc-web",
-            "x-user-agent",
-            "grpc-timeout",
-        ]))
+        // Browser apps add their own headers (request ids, `traceparent`,
+        // `grpc-accept-encoding`): whatever a preflight from an allowed origin
+        // asks for is allowed; other origins get no CORS headers at all.
+        .allow_headers(AllowHeaders::mirror_request())
         .expose_headers(names(&[
             "grpc-status",
             "grpc-message",
