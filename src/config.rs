@@ -4,6 +4,7 @@
 
 use std::{fmt, net::SocketAddr, path::PathBuf};
 
+use ipnet::IpNet;
 use serde::Deserialize;
 
 /// A secret whose `Debug` and `Display` never show the value.
@@ -75,6 +76,10 @@ pub struct Config {
     /// Browser origins allowed to call the API (REST and grpc-web); `*` for
     /// any. Empty (the default) answers no cross-origin request.
     pub cors_origins: Vec<String>,
+    /// Peers whose `Forwarded` / `X-Forwarded-*` headers are believed (the
+    /// client address, scheme and host behind a reverse proxy). Empty (the
+    /// default): such headers are ignored and the TCP peer is the client.
+    pub trusted_proxies: Vec<IpNet>,
     /// `TESSERA_STORAGE_PROVIDER` (`s3` or `github-repo`) with
     /// `TESSERA_STORAGE_S3_*` / `TESSERA_STORAGE_GITHUB_*`: the default
     /// profile at start (environment only).
@@ -122,6 +127,7 @@ impl Default for Config {
             bootstrap_admin_username: None,
             bootstrap_admin_password: None,
             cors_origins: Vec::new(),
+            trusted_proxies: Vec::new(),
             storage_default: None,
         }
     }
@@ -156,6 +162,7 @@ struct FileConfig {
     bootstrap_admin_username: Option<String>,
     bootstrap_admin_password: Option<Secret>,
     cors_origins: Option<Vec<String>>,
+    trusted_proxies: Option<Vec<String>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -192,14 +199,14 @@ impl Config {
                     path,
                     source: Box::new(source),
                 })?;
-            config.apply_file(parsed);
+            config.apply_file(parsed)?;
         }
         config.apply_env(env)?;
         config.validate()?;
         Ok(config)
     }
 
-    fn apply_file(&mut self, file: FileConfig) {
+    fn apply_file(&mut self, file: FileConfig) -> Result<(), ConfigError> {
         let FileConfig {
             listen,
             public_base_url,
@@ -225,7 +232,11 @@ impl Config {
             bootstrap_admin_username,
             bootstrap_admin_password,
             cors_origins,
+            trusted_proxies,
         } = file;
+        if let Some(list) = trusted_proxies {
+            self.trusted_proxies = parse_networks(list.iter().map(String::as_str))?;
+        }
         set(&mut self.listen, listen);
         self.public_base_url = public_base_url.or(self.public_base_url.take());
         set(&mut self.data_dir, data_dir);
@@ -252,6 +263,7 @@ impl Config {
         self.ai_model = ai_model.or(self.ai_model.take());
         self.database_url = database_url.or(self.database_url.take());
         self.storage_local_root = storage_local_root.or(self.storage_local_root.take());
+        Ok(())
     }
 
     fn apply_env(&mut self, env: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
@@ -309,6 +321,10 @@ impl Config {
         }
         if let Some(provider) = get("TESSERA_STORAGE_PROVIDER") {
             self.storage_default = storage_env(&provider, &get)?;
+        }
+        if let Some(v) = get("TESSERA_TRUSTED_PROXIES") {
+            let list: Vec<String> = split_list(&v).collect();
+            self.trusted_proxies = parse_networks(list.iter().map(String::as_str))?;
         }
         if let Some(v) = get("TESSERA_CORS_ORIGINS") {
             self.cors_origins = split_list(&v)
@@ -512,6 +528,21 @@ fn storage_env(
         configuration,
         secret: Secret::new(secret),
     }))
+}
+
+/// CIDR networks (`10.0.0.0/8`, `fd00::/8`) or single addresses.
+fn parse_networks<'a>(list: impl Iterator<Item = &'a str>) -> Result<Vec<IpNet>, ConfigError> {
+    list.map(|entry| {
+        let entry = entry.trim();
+        entry
+            .parse::<IpNet>()
+            .or_else(|_| entry.parse::<std::net::IpAddr>().map(IpNet::from))
+            .map_err(|_| ConfigError::Invalid {
+                name: "TESSERA_TRUSTED_PROXIES",
+                message: format!("'{entry}' is not an address or a CIDR network"),
+            })
+    })
+    .collect()
 }
 
 fn parse<T: std::str::FromStr>(name: &'static str, value: &str) -> Result<T, ConfigError>

@@ -61,7 +61,12 @@ pub async fn serve(
             created.key.expose()
         );
     }
-    let router = api::server::router(services.clone(), &config.cors_origins).await?;
+    let router = api::server::router(
+        services.clone(),
+        &config.cors_origins,
+        &config.trusted_proxies,
+    )
+    .await?;
     let address = listener.local_addr().ok();
     tracing::info!(?address, "tessera listening (REST, gRPC, grpc-web)");
     let served = api::server::serve(listener, router, shutdown).await;

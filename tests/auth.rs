@@ -19,6 +19,7 @@ on_both_databases!(
     sessions_rotate_and_detect_reuse,
     bad_tokens_are_refused_with_precise_codes,
     failed_logins_are_rate_limited,
+    trusted_proxies_tell_the_client,
     sessions_through_grpc_and_grpc_web,
     cli_creates_users_who_can_log_in,
 );
@@ -273,23 +274,170 @@ async fn bad_tokens_are_refused_with_precise_codes(backend: Backend) {
     );
 }
 
+/// A login from a client at `from` (a loopback address of its own), with
+/// extra headers.
+async fn login_from(
+    server: &TestServer,
+    from: [u8; 4],
+    headers: &[(&str, &str)],
+    username: &str,
+    password: &str,
+) -> (u16, Value) {
+    let client = reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from(from))
+        .build()
+        .unwrap();
+    let mut request = client
+        .post(server.url("/api/v1/auth/login"))
+        .json(&json!({ "username": username, "password": password }));
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+/// Guessing locks the guessing address out, not the owner: failures lock
+/// the (username, address) pair; the username is only slowed elsewhere; an
+/// address failing across usernames is locked. Forwarding headers from an
+/// untrusted peer change nothing.
 async fn failed_logins_are_rate_limited(backend: Backend) {
     let server = start(backend).await;
+    const ATTACKER: [u8; 4] = [127, 0, 0, 1];
+    const OWNER: [u8; 4] = [127, 0, 0, 2];
     for _ in 0..10 {
-        let (status, _) = login(&server, ADMIN, "guess").await;
+        let (status, _) = login_from(&server, ATTACKER, &[], ADMIN, "guess").await;
         assert_eq!(status, 401);
     }
-    let (status, body) = login(&server, ADMIN, PASSWORD).await;
+    let (status, body) = login_from(&server, ATTACKER, &[], ADMIN, PASSWORD).await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
         (429, Some("auth_rate_limited")),
-        "even the right password waits"
+        "even the right password waits, from the guessing address"
     );
     assert!(
         body["error"]["message"]
             .as_str()
             .unwrap()
             .contains("seconds")
+    );
+    let (status, _) = login_from(
+        &server,
+        ATTACKER,
+        &[
+            ("x-forwarded-for", "198.51.100.1"),
+            ("forwarded", "for=198.51.100.1"),
+        ],
+        ADMIN,
+        PASSWORD,
+    )
+    .await;
+    assert_eq!(
+        status, 429,
+        "a claimed address from an untrusted peer is ignored"
+    );
+    // The owner, from their own address, gets in: slowed, not locked.
+    let started = std::time::Instant::now();
+    let (status, body) = login_from(&server, OWNER, &[], ADMIN, PASSWORD).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(200),
+        "slowed"
+    );
+
+    // One address failing across many usernames is locked for all of them.
+    const SPRAYER: [u8; 4] = [127, 0, 0, 3];
+    for n in 0..50 {
+        login_from(&server, SPRAYER, &[], &format!("user{n}"), "guess").await;
+    }
+    let (status, _) = login_from(&server, SPRAYER, &[], ADMIN, PASSWORD).await;
+    assert_eq!(status, 429);
+}
+
+/// Behind a trusted proxy (TESSERA_TRUSTED_PROXIES), the client address,
+/// scheme and host come from its forwarding headers: the limiter keys on the
+/// real client (the first untrusted hop, so a client cannot pick its own
+/// address by prepending one) and public links use the client's origin.
+async fn trusted_proxies_tell_the_client(backend: Backend) {
+    let server = TestServer::start_with(backend, |config| {
+        config.bootstrap_admin_username = Some(ADMIN.into());
+        config.bootstrap_admin_password = Some(tessera::config::Secret::new(PASSWORD));
+        config.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+    })
+    .await;
+    const PROXY: [u8; 4] = [127, 0, 0, 1];
+    for n in 0..10 {
+        let forwarded = format!("10.9.9.{n}, 203.0.113.5");
+        let (status, _) = login_from(
+            &server,
+            PROXY,
+            &[("x-forwarded-for", &forwarded)],
+            ADMIN,
+            "guess",
+        )
+        .await;
+        assert_eq!(status, 401);
+    }
+    let (status, _) = login_from(
+        &server,
+        PROXY,
+        &[("x-forwarded-for", "8.8.8.8, 203.0.113.5")],
+        ADMIN,
+        PASSWORD,
+    )
+    .await;
+    assert_eq!(status, 429, "the same client behind the proxy");
+    for headers in [
+        vec![("x-forwarded-for", "203.0.113.6")],
+        vec![("forwarded", "for=\"[2001:db8::6]:4711\";proto=https")],
+    ] {
+        let (status, body) = login_from(&server, PROXY, &headers, ADMIN, PASSWORD).await;
+        assert_eq!(status, 200, "another client behind the same proxy: {body}");
+    }
+
+    let asset = server
+        .upload_ok("normal/rocket_falcon9.jpg", &[("runEnrichment", "false")])
+        .await;
+    let id = asset["id"].as_str().unwrap();
+    let response = server
+        .get(&format!("/api/v1/assets/{id}"))
+        .header("x-forwarded-proto", "https")
+        .header("x-forwarded-host", "img.example.test")
+        .header("x-forwarded-for", "203.0.113.7")
+        .send()
+        .await
+        .unwrap();
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(
+        body["data"]["publicUrl"],
+        format!(
+            "https://img.example.test/content/{}",
+            asset["storageKey"].as_str().unwrap()
+        )
+    );
+    // A peer that is not the proxy is not believed.
+    let client = reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from([127, 0, 0, 9]))
+        .build()
+        .unwrap();
+    let body: Value = client
+        .get(server.url(&format!("/api/v1/assets/{id}")))
+        .bearer_auth(crate::common::API_KEY)
+        .header("x-forwarded-proto", "https")
+        .header("x-forwarded-host", "img.example.test")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        body["data"]["publicUrl"],
+        server.url(&format!(
+            "/content/{}",
+            asset["storageKey"].as_str().unwrap()
+        ))
     );
 }
 

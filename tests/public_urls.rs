@@ -29,7 +29,9 @@ async fn public_urls_follow_the_request(backend: Backend) {
     ));
     assert_eq!(asset["publicUrl"], expected.as_str());
 
-    // The link works as handed out, anonymously.
+    // The link works as handed out, anonymously, once the asset is ready.
+    let (_, settled) = server.wait_settled(&id).await;
+    assert_eq!(settled["status"], "ready");
     let response = reqwest::get(&expected).await.unwrap();
     assert_eq!(response.status(), 200);
     assert!(response.bytes().await.unwrap() == photo);
@@ -61,8 +63,6 @@ async fn public_urls_follow_the_request(backend: Backend) {
     assert_eq!(forwarded["data"]["publicUrl"], expected.as_str());
 
     // The anonymous gallery and gRPC agree.
-    let (_, settled) = server.wait_settled(&id).await;
-    assert_eq!(settled["status"], "ready");
     let (_, gallery) = server
         .get_json(&format!("/api/v1/public/assets/{id}"))
         .await;

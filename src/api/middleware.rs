@@ -14,8 +14,7 @@ use axum::{
     extract::{MatchedPath, Request, State},
     http::{
         HeaderValue,
-        header::{AUTHORIZATION, CONTENT_TYPE, HOST},
-        uri::Authority,
+        header::{AUTHORIZATION, CONTENT_TYPE},
     },
     middleware::Next,
     response::Response,
@@ -23,6 +22,9 @@ use axum::{
 use http_body_util::BodyExt;
 use tracing::Instrument;
 
+use ipnet::IpNet;
+
+use super::forwarded::client_view;
 use crate::{
     domain::Principal, error::Error, service::AuthService, storage::with_request_origin, telemetry,
 };
@@ -63,11 +65,20 @@ impl RequestContext {
 
 pub const TRACE_ID_HEADER: &str = "x-trace-id";
 
+/// What the request layer needs: authentication, and whose forwarding
+/// headers to believe.
+#[derive(Clone)]
+pub struct RequestLayer {
+    pub auth: AuthService,
+    pub trusted_proxies: Arc<[IpNet]>,
+}
+
 pub async fn request_context(
-    State(auth): State<AuthService>,
+    State(layer): State<RequestLayer>,
     mut request: Request,
     next: Next,
 ) -> Response {
+    let auth = &layer.auth;
     let trace_id = uuid::Uuid::now_v7().simple().to_string();
     let caller = match request.headers().get(AUTHORIZATION) {
         None => Ok(Principal::Anonymous),
@@ -87,12 +98,19 @@ pub async fn request_context(
         method = %request.method(),
         path = %request.uri().path(),
     );
-    let client_ip = request
+    let peer = request
         .extensions()
         .get::<tonic::transport::server::TcpConnectInfo>()
         .and_then(|info| info.remote_addr())
         .map(|addr| addr.ip());
-    let origin = request_origin(&request);
+    let client = client_view(
+        peer,
+        request.uri().authority(),
+        request.headers(),
+        &layer.trusted_proxies,
+    );
+    let client_ip = client.ip;
+    let origin: Option<Arc<str>> = client.origin.map(Arc::from);
     let protocol = protocol(&request);
     let method = request.method().to_string();
     // REST routes come from the router; gRPC ones are the request path.
@@ -134,22 +152,6 @@ pub async fn request_context(
         response.headers_mut().insert(TRACE_ID_HEADER, value);
     }
     response
-}
-
-/// The origin the client used (`http://host[:port]`), from `Host` (HTTP/1)
-/// or the `:authority` (HTTP/2): public links then point where the client
-/// actually reached tessera. Anything that is not a plain authority is ignored.
-fn request_origin(request: &Request) -> Option<Arc<str>> {
-    let authority = request
-        .headers()
-        .get(HOST)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|host| host.parse::<Authority>().ok())
-        .or_else(|| request.uri().authority().cloned())?;
-    if authority.as_str().contains('@') {
-        return None;
-    }
-    Some(format!("http://{authority}").into())
 }
 
 /// Who called, for the access log: never a secret.

@@ -8,6 +8,7 @@ use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer};
 
 use axum::Router;
 use futures_util::TryStreamExt;
+use ipnet::IpNet;
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::service::{LayerExt, Routes};
@@ -73,7 +74,11 @@ fn cors(origins: &[String]) -> CorsLayer {
 }
 
 /// The whole application as one router.
-pub async fn router(services: Services, cors_origins: &[String]) -> Result<Router, ServerError> {
+pub async fn router(
+    services: Services,
+    cors_origins: &[String],
+    trusted_proxies: &[IpNet],
+) -> Result<Router, ServerError> {
     let (health_reporter, health) = tonic_health::server::health_reporter();
     health_reporter
         .set_serving::<proto::asset_service_server::AssetServiceServer<AssetsGrpc>>()
@@ -140,7 +145,10 @@ pub async fn router(services: Services, cors_origins: &[String]) -> Result<Route
     Ok(rest::router(services.clone())?
         .merge(grpc)
         .layer(axum::middleware::from_fn_with_state(
-            services.auth.clone(),
+            middleware::RequestLayer {
+                auth: services.auth.clone(),
+                trusted_proxies: trusted_proxies.into(),
+            },
             middleware::request_context,
         ))
         .layer(cors(cors_origins)))

@@ -7,7 +7,7 @@ use crate::{
     auth::{
         digests_equal, generate_api_key, hash_secret, hash_secret_hex, lookup_prefix,
         passwords::{hash_password, verify_password},
-        rate_limit::LoginLimiter,
+        rate_limit::{Attempt, LoginLimiter},
         tokens::{JwtKeys, TokenError, generate_refresh_token, looks_like_jwt},
     },
     config::Secret,
@@ -181,8 +181,9 @@ impl AuthService {
         }
     }
 
-    /// Checks the password (Argon2id) and opens a session. Failures are
-    /// counted per username and per client address.
+    /// Checks the password (Argon2id) and opens a session. Failures lock
+    /// the (username, address) pair and a failing address, and slow the
+    /// username for everyone; see `auth::rate_limit`.
     #[instrument(skip_all)]
     pub async fn login(
         &self,
@@ -191,10 +192,16 @@ impl AuthService {
         client: Option<IpAddr>,
     ) -> Result<Session> {
         let username = username.trim().to_lowercase();
-        if let Some(retry_after_seconds) = self.limiter.check(&username, client) {
-            return Err(Error::AuthRateLimited {
+        match self.limiter.check(&username, client) {
+            Attempt::Refused {
                 retry_after_seconds,
-            });
+            } => {
+                return Err(Error::AuthRateLimited {
+                    retry_after_seconds,
+                });
+            }
+            Attempt::Allowed { delay } if !delay.is_zero() => tokio::time::sleep(delay).await,
+            Attempt::Allowed { .. } => {}
         }
         let record = self.db.user_by_name(&username).await?;
         // Hash even for unknown users so timing does not reveal which exist.
@@ -212,7 +219,7 @@ impl AuthService {
                 return Err(Error::AuthInvalidCredentials);
             }
         };
-        self.limiter.record_success(&username);
+        self.limiter.record_success(&username, client);
         let user = user_from_record(&record)?;
         self.open_session(user, Uuid::now_v7().to_string()).await
     }
