@@ -16,6 +16,7 @@ on_both_databases!(
     another_instance_processes_uploads,
     every_kind_of_image_gets_a_thumbnail,
     hostile_files_end_refused_or_failed,
+    a_job_whose_worker_dies_on_every_attempt_fails_its_asset,
 );
 
 async fn grpc_upload(server: &TestServer, file: &str) -> proto::Asset {
@@ -336,4 +337,71 @@ async fn every_kind_of_image_gets_a_thumbnail(backend: Backend) {
             "{file}"
         );
     }
+}
+
+/// A job that kills its worker every time: once its lease expires on the
+/// last attempt, whichever instance notices fails the asset, records why,
+/// and ends every watch (instead of `processing` forever).
+async fn a_job_whose_worker_dies_on_every_attempt_fails_its_asset(backend: Backend) {
+    use futures_util::StreamExt;
+    let front = TestServer::start_with(backend, |config| config.workers = 0).await;
+    let asset = front.upload_ok("normal/flower_canon_s40.jpg", &[]).await;
+    let id = asset["id"].as_str().unwrap().to_string();
+    // The state a worker leaves behind when its process dies on the last attempt.
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&front.database_url).await.unwrap();
+    let expired = tessera::domain::to_micros(tessera::domain::now()) - 1_000_000;
+    sqlx::query(
+        "UPDATE jobs SET status = 'running', attempts = max_attempts, lease_owner = 'worker-gone', \
+         lease_expires_at = $1 WHERE asset_id = $2",
+    )
+    .bind(expired)
+    .bind(&id)
+    .execute(&pool)
+    .await
+    .unwrap();
+    sqlx::query("UPDATE assets SET status = 'processing' WHERE id = $1")
+        .bind(&id)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let mut updates = front
+        .grpc()
+        .await
+        .watch_asset(proto::WatchAssetRequest { id: id.clone() })
+        .await
+        .unwrap()
+        .into_inner();
+
+    // Another instance notices.
+    let _other = TestServer::start_beside(&front, |config| {
+        config.workers = 1;
+        config.job_lease_seconds = 1;
+    })
+    .await;
+    let mut seen = Vec::new();
+    while let Some(update) =
+        tokio::time::timeout(std::time::Duration::from_secs(30), updates.next())
+            .await
+            .expect("the watch ends")
+    {
+        seen.push(update.unwrap().asset.unwrap().status());
+    }
+    assert_eq!(seen.last(), Some(&proto::AssetStatus::Failed), "{seen:?}");
+    let (_, failed) = front.get_json(&format!("/api/v1/assets/{id}")).await;
+    assert_eq!(failed["data"]["status"], "failed");
+    let step = &failed["data"]["latestExecutionSummary"]["steps"][0];
+    assert_eq!(step["succeeded"], false);
+    assert!(
+        step["errorMessage"]
+            .as_str()
+            .is_some_and(|m| m.contains("gave up after 5 attempts")),
+        "{step}"
+    );
+    let status: String = sqlx::query_scalar("SELECT status FROM jobs WHERE asset_id = $1")
+        .bind(&id)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(status, "failed");
 }

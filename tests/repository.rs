@@ -373,9 +373,17 @@ async fn job_queue_story(backend: Backend) {
     db.complete_job(&first.id, "a", t).await.unwrap();
 
     // A failure is retried after its backoff, then gives up after max attempts.
-    db.fail_job(&second, "b", "storage down", t, t + 10 * sec)
-        .await
-        .unwrap();
+    assert!(
+        db.fail_job(&second, "b", "storage down", t, Some(t + 10 * sec))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !db.fail_job(&second, "someone else", "x", t, None)
+            .await
+            .unwrap(),
+        "only the holder records the outcome"
+    );
     assert!(
         db.lease_job("c", t, t + 30 * sec).await.unwrap().is_none(),
         "not before run_after"
@@ -387,13 +395,27 @@ async fn job_queue_story(backend: Backend) {
         .expect("retried");
     assert_eq!(retried.attempts, 2);
 
-    // The holder dies: the reaper gives the job up (attempts exhausted).
-    assert_eq!(
-        db.reap_expired_leases(t + 39 * sec).await.unwrap(),
-        0,
+    // The holder dies: the reaper finds the lease and ends it, once.
+    assert!(
+        db.expired_leases(t + 39 * sec).await.unwrap().is_empty(),
         "lease still valid"
     );
-    assert_eq!(db.reap_expired_leases(t + 41 * sec).await.unwrap(), 1);
+    let expired = db.expired_leases(t + 41 * sec).await.unwrap();
+    assert_eq!(
+        expired.iter().map(|j| j.id.as_str()).collect::<Vec<_>>(),
+        [retried.id.as_str()]
+    );
+    assert!(
+        db.end_expired_lease(&retried.id, t + 41 * sec, true)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !db.end_expired_lease(&retried.id, t + 41 * sec, true)
+            .await
+            .unwrap(),
+        "a second reaper finds nothing to do"
+    );
     let counts = db.job_counts().await.unwrap();
     assert_eq!(
         counts,
@@ -413,7 +435,11 @@ async fn job_queue_story(backend: Backend) {
         .await
         .unwrap()
         .expect("third");
-    assert_eq!(db.reap_expired_leases(t + 53 * sec).await.unwrap(), 1);
+    assert!(
+        db.end_expired_lease(&third.id, t + 53 * sec, false)
+            .await
+            .unwrap()
+    );
     let again = db
         .lease_job("e", t + 53 * sec, t + 80 * sec)
         .await

@@ -65,7 +65,8 @@ impl Db {
         tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     ) -> Result<()> {
         if self.dialect == Dialect::Postgres {
-            sqlx::query("SELECT pg_notify('tessera_jobs', '')")
+            sqlx::query("SELECT pg_notify($1, '')")
+                .bind(JOBS_CHANNEL)
                 .execute(&mut **tx)
                 .await?;
         }
@@ -130,33 +131,35 @@ impl Db {
         Ok(())
     }
 
-    /// Requeues with backoff, or marks the job failed after its last attempt.
+    /// Requeues the job to run at `retry_at`, or, with `None` (its retry
+    /// policy is exhausted), marks it failed. `false` when this owner no
+    /// longer held it.
     pub async fn fail_job(
         &self,
         job: &LeasedJob,
         owner: &str,
         error: &str,
         now: i64,
-        retry_at: i64,
-    ) -> Result<()> {
-        let status = if job.attempts >= job.max_attempts {
-            "failed"
-        } else {
+        retry_at: Option<i64>,
+    ) -> Result<bool> {
+        let status = if retry_at.is_some() {
             "queued"
+        } else {
+            "failed"
         };
-        sqlx::query(
+        let done = sqlx::query(
             "UPDATE jobs SET status = $1, lease_owner = NULL, lease_expires_at = NULL, last_error = $2, \
              run_after = $3, updated_at = $4 WHERE id = $5 AND lease_owner = $6",
         )
         .bind(status)
         .bind(error)
-        .bind(retry_at)
+        .bind(retry_at.unwrap_or(now))
         .bind(now)
         .bind(&job.id)
         .bind(owner)
         .execute(&self.pool)
         .await?;
-        Ok(())
+        Ok(done.rows_affected() == 1)
     }
 
     /// Gives this owner's running jobs back to the queue (graceful shutdown).
@@ -174,17 +177,31 @@ impl Db {
     }
 
     /// Requeues jobs whose holder died (lease expired); exhausted ones fail.
-    pub async fn reap_expired_leases(&self, now: i64) -> Result<u64> {
-        let done = sqlx::query(
-            "UPDATE jobs SET status = CASE WHEN attempts >= max_attempts THEN 'failed' ELSE 'queued' END, \
-             lease_owner = NULL, lease_expires_at = NULL, run_after = $1, updated_at = $1, \
-             last_error = COALESCE(last_error, 'lease expired') \
-             WHERE status = 'running' AND lease_expires_at < $1",
+    pub async fn expired_leases(&self, now: i64) -> Result<Vec<LeasedJob>> {
+        Ok(sqlx::query_as(
+            "SELECT id, kind, asset_id, payload_json, attempts, max_attempts FROM jobs \
+             WHERE status = 'running' AND lease_expires_at < $1 ORDER BY lease_expires_at LIMIT 100",
         )
         .bind(now)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Ends an expired lease: back to the queue, or `failed` when `final`.
+    /// `false` when the lease is no longer expired (renewed, or another
+    /// instance ended it first), so exactly one caller acts on it.
+    pub async fn end_expired_lease(&self, job_id: &str, now: i64, last: bool) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE jobs SET status = $1, lease_owner = NULL, lease_expires_at = NULL, \
+             run_after = $2, updated_at = $2, last_error = COALESCE(last_error, 'lease expired') \
+             WHERE id = $3 AND status = 'running' AND lease_expires_at < $2",
+        )
+        .bind(if last { "failed" } else { "queued" })
+        .bind(now)
+        .bind(job_id)
         .execute(&self.pool)
         .await?;
-        Ok(done.rows_affected())
+        Ok(done.rows_affected() == 1)
     }
 
     /// Number of jobs in each status.

@@ -25,6 +25,47 @@ pub struct JobFailure(pub String);
 #[async_trait]
 pub trait JobHandler: Send + Sync + 'static {
     async fn handle(&self, job: &LeasedJob) -> Result<(), JobFailure>;
+
+    /// The job used its last attempt: it failed, or the process running it
+    /// died. Called once, by whichever instance noticed, so that what the
+    /// job was for (an asset's processing) ends visibly instead of hanging.
+    async fn gave_up(&self, job: &LeasedJob, reason: &str);
+}
+
+/// The one rule for retries: how many attempts a job gets, how long it
+/// waits between them, and when it has run out.
+#[derive(Clone, Copy, Debug)]
+pub struct RetryPolicy {
+    /// Recorded on each job when it is enqueued.
+    pub max_attempts: i64,
+    /// The wait after the first failed attempt; it doubles with each one.
+    pub first_backoff: Duration,
+    pub max_backoff: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 5,
+            first_backoff: Duration::from_secs(2),
+            max_backoff: Duration::from_secs(300),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The wait before the next attempt after `attempts` failed ones.
+    pub fn backoff(&self, attempts: i64) -> Duration {
+        let doublings = u32::try_from(attempts.saturating_sub(1)).unwrap_or(u32::MAX);
+        self.first_backoff
+            .checked_mul(2u32.saturating_pow(doublings.min(31)))
+            .map_or(self.max_backoff, |wait| wait.min(self.max_backoff))
+    }
+
+    /// Whether the job has used every attempt it was given.
+    pub fn exhausted(&self, job: &LeasedJob) -> bool {
+        job.attempts >= job.max_attempts
+    }
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -33,6 +74,7 @@ pub struct WorkerSettings {
     pub lease: Duration,
     /// Fallback when no wake-up arrives.
     pub poll_interval: Duration,
+    pub retry: RetryPolicy,
 }
 
 /// Wakes workers at once when a job is enqueued in this process.
@@ -80,7 +122,8 @@ impl Workers {
         if settings.workers > 0 {
             tasks.push(tokio::spawn(reap(
                 db.clone(),
-                settings.lease,
+                handler.clone(),
+                settings,
                 cancel.clone(),
             )));
         }
@@ -221,9 +264,17 @@ impl Worker {
                 Some(Ok(())) => self.db.complete_job(&job.id, &self.owner, to_micros(at)).await,
                 Some(Err(JobFailure(message))) => {
                     warn!(error = %message, "job failed");
-                    let backoff = Duration::from_secs(2u64.saturating_pow(u32::try_from(job.attempts).unwrap_or(16)).min(300));
-                    let retry_at = at + chrono::Duration::from_std(backoff).unwrap_or_default();
-                    self.db.fail_job(&job, &self.owner, &message, to_micros(at), to_micros(retry_at)).await
+                    let retry = self.settings.retry;
+                    let retry_at = (!retry.exhausted(&job)).then(|| {
+                        to_micros(at + chrono::Duration::from_std(retry.backoff(job.attempts)).unwrap_or_default())
+                    });
+                    match self.db.fail_job(&job, &self.owner, &message, to_micros(at), retry_at).await {
+                        Ok(true) if retry_at.is_none() => {
+                            self.handler.gave_up(&job, &message).await;
+                            Ok(())
+                        }
+                        other => other.map(|_| ()),
+                    }
                 }
             };
             if let Err(err) = result {
@@ -258,17 +309,42 @@ async fn heartbeat(
     }
 }
 
-async fn reap(db: Db, lease: Duration, cancel: CancellationToken) {
-    let mut ticks = tokio::time::interval((lease / 2).max(Duration::from_millis(200)));
+/// Jobs whose worker stopped renewing its lease (the process died) go back
+/// to the queue, or, on their last attempt, end through the handler.
+async fn reap(
+    db: Db,
+    handler: Arc<dyn JobHandler>,
+    settings: WorkerSettings,
+    cancel: CancellationToken,
+) {
+    let mut ticks = tokio::time::interval((settings.lease / 2).max(Duration::from_millis(200)));
     loop {
         tokio::select! {
             _ = ticks.tick() => {}
             () = cancel.cancelled() => return,
         }
-        match db.reap_expired_leases(to_micros(now())).await {
-            Ok(0) => {}
-            Ok(n) => info!(requeued = n, "requeued jobs with expired leases"),
-            Err(err) => warn!(error = %err, "reaping leases failed"),
+        let at = to_micros(now());
+        let expired = match db.expired_leases(at).await {
+            Ok(jobs) => jobs,
+            Err(err) => {
+                warn!(error = %err, "reaping leases failed");
+                continue;
+            }
+        };
+        for job in expired {
+            let exhausted = settings.retry.exhausted(&job);
+            match db.end_expired_lease(&job.id, at, exhausted).await {
+                // Another instance's reaper (or a late renewal) got there first.
+                Ok(false) => {}
+                Ok(true) if exhausted => {
+                    warn!(job_id = %job.id, attempts = job.attempts, "job gave up: its worker died on the last attempt");
+                    handler
+                        .gave_up(&job, "the process running it stopped on every attempt")
+                        .await;
+                }
+                Ok(true) => info!(job_id = %job.id, "requeued a job whose worker died"),
+                Err(err) => warn!(error = %err, "reaping a lease failed"),
+            }
         }
     }
 }

@@ -321,7 +321,7 @@ impl AssetService {
                 "traceId": crate::telemetry::current_trace_id(),
             })
             .to_string(),
-            max_attempts: 5,
+            max_attempts: crate::jobs::RetryPolicy::default().max_attempts,
         });
         if let Err(err) = self.db.insert_asset(&asset, job.as_ref()).await {
             staged.discard().await;

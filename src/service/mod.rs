@@ -199,6 +199,7 @@ impl Services {
                 workers: config.workers,
                 lease: Duration::from_secs(config.job_lease_seconds),
                 poll_interval: Duration::from_secs(2),
+                retry: crate::jobs::RetryPolicy::default(),
             },
         );
         let profiles = services.storage_profiles.clone();

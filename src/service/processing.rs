@@ -76,33 +76,8 @@ impl AssetProcessor {
             Ok(decoded) => decoded,
             Err(err) => {
                 warn!(%asset_id, error = %err, "the original cannot be processed");
-                let at = now();
                 let message = format!("the original cannot be processed: {err}");
-                let execution = SkillExecution {
-                    execution_id: Uuid::now_v7(),
-                    skill_name: skill.name().into(),
-                    trigger_source: TriggerSource::Upload,
-                    parameters_json: "{}".into(),
-                    started_at: at,
-                    completed_at: at,
-                    succeeded: false,
-                    steps: steps
-                        .iter()
-                        .map(|step| StepOutcome {
-                            step_name: step.name().into(),
-                            succeeded: false,
-                            error_message: Some(message.clone()),
-                            skipped: false,
-                            started_at: at,
-                            completed_at: at,
-                        })
-                        .collect(),
-                };
-                self.db
-                    .insert_execution(asset.id, Some(&job.id), &execution)
-                    .await
-                    .map_err(failure)?;
-                return self.set_status(asset.id, AssetStatus::Failed).await;
+                return self.fail(job, asset.id, &message).await;
             }
         };
         let (width, height) = header.display_dimensions();
@@ -127,6 +102,41 @@ impl AssetProcessor {
     }
 }
 
+impl AssetProcessor {
+    /// Ends processing as `failed`, with `message` on every step of the
+    /// recorded execution so clients see why.
+    async fn fail(&self, job: &LeasedJob, asset_id: Uuid, message: &str) -> Result<(), JobFailure> {
+        let skill = Skill::Enrich;
+        let steps = plan(skill, &serde_json::Map::new()).map_err(failure)?;
+        let at = now();
+        let execution = SkillExecution {
+            execution_id: Uuid::now_v7(),
+            skill_name: skill.name().into(),
+            trigger_source: TriggerSource::Upload,
+            parameters_json: "{}".into(),
+            started_at: at,
+            completed_at: at,
+            succeeded: false,
+            steps: steps
+                .iter()
+                .map(|step| StepOutcome {
+                    step_name: step.name().into(),
+                    succeeded: false,
+                    error_message: Some(message.to_string()),
+                    skipped: false,
+                    started_at: at,
+                    completed_at: at,
+                })
+                .collect(),
+        };
+        self.db
+            .insert_execution(asset_id, Some(&job.id), &execution)
+            .await
+            .map_err(failure)?;
+        self.set_status(asset_id, AssetStatus::Failed).await
+    }
+}
+
 fn failure(err: impl std::fmt::Display) -> JobFailure {
     JobFailure(err.to_string())
 }
@@ -139,11 +149,31 @@ impl JobHandler for AssetProcessor {
         }
         let payload: ProcessAssetPayload = serde_json::from_str(&job.payload_json)
             .map_err(|e| JobFailure(format!("bad payload: {e}")))?;
-        let result = self.process(job, payload.asset_id).await;
-        if result.is_err() && job.attempts >= job.max_attempts {
-            // Out of retries: the asset must not stay `processing` forever.
-            let _ = self.set_status(payload.asset_id, AssetStatus::Failed).await;
+        self.process(job, payload.asset_id).await
+    }
+
+    /// Out of attempts: the asset must not stay `processing` forever.
+    async fn gave_up(&self, job: &LeasedJob, reason: &str) {
+        let Ok(payload) = serde_json::from_str::<ProcessAssetPayload>(&job.payload_json) else {
+            return;
+        };
+        let asset_id = payload.asset_id;
+        let unsettled = match self.db.get_asset(asset_id).await {
+            Ok(asset) => asset.is_some_and(|a| !a.status.is_settled()),
+            Err(err) => {
+                warn!(%asset_id, error = %err, "could not end the processing of an asset");
+                return;
+            }
+        };
+        if !unsettled {
+            return;
         }
-        result
+        let message = format!(
+            "processing gave up after {} attempts: {reason}",
+            job.attempts
+        );
+        if let Err(JobFailure(err)) = self.fail(job, asset_id, &message).await {
+            warn!(%asset_id, error = %err, "could not end the processing of an asset");
+        }
     }
 }
