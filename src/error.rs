@@ -1,6 +1,8 @@
 //! The one domain error type. Every variant has a stable snake_case code that
 //! clients switch on; the REST and gRPC adapters each map it exactly once.
 
+use crate::storage::StorageError;
+
 /// Errors returned by the service layer. Client mistakes carry enough context
 /// for a precise message; internal failures keep their detail in the logs only.
 #[derive(Debug, thiserror::Error)]
@@ -228,6 +230,38 @@ impl Error {
 impl From<sqlx::Error> for Error {
     fn from(err: sqlx::Error) -> Self {
         Error::internal("database error", err)
+    }
+}
+
+/// What a storage failure means to a client. A backend's own words about an
+/// outage stay in the log (with the trace id); clients get a stable code and
+/// a safe message. Refusals that name the client's own configuration
+/// (credentials, target, conflicts, rejections) keep their detail.
+impl From<StorageError> for Error {
+    fn from(err: StorageError) -> Self {
+        match err {
+            StorageError::NotFound => {
+                tracing::warn!("a recorded file is missing from storage");
+                Error::ContentNotFound
+            }
+            StorageError::Unavailable(detail) => {
+                tracing::warn!(%detail, "storage unavailable");
+                Error::StorageUnavailable("the storage backend did not accept the request".into())
+            }
+            StorageError::Unauthorized(detail) => Error::StorageAuthFailed(detail),
+            StorageError::TargetNotFound(detail) => Error::StorageTargetNotFound(detail),
+            StorageError::Conflict(detail) => Error::StorageConflict(detail),
+            StorageError::Rejected(detail) => Error::StorageRejected(detail),
+            StorageError::RateLimited {
+                retry_after_seconds,
+            } => Error::StorageRateLimited {
+                retry_after_seconds,
+            },
+            StorageError::TooLarge { limit } => Error::AssetFileTooLarge { limit },
+            StorageError::InvalidKey(_) | StorageError::Aborted(_) => {
+                Error::internal("storage", err)
+            }
+        }
     }
 }
 

@@ -11,6 +11,7 @@ on_both_databases!(
     hostile_files_never_crash_anything,
     credentials_ids_and_routes_fail_clearly,
     hostile_metadata_fails_a_skill_not_the_server,
+    a_missing_original_is_not_found_not_an_outage,
 );
 
 async fn assert_nothing_stored(server: &TestServer) {
@@ -294,6 +295,24 @@ async fn credentials_ids_and_routes_fail_clearly(backend: Backend) {
     );
 
     expect(400, "asset_id_invalid")(send(server.get("/api/v1/assets/not-a-uuid")).await);
+    // Segments that are not UTF-8 get the envelope, not a plain-text answer.
+    for path in [
+        "/api/v1/assets/%FF%FE",
+        "/api/v1/assets/%C3%28/content",
+        "/api/v1/users/%FF",
+        "/content/originals/%FF.jpg",
+    ] {
+        let response = server.get(path).send().await.unwrap();
+        assert_eq!(response.status(), 400, "{path}");
+        assert_eq!(
+            response.headers()["content-type"].to_str().unwrap(),
+            "application/json",
+            "{path}"
+        );
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "invalid_request", "{path}: {body}");
+        assert!(body["error"]["traceId"].as_str().is_some(), "{body}");
+    }
     expect(400, "asset_id_invalid")(send(server.get("/api/v1/assets/..%2F..%2Fetc/content")).await);
     let missing = uuid::Uuid::now_v7();
     expect(404, "asset_not_found")(send(server.get(&format!("/api/v1/assets/{missing}"))).await);
@@ -397,4 +416,48 @@ async fn hostile_metadata_fails_a_skill_not_the_server(backend: Backend) {
     assert!(!run.succeeded);
     let (status, _) = server.get_json(&format!("/api/v1/assets/{id}")).await;
     assert_eq!(status, 200, "the server still answers");
+}
+
+/// A recorded original that vanished from storage is `404 content_not_found`
+/// everywhere (a skill run too, which once answered 503 with the backend's
+/// own words); REST and gRPC.
+async fn a_missing_original_is_not_found_not_an_outage(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let asset = server
+        .upload_ok(
+            "normal/rocket_falcon9.jpg",
+            &[("runEnrichment", "false"), ("isPublic", "false")],
+        )
+        .await;
+    let id = asset["id"].as_str().unwrap().to_string();
+    let key = asset["storageKey"].as_str().unwrap();
+    std::fs::remove_file(server.data_dir.path().join("assets").join(key)).unwrap();
+    let response = server
+        .get(&format!("/api/v1/assets/{id}/content"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+    let response = server
+        .post(&format!("/api/v1/assets/{id}/skills/thumbnail/run"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "content_not_found", "{body}");
+    let err = server
+        .grpc()
+        .await
+        .run_skill(tessera::api::grpc::proto::RunSkillRequest {
+            id: id.clone(),
+            skill_name: "thumbnail".into(),
+            parameters: None,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (err.code(), crate::common::reason(&err).as_str()),
+        (tonic::Code::NotFound, "content_not_found")
+    );
 }

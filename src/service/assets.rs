@@ -22,7 +22,7 @@ use crate::{
     imaging,
     jobs::{JobSignal, PROCESS_ASSET},
     service::StorageProfileService,
-    storage::{BlobStore, ByteRange, ByteStream, StorageError, StorageRegistry, original_key},
+    storage::{BlobStore, ByteRange, ByteStream, StorageRegistry, original_key},
 };
 
 /// Longest `description` / `altText`, in characters.
@@ -233,7 +233,7 @@ impl AssetService {
         if let Some(err) = failure {
             return Err(err);
         }
-        stored.map_err(storage_error)?;
+        stored.map_err(Error::from)?;
 
         Ok(StagedUpload {
             id,
@@ -353,11 +353,11 @@ impl AssetService {
                 .store
                 .get(&staged.storage_key, None)
                 .await
-                .map_err(storage_error)?;
+                .map_err(Error::from)?;
             store
                 .put(&staged.storage_key, read.body, message)
                 .await
-                .map_err(storage_error)?;
+                .map_err(Error::from)?;
             Ok((profile_id, store))
         }
         .await;
@@ -803,11 +803,11 @@ async fn open(
     let range = match range {
         None => None,
         Some(range) => {
-            let size = store.head(key).await.map_err(content_error)?;
+            let size = store.head(key).await.map_err(Error::from)?;
             Some(range.resolve(size)?)
         }
     };
-    let read = store.get(key, range).await.map_err(content_error)?;
+    let read = store.get(key, range).await.map_err(Error::from)?;
     Ok(ContentBody {
         content_type,
         total_size: read.size,
@@ -815,37 +815,6 @@ async fn open(
         checksum_sha256,
         body: read.body,
     })
-}
-
-fn content_error(err: StorageError) -> Error {
-    if err.is_not_found() {
-        warn!("a recorded file is missing from storage");
-        Error::ContentNotFound
-    } else {
-        storage_error(err)
-    }
-}
-
-fn storage_error(err: StorageError) -> Error {
-    match err {
-        StorageError::Unavailable(detail) => {
-            warn!(%detail, "storage unavailable");
-            Error::StorageUnavailable("the storage backend did not accept the request".into())
-        }
-        StorageError::Unauthorized(detail) => Error::StorageAuthFailed(detail),
-        StorageError::TargetNotFound(detail) => Error::StorageTargetNotFound(detail),
-        StorageError::Conflict(detail) => Error::StorageConflict(detail),
-        StorageError::Rejected(detail) => Error::StorageRejected(detail),
-        StorageError::RateLimited {
-            retry_after_seconds,
-        } => Error::StorageRateLimited {
-            retry_after_seconds,
-        },
-        StorageError::TooLarge { limit } => Error::AssetFileTooLarge { limit },
-        StorageError::NotFound | StorageError::InvalidKey(_) | StorageError::Aborted(_) => {
-            Error::internal("storage", err)
-        }
-    }
 }
 
 /// The upload's description and alt text, validated.

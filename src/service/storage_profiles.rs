@@ -344,7 +344,7 @@ impl StorageProfileService {
                     commit_message_template: get("commitMessageTemplate"),
                     allows_private: get("visibilityPolicy") == PRIVATE_TOKEN,
                 })
-                .map_err(|e| Error::StorageUnavailable(e.to_string()))?;
+                .map_err(Error::from)?;
                 Ok(Arc::new(store))
             }
             "s3" => Ok(Arc::new(S3Store::new(&S3Settings {
@@ -366,7 +366,7 @@ impl StorageProfileService {
                 let store =
                     LocalStore::open(PathBuf::from(get("rootPath")), self.public_base.clone())
                         .await
-                        .map_err(|e| Error::StorageUnavailable(e.to_string()))?;
+                        .map_err(Error::from)?;
                 Ok(Arc::new(store))
             }
         }

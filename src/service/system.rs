@@ -75,7 +75,11 @@ impl SystemService {
     /// one slow backend does not add up with the others.
     pub async fn readiness(&self) -> Readiness {
         let (database, profiles) = tokio::join!(self.db.ping(), self.db.list_storage_profiles());
-        let database = database.map_err(|e| e.to_string());
+        // Anonymous callers see what failed, never the backend's own words.
+        let database = database.map_err(|err| {
+            tracing::warn!(error = %err, "readiness: the database does not answer");
+            "unreachable".to_string()
+        });
         let names: Option<HashMap<String, (String, bool)>> = profiles.ok().map(|records| {
             records
                 .into_iter()
@@ -94,7 +98,13 @@ impl SystemService {
                     },
                     None => id,
                 };
-                Some(async move { (name, store.check().await.map_err(|e| e.to_string())) })
+                Some(async move {
+                    let checked = store.check().await.map_err(|err| {
+                        tracing::warn!(profile = %name, error = %err, "readiness: storage check failed");
+                        err.kind().to_string()
+                    });
+                    (name, checked)
+                })
             });
         let mut storage = futures_util::future::join_all(checks).await;
         storage.sort_by(|a, b| a.0.cmp(&b.0));

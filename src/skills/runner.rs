@@ -123,11 +123,12 @@ impl SkillRunner {
         let read = store
             .get(&asset.storage_key, None)
             .await
-            .map_err(|e| Error::StorageUnavailable(e.to_string()))?;
+            .map_err(Error::from)?;
         let mut bytes = Vec::with_capacity(usize::try_from(read.size).unwrap_or(0));
         let mut body = read.body;
         while let Some(chunk) = body.next().await {
-            bytes.extend_from_slice(&chunk.map_err(|e| Error::StorageUnavailable(e.to_string()))?);
+            let chunk = chunk.map_err(|e| Error::from(StorageError::Unavailable(e.to_string())))?;
+            bytes.extend_from_slice(&chunk);
         }
         Ok(Bytes::from(bytes))
     }

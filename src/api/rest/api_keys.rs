@@ -1,11 +1,8 @@
-use axum::{
-    extract::{Path, State},
-    http::StatusCode,
-    response::IntoResponse,
-};
+use axum::{extract::State, http::StatusCode, response::IntoResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::Path;
 use super::{ApiError, Caller, Data, IdPath, JsonBody, data, utc};
 use crate::{domain::ApiKeyInfo, service::Services};
 

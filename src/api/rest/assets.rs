@@ -1,6 +1,6 @@
 use axum::{
     body::Bytes,
-    extract::{Multipart, Path, Query, State, multipart::Field, rejection::QueryRejection},
+    extract::{Multipart, Query, State, multipart::Field, rejection::QueryRejection},
     http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Response},
 };
@@ -8,6 +8,7 @@ use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema, openapi::Object};
 
+use super::Path;
 use super::{
     ApiError, AssetIdPath, Caller, Data, JsonBody, JsonValue, content::content_response, data,
     invalid_json, one_of, optional_json, present, utc,

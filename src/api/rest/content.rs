@@ -1,11 +1,12 @@
 use axum::{
     body::Body,
-    extract::{Path, State},
+    extract::State,
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::Response,
 };
 
 use super::ApiError;
+use super::Path;
 use crate::{
     domain::RangeRequest,
     service::{ContentBody, Services},

@@ -385,6 +385,22 @@ impl<S: Send + Sync> FromRequest<S> for JsonValue {
     }
 }
 
+/// Path parameters read into `T`, like axum's `Path`, but refused with the
+/// error envelope (a segment that is not UTF-8 is a client's mistake, not a
+/// plain-text answer).
+pub struct Path<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Path<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(value)| Path(value))
+            .map_err(|rejection| Error::InvalidRequest(rejection.body_text()).into())
+    }
+}
+
 /// A JSON object body read into `T`.
 pub struct JsonBody<T>(pub T);
 

@@ -2,12 +2,13 @@
 //! internals (keys, checksums, providers), results or executions.
 
 use axum::{
-    extract::{Path, Query, State, rejection::QueryRejection},
+    extract::{Query, State, rejection::QueryRejection},
     response::IntoResponse,
 };
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::Path;
 use super::{
     ApiError, AssetIdPath, Data,
     assets::{AssetListQuery, list_params},

@@ -1,12 +1,9 @@
-use axum::{
-    body::Bytes,
-    extract::{Path, State},
-    response::IntoResponse,
-};
+use axum::{body::Bytes, extract::State, response::IntoResponse};
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
+use super::Path;
 use super::{ApiError, Caller, Data, assets::AssetDto, data, optional_json};
 use crate::{
     domain::{SkillInfo, SkillRunOutcome},

@@ -1,12 +1,9 @@
-use axum::{
-    extract::{Path, State},
-    http::StatusCode,
-    response::IntoResponse,
-};
+use axum::{extract::State, http::StatusCode, response::IntoResponse};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
+use super::Path;
 use super::{ApiError, Caller, Data, IdPath, JsonBody, data, utc};
 use crate::{
     domain::{NewStorageProfile, StorageProfile, StorageProfilePatch},

@@ -1,11 +1,8 @@
-use axum::{
-    extract::{Path, State},
-    http::StatusCode,
-    response::IntoResponse,
-};
+use axum::{extract::State, http::StatusCode, response::IntoResponse};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
+use super::Path;
 use super::{ApiError, Caller, Data, IdPath, JsonBody, auth::UserDto, data, present};
 use crate::{
     domain::Role,
