@@ -12,7 +12,7 @@ use crate::on_both_databases;
 on_both_databases!(get_asset_through_grpc_web, health_and_reflection_answer);
 
 /// One length-prefixed grpc-web data frame.
-fn frame(message: &impl Message) -> Vec<u8> {
+pub fn frame(message: &impl Message) -> Vec<u8> {
     let body = message.encode_to_vec();
     let mut out = BytesMut::with_capacity(body.len() + 5);
     out.put_u8(0);
@@ -22,7 +22,7 @@ fn frame(message: &impl Message) -> Vec<u8> {
 }
 
 /// Splits a grpc-web response body into its data frames and trailer text.
-fn parse_frames(mut body: &[u8]) -> (Vec<Vec<u8>>, String) {
+pub fn parse_frames(mut body: &[u8]) -> (Vec<Vec<u8>>, String) {
     let mut messages = Vec::new();
     let mut trailers = String::new();
     while body.len() >= 5 {

@@ -7,6 +7,7 @@ mod ai;
 mod auth;
 mod concurrency;
 mod crash;
+mod deadlines;
 mod edge_cases;
 mod github_storage;
 mod grpc_assets;

@@ -24,7 +24,7 @@ use tracing::Instrument;
 
 use ipnet::IpNet;
 
-use super::forwarded::client_view;
+use super::{deadline, forwarded::client_view};
 use crate::{
     domain::Principal, error::Error, service::AuthService, storage::with_request_origin, telemetry,
 };
@@ -79,6 +79,13 @@ pub async fn request_context(
     next: Next,
 ) -> Response {
     let auth = &layer.auth;
+    // The clock of a gRPC call starts when it arrives, before authentication.
+    let framing = request
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(deadline::Framing::of);
+    let deadline = framing.and_then(|_| deadline::deadline(request.headers()));
     let trace_id = uuid::Uuid::now_v7().simple().to_string();
     let caller = match request.headers().get(AUTHORIZATION) {
         None => Ok(Principal::Anonymous),
@@ -111,7 +118,7 @@ pub async fn request_context(
     );
     let client_ip = client.ip;
     let origin: Option<Arc<str>> = client.origin.map(Arc::from);
-    let protocol = protocol(&request);
+    let protocol = protocol(framing);
     let method = request.method().to_string();
     // REST routes come from the router; gRPC ones are the request path.
     let grpc_path = (protocol != "rest").then(|| request.uri().path().to_string());
@@ -136,11 +143,21 @@ pub async fn request_context(
     });
     let request_bytes = entry.request_bytes.clone();
     let request = request.map(|body| counted_request(body, protocol, request_bytes));
-    let response = telemetry::with_trace_id(
+    let handled = telemetry::with_trace_id(
         trace_id.clone(),
         with_request_origin(origin, next.run(request).instrument(span)),
-    )
-    .await;
+    );
+    let response = match (deadline, framing) {
+        // Already past its deadline (or within the margin): not started at all.
+        (Some(deadline), Some(framing)) if deadline <= tokio::time::Instant::now() => {
+            deadline::exceeded(framing)
+        }
+        (Some(deadline), Some(framing)) => match tokio::time::timeout_at(deadline, handled).await {
+            Ok(response) => response.map(|body| deadline::bounded(body, deadline, framing)),
+            Err(_) => deadline::exceeded(framing),
+        },
+        _ => handled.await,
+    };
     let route = record(protocol, method, grpc_path, entry.started, &response);
     entry.route = route;
     entry.status = response.status().as_u16();
@@ -233,19 +250,12 @@ fn logged(body: Body, mut entry: AccessEntry) -> Body {
     }))
 }
 
-/// `rest`, `grpc` or `grpc-web`, from the content type.
-fn protocol(request: &Request) -> &'static str {
-    let content_type = request
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    if content_type.starts_with("application/grpc-web") {
-        "grpc-web"
-    } else if content_type.starts_with("application/grpc") {
-        "grpc"
-    } else {
-        "rest"
+/// `rest`, `grpc` or `grpc-web`, from the content type's framing.
+fn protocol(framing: Option<deadline::Framing>) -> &'static str {
+    match framing {
+        None => "rest",
+        Some(deadline::Framing::Grpc) => "grpc",
+        Some(deadline::Framing::GrpcWeb | deadline::Framing::GrpcWebText) => "grpc-web",
     }
 }
 

@@ -1,5 +1,6 @@
 //! Transports: thin adapters that translate requests into service calls.
 
+mod deadline;
 mod forwarded;
 pub mod grpc;
 pub mod middleware;
