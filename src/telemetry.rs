@@ -18,6 +18,7 @@ pub const AI_REQUEST_DURATION: &str = "tessera_ai_request_duration_seconds";
 pub const AI_ERRORS: &str = "tessera_ai_errors_total";
 pub const STORAGE_OPERATION_DURATION: &str = "tessera_storage_operation_duration_seconds";
 pub const STORAGE_ERRORS: &str = "tessera_storage_errors_total";
+pub const ACCEPT_ERRORS: &str = "tessera_accept_errors_total";
 
 /// Latency buckets from 1 ms to a minute: requests, jobs, storage and AI
 /// calls all fall in this range.
@@ -70,6 +71,10 @@ fn describe() {
         STORAGE_OPERATION_DURATION,
         Unit::Seconds,
         "Storage operations by backend and operation"
+    );
+    describe_counter!(
+        ACCEPT_ERRORS,
+        "Failed accepts by kind (out_of_file_descriptors: the accept loop backs off)"
     );
     describe_counter!(
         STORAGE_ERRORS,

@@ -14,7 +14,8 @@ use crate::on_both_databases;
 on_both_databases!(
     metrics_are_served,
     job_logs_carry_the_request_trace_id,
-    every_request_has_an_access_log_line
+    every_request_has_an_access_log_line,
+    running_out_of_file_descriptors_backs_off
 );
 
 /// The value of the first series line starting with `prefix`.
@@ -299,4 +300,70 @@ async fn every_request_has_an_access_log_line(backend: Backend) {
     // The JSON process above logged its lines within milliseconds; this one has none.
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(access_lines(&quiet), Vec::<Value>::new());
+}
+
+/// CPU time (user + system, in clock ticks) a process has used so far.
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // Fields after the command name, which is in parentheses.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .unwrap()
+        .1
+        .split_whitespace()
+        .collect();
+    fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+}
+
+/// At its open-file limit the server stops accepting for a moment instead of
+/// retrying at once (which burned a whole core), logs it, counts it, and
+/// serves again as soon as descriptors are free.
+async fn running_out_of_file_descriptors_backs_off(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let database_url = backend.database_url(dir.path()).await;
+    let process = Process::start_limited(
+        dir.path(),
+        &database_url,
+        &[("TESSERA_WORKERS", "0")],
+        Some(64),
+    )
+    .await;
+    let pid = process.child.id();
+    let address = process.base.trim_start_matches("http://").to_string();
+    let mut held = Vec::new();
+    for _ in 0..150 {
+        held.push(tokio::net::TcpStream::connect(&address).await.unwrap());
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !std::fs::read_to_string(&process.log)
+        .unwrap()
+        .contains("out of file descriptors")
+    {
+        assert!(Instant::now() < deadline, "the limit was never reached");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let before = cpu_ticks(pid);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let used = cpu_ticks(pid) - before;
+    // 200 ticks would be a core spinning; resting costs next to nothing.
+    assert!(used < 50, "{used} ticks of CPU in 2 s at the limit");
+    drop(held);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let text = loop {
+        if let Ok(response) = process
+            .http
+            .get(format!("{}/metrics", process.base))
+            .send()
+            .await
+        {
+            break response.text().await.unwrap();
+        }
+        assert!(Instant::now() < deadline, "serving again");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let refused = series(
+        &text,
+        r#"tessera_accept_errors_total{kind="out_of_file_descriptors"}"#,
+    );
+    assert!(refused.is_some_and(|n| n >= 1.0), "{text}");
 }

@@ -7,10 +7,8 @@ use axum::http::{HeaderName, HeaderValue, Method};
 use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer};
 
 use axum::Router;
-use futures_util::TryStreamExt;
 use ipnet::IpNet;
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
 use tonic::service::{LayerExt, Routes};
 use tonic_web::GrpcWebLayer;
 
@@ -21,7 +19,7 @@ use super::{
     },
     middleware, rest,
 };
-use crate::service::Services;
+use crate::{service::Services, telemetry};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
@@ -161,13 +159,55 @@ pub async fn serve(
     router: Router,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServerError> {
-    let incoming = TcpListenerStream::new(listener).inspect_ok(|stream| {
-        let _ = stream.set_nodelay(true);
-    });
     tonic::transport::Server::builder()
         .accept_http1(true)
         .add_routes(Routes::from(router))
-        .serve_with_incoming_shutdown(incoming, shutdown)
+        .serve_with_incoming_shutdown(accepted(listener), shutdown)
         .await?;
     Ok(())
+}
+
+/// How long the accept loop rests when the process is out of file
+/// descriptors: retrying at once would spin a core and free nothing.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
+
+/// Accepted connections. Accept errors never reach the server: running out
+/// of file descriptors (`EMFILE`/`ENFILE`) backs off, is logged at most every
+/// ten seconds and counted in `/metrics`; other errors belong to one
+/// connection that is already gone.
+fn accepted(
+    listener: TcpListener,
+) -> impl futures_util::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
+    futures_util::stream::unfold(
+        (listener, None::<std::time::Instant>),
+        |(listener, mut last_warning)| async move {
+            loop {
+                match listener.accept().await {
+                    Ok((stream, _)) => {
+                        let _ = stream.set_nodelay(true);
+                        return Some((Ok(stream), (listener, last_warning)));
+                    }
+                    Err(err) if err.raw_os_error().is_some_and(is_out_of_descriptors) => {
+                        metrics::counter!(telemetry::ACCEPT_ERRORS, "kind" => "out_of_file_descriptors")
+                            .increment(1);
+                        if last_warning.is_none_or(|at| at.elapsed() >= Duration::from_secs(10)) {
+                            tracing::warn!(error = %err, "out of file descriptors: not accepting connections for now");
+                            last_warning = Some(std::time::Instant::now());
+                        }
+                        tokio::time::sleep(ACCEPT_BACKOFF).await;
+                    }
+                    Err(err) => {
+                        metrics::counter!(telemetry::ACCEPT_ERRORS, "kind" => "connection")
+                            .increment(1);
+                        tracing::debug!(error = %err, "a connection failed while being accepted");
+                    }
+                }
+            }
+        },
+    )
+}
+
+/// `EMFILE` (this process) or `ENFILE` (the whole system), on Linux and the BSDs alike.
+fn is_out_of_descriptors(code: i32) -> bool {
+    code == 24 || code == 23
 }

@@ -30,6 +30,16 @@ impl Process {
     /// Starts the binary on `data_dir` and `database_url` with the test key,
     /// one worker and a 2 s job lease, plus `env`; waits until `/readyz` is 200.
     pub async fn start(data_dir: &Path, database_url: &str, env: &[(&str, &str)]) -> Process {
+        Self::start_limited(data_dir, database_url, env, None).await
+    }
+
+    /// As `start`, with at most `max_open_files` file descriptors (`ulimit -n`).
+    pub async fn start_limited(
+        data_dir: &Path,
+        database_url: &str,
+        env: &[(&str, &str)],
+        max_open_files: Option<u32>,
+    ) -> Process {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -39,7 +49,15 @@ impl Process {
         std::fs::create_dir_all(data_dir).unwrap();
         let log = data_dir.join(format!("tessera-{port}.log"));
         let log_file = std::fs::File::create(&log).unwrap();
-        let mut command = Command::new(env!("CARGO_BIN_EXE_tessera"));
+        let binary = env!("CARGO_BIN_EXE_tessera");
+        let mut command = match max_open_files {
+            None => Command::new(binary),
+            Some(limit) => {
+                let mut shell = Command::new("/bin/sh");
+                shell.args(["-c", &format!("ulimit -n {limit} && exec \"$0\""), binary]);
+                shell
+            }
+        };
         command
             .env_clear()
             .env("TESSERA_LISTEN", format!("127.0.0.1:{port}"))
