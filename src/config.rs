@@ -51,6 +51,12 @@ pub struct Config {
     pub default_page_size: u32,
     pub max_page_size: u32,
     pub max_image_pixels: u64,
+    /// Images decoded at once, by workers and synchronous skill runs
+    /// together: what bounds memory (each up to `max_image_pixels`).
+    pub max_concurrent_decodes: usize,
+    /// How long a synchronous skill run waits for a decoding slot before it
+    /// is refused with `503 imaging_busy`.
+    pub decode_wait_seconds: u64,
     /// Root of the default local storage profile; `None` means `data_dir/assets`.
     pub storage_local_root: Option<PathBuf>,
     pub log_format: LogFormat,
@@ -113,6 +119,8 @@ impl Default for Config {
             default_page_size: 20,
             max_page_size: 100,
             max_image_pixels: 100_000_000,
+            max_concurrent_decodes: std::thread::available_parallelism().map_or(2, usize::from),
+            decode_wait_seconds: 30,
             storage_local_root: None,
             log_format: LogFormat::Text,
             workers: std::thread::available_parallelism().map_or(2, usize::from),
@@ -148,6 +156,8 @@ struct FileConfig {
     default_page_size: Option<u32>,
     max_page_size: Option<u32>,
     max_image_pixels: Option<u64>,
+    max_concurrent_decodes: Option<usize>,
+    decode_wait_seconds: Option<u64>,
     storage_local_root: Option<PathBuf>,
     log_format: Option<LogFormat>,
     workers: Option<usize>,
@@ -218,6 +228,8 @@ impl Config {
             default_page_size,
             max_page_size,
             max_image_pixels,
+            max_concurrent_decodes,
+            decode_wait_seconds,
             storage_local_root,
             log_format,
             workers,
@@ -246,6 +258,8 @@ impl Config {
         set(&mut self.default_page_size, default_page_size);
         set(&mut self.max_page_size, max_page_size);
         set(&mut self.max_image_pixels, max_image_pixels);
+        set(&mut self.max_concurrent_decodes, max_concurrent_decodes);
+        set(&mut self.decode_wait_seconds, decode_wait_seconds);
         set(&mut self.log_format, log_format);
         set(&mut self.workers, workers);
         set(&mut self.job_lease_seconds, job_lease_seconds);
@@ -297,6 +311,12 @@ impl Config {
         }
         if let Some(v) = get("TESSERA_MAX_IMAGE_PIXELS") {
             self.max_image_pixels = parse("TESSERA_MAX_IMAGE_PIXELS", &v)?;
+        }
+        if let Some(v) = get("TESSERA_MAX_CONCURRENT_DECODES") {
+            self.max_concurrent_decodes = parse("TESSERA_MAX_CONCURRENT_DECODES", &v)?;
+        }
+        if let Some(v) = get("TESSERA_DECODE_WAIT_SECONDS") {
+            self.decode_wait_seconds = parse("TESSERA_DECODE_WAIT_SECONDS", &v)?;
         }
         if let Some(v) = get("TESSERA_WORKERS") {
             self.workers = parse("TESSERA_WORKERS", &v)?;
@@ -411,6 +431,9 @@ impl Config {
                 "TESSERA_BOOTSTRAP_ADMIN_PASSWORD",
                 "set both TESSERA_BOOTSTRAP_ADMIN_USERNAME and TESSERA_BOOTSTRAP_ADMIN_PASSWORD",
             );
+        }
+        if self.max_concurrent_decodes == 0 {
+            return invalid("TESSERA_MAX_CONCURRENT_DECODES", "must be at least 1");
         }
         if self.ai_timeout_seconds == 0 {
             return invalid("TESSERA_AI_TIMEOUT_SECONDS", "must be at least 1");

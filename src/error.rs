@@ -116,6 +116,10 @@ pub enum Error {
     AuthRefreshTokenReused,
     #[error("too many failed logins; try again in {retry_after_seconds} seconds")]
     AuthRateLimited { retry_after_seconds: u64 },
+    /// Every slot for decoding pixels stayed busy for as long as a request
+    /// may wait (memory stays bounded under parallel skill runs).
+    #[error("the server is busy decoding other images; retry in {retry_after_seconds} seconds")]
+    ImagingBusy { retry_after_seconds: u64 },
     #[error("API key '{0}' was not found")]
     ApiKeyNotFound(String),
     #[error("unknown scope '{0}' (scopes are permission names such as assets.read)")]
@@ -203,6 +207,7 @@ impl Error {
             Error::AuthRefreshTokenInvalid => "auth_refresh_token_invalid",
             Error::AuthRefreshTokenReused => "auth_refresh_token_reused",
             Error::AuthRateLimited { .. } => "auth_rate_limited",
+            Error::ImagingBusy { .. } => "imaging_busy",
             Error::ApiKeyNotFound(_) => "api_key_not_found",
             Error::ApiKeyScopeInvalid(_) => "api_key_scope_invalid",
             Error::UserNotFound(_) => "user_not_found",

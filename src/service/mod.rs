@@ -161,7 +161,13 @@ impl Services {
             let key = config.ai_api_key.as_ref().map(Secret::expose);
             ai_providers.seed(base_url, key, model).await?;
         }
-        let runner = SkillRunner::new(db.clone(), storage.clone(), config.max_image_pixels, ai);
+        let runner = SkillRunner::new(
+            db.clone(),
+            storage.clone(),
+            config.max_image_pixels,
+            config.max_concurrent_decodes,
+            ai,
+        );
         let assets = AssetService::new(
             db.clone(),
             storage.clone(),
@@ -173,7 +179,12 @@ impl Services {
         let auth = auth_service(config, db.clone())?;
         let services = Services {
             ai_providers,
-            skills: SkillService::new(assets.clone(), runner.clone(), events.clone()),
+            skills: SkillService::new(
+                assets.clone(),
+                runner.clone(),
+                events.clone(),
+                Duration::from_secs(config.decode_wait_seconds),
+            ),
             assets,
             users: UserService::new(db.clone(), auth.clone()),
             storage_profiles,

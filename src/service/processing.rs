@@ -55,6 +55,8 @@ impl AssetProcessor {
         if asset.status.is_settled() {
             return Ok(());
         }
+        // Background work waits for a decoding slot as long as it takes.
+        let _slot = self.runner.pixel_slot(None).await.map_err(failure)?;
         self.set_status(asset.id, AssetStatus::Processing).await?;
         let bytes = self.runner.load_original(&asset).await.map_err(failure)?;
 

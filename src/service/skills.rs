@@ -1,3 +1,5 @@
+use std::time::Duration;
+
 use serde_json::{Map, Value};
 use tracing::instrument;
 
@@ -14,14 +16,22 @@ pub struct SkillService {
     assets: AssetService,
     runner: SkillRunner,
     events: AssetEvents,
+    /// How long a run waits for a decoding slot (`TESSERA_DECODE_WAIT_SECONDS`).
+    decode_wait: Duration,
 }
 
 impl SkillService {
-    pub fn new(assets: AssetService, runner: SkillRunner, events: AssetEvents) -> Self {
+    pub fn new(
+        assets: AssetService,
+        runner: SkillRunner,
+        events: AssetEvents,
+        decode_wait: Duration,
+    ) -> Self {
         SkillService {
             assets,
             runner,
             events,
+            decode_wait,
         }
     }
 
@@ -55,6 +65,9 @@ impl SkillService {
         };
         let steps = plan(skill, &parameters)?;
         let asset = self.assets.load(asset_id).await?;
+        // Waits its turn among the decodes in flight (bounded memory), or is
+        // refused with `imaging_busy` once the caller has waited long enough.
+        let _slot = self.runner.pixel_slot(Some(self.decode_wait)).await?;
         let bytes = self.runner.load_original(&asset).await?;
         let request = RunRequest {
             asset,

@@ -1,10 +1,11 @@
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use bytes::Bytes;
 use futures_util::{StreamExt, stream};
 use image::DynamicImage;
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tracing::warn;
 use uuid::Uuid;
 
@@ -17,6 +18,9 @@ use crate::{
     imaging::{self, ImagingError, OutputFormat, analysis, metadata, watermark},
     storage::{BlobStore, StorageError, StorageRegistry, original_key},
 };
+
+/// What a refused synchronous run is told to wait before trying again.
+const PIXEL_SLOT_RETRY_AFTER: u64 = 5;
 
 /// Perceptual hashes this close (in bits) are reported as near duplicates.
 const NEAR_DUPLICATE_BITS: u32 = 6;
@@ -49,7 +53,11 @@ pub struct SkillRunner {
     storage: StorageRegistry,
     max_pixels: u64,
     ai: AiProviders,
+    pixel_slots: Arc<Semaphore>,
 }
+
+/// Held while a run has decoded pixels in memory.
+pub type PixelSlot = OwnedSemaphorePermit;
 
 /// Longest side of the image sent to vision models: enough to describe it,
 /// never a many-megabyte original.
@@ -104,13 +112,38 @@ impl From<Error> for StepError {
 }
 
 impl SkillRunner {
-    pub fn new(db: Db, storage: StorageRegistry, max_pixels: u64, ai: AiProviders) -> Self {
+    /// At most `max_decodes` runs hold decoded pixels at once (each up to
+    /// `max_pixels`), whoever asks: upload processing and synchronous runs.
+    pub fn new(
+        db: Db,
+        storage: StorageRegistry,
+        max_pixels: u64,
+        max_decodes: usize,
+        ai: AiProviders,
+    ) -> Self {
         SkillRunner {
             db,
             storage,
             max_pixels,
             ai,
+            pixel_slots: Arc::new(Semaphore::new(max_decodes.max(1))),
         }
+    }
+
+    /// A slot for pixel work, waited for: without a limit (background jobs
+    /// can wait their turn) or up to `wait` (a caller is waiting), after
+    /// which the run is refused with `imaging_busy`.
+    pub async fn pixel_slot(&self, wait: Option<Duration>) -> Result<PixelSlot> {
+        let slots = self.pixel_slots.clone();
+        let acquired = match wait {
+            None => slots.acquire_owned().await,
+            Some(wait) => tokio::time::timeout(wait, slots.acquire_owned())
+                .await
+                .map_err(|_| Error::ImagingBusy {
+                    retry_after_seconds: PIXEL_SLOT_RETRY_AFTER,
+                })?,
+        };
+        acquired.map_err(|e| Error::internal("pixel slots", e))
     }
 
     pub fn max_pixels(&self) -> u64 {

@@ -81,6 +81,7 @@ fn cached(name: &str) -> Vec<u8> {
 fn generate(name: &str) -> Vec<u8> {
     match name {
         "large_4032x3024.jpg" => large_photo(),
+        "big_6000x6000.png" => big_png(),
         "gps.jpg" => with_gps(&jpeg(&decode("normal/coffee.png"), 90)),
         "rgb_16bit.png" => rgb16_png(149, 227),
         "bitmap.bmp" => bmp(4, 3),
@@ -132,6 +133,23 @@ fn large_photo() -> Vec<u8> {
         &mirrored_tiles(&decode("normal/hubble_deep_field.jpg"), 4032, 3024),
         90,
     )
+}
+
+/// 36 Mpx of grayscale gradient in a PNG:
+/// well under a megabyte to send, a second or more of pixel work.
+fn big_png() -> Vec<u8> {
+    use image::codecs::png::{CompressionType, FilterType, PngEncoder};
+    let big = ImageBuffer::from_fn(6_000, 6_000, |x, y| {
+        image::Luma([u8::try_from((x / 40 + y / 40) % 256).unwrap_or(0)])
+    });
+    let mut out = Vec::new();
+    big.write_with_encoder(PngEncoder::new_with_quality(
+        &mut out,
+        CompressionType::Fast,
+        FilterType::Sub,
+    ))
+    .expect("encode big PNG");
+    out
 }
 
 /// `tile` repeated to `width` x `height`, every other copy mirrored so the

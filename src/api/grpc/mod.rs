@@ -98,7 +98,9 @@ pub fn grpc_code(err: &Error) -> Code {
         Error::AiProviderNameTaken(_) => Code::AlreadyExists,
         Error::Forbidden { .. } => Code::PermissionDenied,
         Error::MethodNotAllowed => Code::Unimplemented,
-        Error::StorageUnavailable(_) | Error::StorageRateLimited { .. } => Code::Unavailable,
+        Error::StorageUnavailable(_)
+        | Error::StorageRateLimited { .. }
+        | Error::ImagingBusy { .. } => Code::Unavailable,
         Error::StorageAuthFailed(_)
         | Error::StorageTargetNotFound(_)
         | Error::StorageRejected(_) => Code::FailedPrecondition,

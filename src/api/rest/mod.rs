@@ -148,6 +148,9 @@ impl IntoResponse for ApiError {
             Error::StorageRateLimited {
                 retry_after_seconds,
             } => retry_after_seconds,
+            Error::ImagingBusy {
+                retry_after_seconds,
+            } => Some(retry_after_seconds),
             _ => None,
         };
         if let Some(seconds) = retry_after {
@@ -266,9 +269,9 @@ pub fn http_status(err: &Error) -> StatusCode {
         Error::AiProviderNameTaken(_) => StatusCode::CONFLICT,
         Error::Forbidden { .. } => StatusCode::FORBIDDEN,
         Error::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-        Error::StorageUnavailable(_) | Error::StorageRateLimited { .. } => {
-            StatusCode::SERVICE_UNAVAILABLE
-        }
+        Error::StorageUnavailable(_)
+        | Error::StorageRateLimited { .. }
+        | Error::ImagingBusy { .. } => StatusCode::SERVICE_UNAVAILABLE,
         Error::StorageAuthFailed(_)
         | Error::StorageTargetNotFound(_)
         | Error::StorageRejected(_) => StatusCode::BAD_GATEWAY,
