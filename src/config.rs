@@ -35,6 +35,19 @@ pub enum LogFormat {
     Json,
 }
 
+/// Which forwarding headers the trusted proxies set. Only that family is
+/// read: proxies add to their own family and pass the other one through
+/// untouched, so believing both would let a client write its own.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ForwardedHeaders {
+    /// `X-Forwarded-For`, `-Proto`, `-Host` (Caddy, nginx, HAProxy, load balancers).
+    #[default]
+    XForwarded,
+    /// RFC 7239 `Forwarded`.
+    Forwarded,
+}
+
 #[derive(Clone, Debug)]
 pub struct Config {
     pub listen: SocketAddr,
@@ -86,6 +99,8 @@ pub struct Config {
     /// client address, scheme and host behind a reverse proxy). Empty (the
     /// default): such headers are ignored and the TCP peer is the client.
     pub trusted_proxies: Vec<IpNet>,
+    /// The one family of forwarding headers the trusted proxies set.
+    pub forwarded_headers: ForwardedHeaders,
     /// `TESSERA_STORAGE_PROVIDER` (`s3` or `github-repo`) with
     /// `TESSERA_STORAGE_S3_*` / `TESSERA_STORAGE_GITHUB_*`: the default
     /// profile at start (environment only).
@@ -136,6 +151,7 @@ impl Default for Config {
             bootstrap_admin_password: None,
             cors_origins: Vec::new(),
             trusted_proxies: Vec::new(),
+            forwarded_headers: ForwardedHeaders::default(),
             storage_default: None,
         }
     }
@@ -173,6 +189,7 @@ struct FileConfig {
     bootstrap_admin_password: Option<Secret>,
     cors_origins: Option<Vec<String>>,
     trusted_proxies: Option<Vec<String>>,
+    forwarded_headers: Option<ForwardedHeaders>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -245,7 +262,9 @@ impl Config {
             bootstrap_admin_password,
             cors_origins,
             trusted_proxies,
+            forwarded_headers,
         } = file;
+        set(&mut self.forwarded_headers, forwarded_headers);
         if let Some(list) = trusted_proxies {
             self.trusted_proxies = parse_networks(list.iter().map(String::as_str))?;
         }
@@ -345,6 +364,18 @@ impl Config {
         if let Some(v) = get("TESSERA_TRUSTED_PROXIES") {
             let list: Vec<String> = split_list(&v).collect();
             self.trusted_proxies = parse_networks(list.iter().map(String::as_str))?;
+        }
+        if let Some(v) = get("TESSERA_FORWARDED_HEADERS") {
+            self.forwarded_headers = match v.trim().to_ascii_lowercase().as_str() {
+                "x-forwarded" => ForwardedHeaders::XForwarded,
+                "forwarded" => ForwardedHeaders::Forwarded,
+                _ => {
+                    return Err(ConfigError::Invalid {
+                        name: "TESSERA_FORWARDED_HEADERS",
+                        message: format!("'{v}': expected x-forwarded or forwarded"),
+                    });
+                }
+            };
         }
         if let Some(v) = get("TESSERA_CORS_ORIGINS") {
             self.cors_origins = split_list(&v)

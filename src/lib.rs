@@ -65,6 +65,7 @@ pub async fn serve(
         services.clone(),
         &config.cors_origins,
         &config.trusted_proxies,
+        config.forwarded_headers,
     )
     .await?;
     let address = listener.local_addr().ok();

@@ -14,6 +14,7 @@ use tonic::Code;
 
 use crate::common::{API_KEY, Backend, TestServer, reason};
 use crate::on_both_databases;
+use crate::users::{ROOT_PASSWORD, call, code, start, token};
 
 on_both_databases!(
     an_admins_key_never_outranks_the_admin,
@@ -21,49 +22,9 @@ on_both_databases!(
     keys_are_managed_by_their_holder_or_those_above,
     cli_keys_have_the_operators_rank,
     keys_from_before_holders_keep_their_scopes_but_no_rank,
+    nobody_makes_a_user_stronger_than_themselves,
+    two_super_admins_cannot_disable_each_other_at_once,
 );
-
-const ROOT_PASSWORD: &str = "root-password-123";
-
-async fn start(backend: Backend) -> TestServer {
-    TestServer::start_with(backend, |config| {
-        config.bootstrap_admin_username = Some("root".into());
-        config.bootstrap_admin_password = Some(tessera::config::Secret::new(ROOT_PASSWORD));
-    })
-    .await
-}
-
-async fn call(
-    server: &TestServer,
-    token: &str,
-    method: M,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut request = server
-        .http
-        .request(method, server.url(path))
-        .bearer_auth(token);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
-
-async fn login(server: &TestServer, username: &str, password: &str) -> String {
-    let (status, body) = call(
-        server,
-        "",
-        M::POST,
-        "/api/v1/auth/login",
-        Some(json!({ "username": username, "password": password })),
-    )
-    .await;
-    assert_eq!(status, 200, "login {username}: {body}");
-    body["data"]["accessToken"].as_str().unwrap().to_string()
-}
 
 /// Creates a user as root and returns their id.
 async fn user(server: &TestServer, root: &str, username: &str, role: &str) -> String {
@@ -96,10 +57,6 @@ async fn key(server: &TestServer, token: &str, name: &str) -> (String, String) {
     )
 }
 
-fn code(body: &Value) -> Option<&str> {
-    body["error"]["code"].as_str()
-}
-
 async fn root_id(server: &TestServer, root: &str) -> String {
     let (_, me) = call(server, root, M::GET, "/api/v1/auth/me", None).await;
     me["data"]["id"].as_str().unwrap().to_string()
@@ -107,10 +64,10 @@ async fn root_id(server: &TestServer, root: &str) -> String {
 
 async fn an_admins_key_never_outranks_the_admin(backend: Backend) {
     let server = start(backend).await;
-    let root = login(&server, "root", ROOT_PASSWORD).await;
+    let root = token(&server, "root", ROOT_PASSWORD).await;
     let root_id = root_id(&server, &root).await;
     let alice_id = user(&server, &root, "alice", "admin").await;
-    let alice = login(&server, "alice", "alice-password-1").await;
+    let alice = token(&server, "alice", "alice-password-1").await;
     let (_, alice_key) = key(&server, &alice, "alice's script").await;
     // A key made by that key is no stronger either.
     let (_, second_key) = key(&server, &alice_key, "made by a key").await;
@@ -152,7 +109,7 @@ async fn an_admins_key_never_outranks_the_admin(backend: Backend) {
         }
     }
     // Nothing changed: root still logs in with the old password, alice is an admin.
-    login(&server, "root", ROOT_PASSWORD).await;
+    token(&server, "root", ROOT_PASSWORD).await;
     let (_, alice_now) = call(
         &server,
         &root,
@@ -174,19 +131,8 @@ async fn an_admins_key_never_outranks_the_admin(backend: Backend) {
     assert_eq!(status, 201, "{body}");
 
     // gRPC: the same refusals.
-    let channel = tonic::transport::Channel::from_shared(server.url(""))
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
-    let bearer: tonic::metadata::MetadataValue<_> = format!("Bearer {alice_key}").parse().unwrap();
-    let mut users =
-        UserServiceClient::with_interceptor(channel, move |mut request: tonic::Request<()>| {
-            request
-                .metadata_mut()
-                .insert("authorization", bearer.clone());
-            Ok(request)
-        });
+    let (channel, interceptor) = server.grpc_parts(Some(&alice_key)).await;
+    let mut users = UserServiceClient::with_interceptor(channel, interceptor);
     let err = users
         .create_user(CreateUserRequest {
             username: "mallory".into(),
@@ -215,9 +161,9 @@ async fn an_admins_key_never_outranks_the_admin(backend: Backend) {
 
 async fn keys_follow_their_holder_now(backend: Backend) {
     let server = start(backend).await;
-    let root = login(&server, "root", ROOT_PASSWORD).await;
+    let root = token(&server, "root", ROOT_PASSWORD).await;
     let alice_id = user(&server, &root, "alice", "admin").await;
-    let alice = login(&server, "alice", "alice-password-1").await;
+    let alice = token(&server, "alice", "alice-password-1").await;
     let (_, alice_key) = key(&server, &alice, "alice's script").await;
     let (status, _) = call(&server, &alice_key, M::GET, "/api/v1/users", None).await;
     assert_eq!(status, 200);
@@ -283,11 +229,11 @@ async fn keys_follow_their_holder_now(backend: Backend) {
 
 async fn keys_are_managed_by_their_holder_or_those_above(backend: Backend) {
     let server = start(backend).await;
-    let root = login(&server, "root", ROOT_PASSWORD).await;
+    let root = token(&server, "root", ROOT_PASSWORD).await;
     user(&server, &root, "alice", "admin").await;
     user(&server, &root, "amy", "admin").await;
-    let alice = login(&server, "alice", "alice-password-1").await;
-    let amy = login(&server, "amy", "amy-password-1").await;
+    let alice = token(&server, "alice", "alice-password-1").await;
+    let amy = token(&server, "amy", "amy-password-1").await;
     let (root_key, root_secret) = key(&server, &root, "root's key").await;
     let (alice_key, _) = key(&server, &alice, "alice's key").await;
     let (amy_key, _) = key(&server, &amy, "amy's key").await;
@@ -426,8 +372,150 @@ async fn keys_from_before_holders_keep_their_scopes_but_no_rank(backend: Backend
     assert_eq!((status, code(&body)), (403, Some("auth_forbidden")));
     let (_, body) = call(&server, &secret, M::GET, "/api/v1/apikeys", None).await;
     assert_eq!(body["data"], json!([]));
+    // Nobody answers for it, so it may not multiply itself.
+    let (status, body) = call(
+        &server,
+        &secret,
+        M::POST,
+        "/api/v1/apikeys",
+        Some(json!({ "name": "offspring", "scopes": ["assets.read"] })),
+    )
+    .await;
+    assert_eq!((status, code(&body)), (403, Some("auth_forbidden")));
     // The super admin can see it and clean it up.
-    let root = login(&server, "root", ROOT_PASSWORD).await;
+    let root = token(&server, "root", ROOT_PASSWORD).await;
     let (_, body) = call(&server, &root, M::GET, "/api/v1/apikeys", None).await;
     assert_eq!(body["data"].as_array().unwrap().len(), 1);
+}
+
+/// Role defaults count as granted permissions: a caller holding only
+/// `users.manage` cannot create a user with the default asset permissions,
+/// nor take over a stronger user by resetting their password; a key scoped
+/// to `users.manage` cannot create a super admin. REST and gRPC.
+async fn nobody_makes_a_user_stronger_than_themselves(backend: Backend) {
+    let server = start(backend).await;
+    let root = token(&server, "root", ROOT_PASSWORD).await;
+    let rita_id = user(&server, &root, "rita", "admin").await;
+    let bob_id = user(&server, &root, "bob", "user").await;
+    let (status, body) = call(
+        &server,
+        &root,
+        M::PATCH,
+        &format!("/api/v1/users/{rita_id}"),
+        Some(json!({ "permissions": ["users.manage", "assets.read"] })),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let rita = token(&server, "rita", "rita-password-1").await;
+    for (method, path, body) in [
+        (
+            M::POST,
+            "/api/v1/users".to_string(),
+            json!({ "username": "puppet", "password": "puppet-password-1" }),
+        ),
+        (
+            M::POST,
+            format!("/api/v1/users/{bob_id}/reset-password"),
+            json!({ "password": "taken-over-password" }),
+        ),
+        (
+            M::PATCH,
+            format!("/api/v1/users/{bob_id}"),
+            json!({ "permissions": ["assets.read"] }),
+        ),
+    ] {
+        let (status, body) = call(&server, &rita, method, &path, Some(body)).await;
+        assert_eq!(
+            (status, code(&body)),
+            (403, Some("auth_forbidden")),
+            "{path}"
+        );
+    }
+    token(&server, "bob", "bob-password-1").await;
+    // What she holds, she may grant.
+    let (status, body) = call(
+        &server,
+        &root,
+        M::PATCH,
+        &format!("/api/v1/users/{bob_id}"),
+        Some(json!({ "permissions": ["assets.read"] })),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = call(
+        &server,
+        &rita,
+        M::POST,
+        &format!("/api/v1/users/{bob_id}/reset-password"),
+        Some(json!({ "password": "a-new-password-1" })),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+
+    // An operator key scoped to user management only.
+    let (status, scoped) = call(
+        &server,
+        API_KEY,
+        M::POST,
+        "/api/v1/apikeys",
+        Some(json!({ "name": "user admin", "scopes": ["users.manage"] })),
+    )
+    .await;
+    assert_eq!(status, 201, "{scoped}");
+    let scoped = scoped["data"]["key"].as_str().unwrap().to_string();
+    let (channel, interceptor) = server.grpc_parts(Some(&scoped)).await;
+    let err = UserServiceClient::with_interceptor(channel, interceptor)
+        .create_user(CreateUserRequest {
+            username: "second-root".into(),
+            password: "second-root-password".into(),
+            role: "superAdmin".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (err.code(), reason(&err).as_str()),
+        (Code::PermissionDenied, "auth_forbidden")
+    );
+}
+
+/// The last enabled super admin stays, even when two super admins disable
+/// each other at the same moment (the check is made where the write is).
+async fn two_super_admins_cannot_disable_each_other_at_once(backend: Backend) {
+    let server = start(backend).await;
+    let root = token(&server, "root", ROOT_PASSWORD).await;
+    let root_id = root_id(&server, &root).await;
+    let other_id = user(&server, &root, "root2", "superAdmin").await;
+    for round in 0..8 {
+        let root = token(&server, "root", ROOT_PASSWORD).await;
+        let other = token(&server, "root2", "root2-password-1").await;
+        let (other_path, root_path) = (
+            format!("/api/v1/users/{other_id}"),
+            format!("/api/v1/users/{root_id}"),
+        );
+        let disable = Some(json!({ "isEnabled": false }));
+        let (first, second) = tokio::join!(
+            call(&server, &root, M::PATCH, &other_path, disable.clone()),
+            call(&server, &other, M::PATCH, &root_path, disable.clone()),
+        );
+        let (_, users) = call(&server, API_KEY, M::GET, "/api/v1/users", None).await;
+        let enabled = users["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|u| u["role"] == "superAdmin" && u["isEnabled"] == true)
+            .count();
+        assert_eq!(enabled, 1, "round {round}: {first:?} {second:?}");
+        // The operator puts both back for the next round.
+        for id in [&root_id, &other_id] {
+            let (status, body) = call(
+                &server,
+                API_KEY,
+                M::PATCH,
+                &format!("/api/v1/users/{id}"),
+                Some(json!({ "isEnabled": true })),
+            )
+            .await;
+            assert_eq!(status, 200, "{body}");
+        }
+    }
 }

@@ -12,9 +12,10 @@ use crate::on_both_databases;
 
 on_both_databases!(guards_hold_for_admins_and_super_admins, users_through_grpc);
 
-const ROOT_PASSWORD: &str = "root-password-123";
+pub const ROOT_PASSWORD: &str = "root-password-123";
 
-async fn start(backend: Backend) -> TestServer {
+/// A server with the super admin `root`.
+pub async fn start(backend: Backend) -> TestServer {
     TestServer::start_with(backend, |config| {
         config.bootstrap_admin_username = Some("root".into());
         config.bootstrap_admin_password = Some(tessera::config::Secret::new(ROOT_PASSWORD));
@@ -22,7 +23,8 @@ async fn start(backend: Backend) -> TestServer {
     .await
 }
 
-async fn token(server: &TestServer, username: &str, password: &str) -> String {
+/// An access token for `username`.
+pub async fn token(server: &TestServer, username: &str, password: &str) -> String {
     let response = server
         .http
         .post(server.url("/api/v1/auth/login"))
@@ -37,7 +39,7 @@ async fn token(server: &TestServer, username: &str, password: &str) -> String {
         .to_string()
 }
 
-async fn call(
+pub async fn call(
     server: &TestServer,
     token: &str,
     method: reqwest::Method,
@@ -56,7 +58,7 @@ async fn call(
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
-fn code(body: &Value) -> Option<&str> {
+pub fn code(body: &Value) -> Option<&str> {
     body["error"]["code"].as_str()
 }
 

@@ -8,6 +8,8 @@ use std::net::{IpAddr, SocketAddr};
 use axum::http::{HeaderMap, header::HOST, uri::Authority};
 use ipnet::IpNet;
 
+use crate::config::ForwardedHeaders;
+
 /// The caller as tessera believes it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ClientView {
@@ -25,12 +27,13 @@ pub fn client_view(
     authority: Option<&Authority>,
     headers: &HeaderMap,
     trusted: &[IpNet],
+    family: ForwardedHeaders,
 ) -> ClientView {
     let host = headers
         .get(HOST)
         .and_then(|v| v.to_str().ok())
         .and_then(plain_authority)
-        .or_else(|| authority.filter(|a| !a.as_str().contains('@')).cloned());
+        .or_else(|| authority.and_then(|a| plain_authority(a.as_str())));
     let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
     let Some(peer) = peer.filter(is_trusted) else {
         return ClientView {
@@ -38,7 +41,7 @@ pub fn client_view(
             origin: host.map(|h| format!("http://{h}")),
         };
     };
-    let forwarded = Forwarded::parse(headers);
+    let forwarded = Forwarded::parse(headers, family);
     // Walk back from the nearest hop: proxies we trust may be chained; the
     // first hop we do not trust is the client (anything further left was
     // written by the client itself and proves nothing).
@@ -64,15 +67,26 @@ pub fn client_view(
     }
 }
 
-/// A host and optional port, nothing else (no user info, no path).
+/// A DNS name or IP literal with an optional numeric port, nothing else:
+/// what ends up in links and `Location` headers carries no quotes, user
+/// info, paths or other characters a page could misread.
 fn plain_authority(value: &str) -> Option<Authority> {
     let authority = value.trim().parse::<Authority>().ok()?;
-    (!authority.as_str().contains('@') && !authority.host().is_empty()).then_some(authority)
+    let host = authority.host();
+    let name = !host.is_empty()
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-');
+    let literal = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .is_some_and(|h| h.parse::<std::net::Ipv6Addr>().is_ok());
+    let port_ok = authority.as_str().len() == host.len() || authority.port_u16().is_some();
+    ((name || literal) && port_ok).then_some(authority)
 }
 
-/// What the forwarding headers say; RFC 7239 `Forwarded` wins over the
-/// `X-Forwarded-*` family when present. Scheme and host come from the
-/// nearest proxy (the last value).
+/// What the configured family of forwarding headers says. Scheme and host
+/// come from the nearest proxy (the last value).
 #[derive(Debug, Default)]
 struct Forwarded {
     /// Client first, nearest proxy last; `None` for a hop that is not an address.
@@ -82,7 +96,7 @@ struct Forwarded {
 }
 
 impl Forwarded {
-    fn parse(headers: &HeaderMap) -> Forwarded {
+    fn parse(headers: &HeaderMap, family: ForwardedHeaders) -> Forwarded {
         let values = |name: &str| -> Vec<String> {
             headers
                 .get_all(name)
@@ -93,10 +107,9 @@ impl Forwarded {
                 .filter(|v| !v.is_empty())
                 .collect()
         };
-        let elements = values("forwarded");
-        if !elements.is_empty() {
+        if family == ForwardedHeaders::Forwarded {
             let mut parsed = Forwarded::default();
-            for element in &elements {
+            for element in &values("forwarded") {
                 for pair in element.split(';') {
                     let Some((key, value)) = pair.split_once('=') else {
                         continue;
@@ -174,6 +187,7 @@ mod tests {
                 ("forwarded", "for=203.0.113.9;host=evil.example;proto=https"),
             ]),
             &trusted(),
+            ForwardedHeaders::XForwarded,
         );
         assert_eq!(view.ip, Some(ip("198.51.100.7")));
         assert_eq!(view.origin.as_deref(), Some("http://tessera.local:5121"));
@@ -191,6 +205,7 @@ mod tests {
                 ("x-forwarded-proto", "https"),
             ]),
             &trusted(),
+            ForwardedHeaders::XForwarded,
         );
         // 1.2.3.4 was written by the client itself: the first untrusted hop wins.
         assert_eq!(view.ip, Some(ip("203.0.113.9")));
@@ -198,19 +213,31 @@ mod tests {
     }
 
     #[test]
-    fn rfc_7239_forwarded_wins_and_odd_values_are_ignored() {
+    fn only_the_configured_family_is_read() {
+        let both = headers(&[
+            ("host", "tessera:5121"),
+            ("x-forwarded-for", "192.0.2.200"),
+            (
+                "forwarded",
+                "for=\"[2001:db8::7]:4711\";proto=https;host=img.example.com:8443",
+            ),
+        ]);
+        // A proxy that sets X-Forwarded-* passes a client's own Forwarded through.
         let view = client_view(
             Some(ip(PROXY)),
             None,
-            &headers(&[
-                ("host", "tessera:5121"),
-                ("x-forwarded-for", "192.0.2.200"),
-                (
-                    "forwarded",
-                    "for=\"[2001:db8::7]:4711\";proto=https;host=img.example.com:8443",
-                ),
-            ]),
+            &both,
             &trusted(),
+            ForwardedHeaders::XForwarded,
+        );
+        assert_eq!(view.ip, Some(ip("192.0.2.200")));
+        assert_eq!(view.origin.as_deref(), Some("http://tessera:5121"));
+        let view = client_view(
+            Some(ip(PROXY)),
+            None,
+            &both,
+            &trusted(),
+            ForwardedHeaders::Forwarded,
         );
         assert_eq!(view.ip, Some(ip("2001:db8::7")));
         assert_eq!(view.origin.as_deref(), Some("https://img.example.com:8443"));
@@ -223,8 +250,31 @@ mod tests {
                 ("forwarded", "for=unknown;proto=gopher;host=\"a@b\""),
             ]),
             &trusted(),
+            ForwardedHeaders::Forwarded,
         );
         assert_eq!(view.ip, Some(ip(PROXY)), "an unknown hop stops the walk");
         assert_eq!(view.origin.as_deref(), Some("http://tessera:5121"));
+    }
+
+    #[test]
+    fn hosts_with_odd_characters_are_not_used_in_links() {
+        for host in ["x'onerror=alert(1)", "a(b)", "evil.example:80x", "a;b"] {
+            let view = client_view(
+                Some(ip("198.51.100.7")),
+                None,
+                &headers(&[("host", host)]),
+                &[],
+                ForwardedHeaders::XForwarded,
+            );
+            assert_eq!(view.origin, None, "{host}");
+        }
+        let view = client_view(
+            Some(ip("198.51.100.7")),
+            None,
+            &headers(&[("host", "[::1]:5121")]),
+            &[],
+            ForwardedHeaders::XForwarded,
+        );
+        assert_eq!(view.origin.as_deref(), Some("http://[::1]:5121"));
     }
 }

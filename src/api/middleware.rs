@@ -26,7 +26,8 @@ use ipnet::IpNet;
 
 use super::{deadline, forwarded::client_view};
 use crate::{
-    domain::Principal, error::Error, service::AuthService, storage::with_request_origin, telemetry,
+    config::ForwardedHeaders, domain::Principal, error::Error, service::AuthService,
+    storage::with_request_origin, telemetry,
 };
 
 /// Why credentials were refused; kept small so the context stays cheap to clone.
@@ -71,6 +72,7 @@ pub const TRACE_ID_HEADER: &str = "x-trace-id";
 pub struct RequestLayer {
     pub auth: AuthService,
     pub trusted_proxies: Arc<[IpNet]>,
+    pub forwarded_headers: ForwardedHeaders,
 }
 
 pub async fn request_context(
@@ -115,6 +117,7 @@ pub async fn request_context(
         request.uri().authority(),
         request.headers(),
         &layer.trusted_proxies,
+        layer.forwarded_headers,
     );
     let client_ip = client.ip;
     let origin: Option<Arc<str>> = client.origin.map(Arc::from);

@@ -19,7 +19,7 @@ use super::{
     },
     middleware, rest,
 };
-use crate::{service::Services, telemetry};
+use crate::{config::ForwardedHeaders, service::Services, telemetry};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
@@ -76,6 +76,7 @@ pub async fn router(
     services: Services,
     cors_origins: &[String],
     trusted_proxies: &[IpNet],
+    forwarded_headers: ForwardedHeaders,
 ) -> Result<Router, ServerError> {
     let (health_reporter, health) = tonic_health::server::health_reporter();
     health_reporter
@@ -146,6 +147,7 @@ pub async fn router(
             middleware::RequestLayer {
                 auth: services.auth.clone(),
                 trusted_proxies: trusted_proxies.into(),
+                forwarded_headers,
             },
             middleware::request_context,
         ))

@@ -40,6 +40,23 @@ enum Key<'a> {
     Address(IpAddr),
 }
 
+/// The part of an address one client controls: IPv6 hosts get a /64 each,
+/// so counting single addresses there would count nothing.
+fn client_network(address: IpAddr) -> IpAddr {
+    match address {
+        IpAddr::V4(_) => address,
+        IpAddr::V6(v6) => IpAddr::V6(std::net::Ipv6Addr::from(
+            u128::from(v6) & !((1u128 << 64) - 1),
+        )),
+    }
+}
+
+/// Usernames as counted: case-insensitive, and bounded in length so a
+/// megabyte-long name costs no memory.
+fn counted_name(username: &str) -> String {
+    username.chars().take(64).collect::<String>().to_lowercase()
+}
+
 impl Key<'_> {
     fn text(&self) -> String {
         match self {
@@ -63,9 +80,13 @@ impl LoginLimiter {
         }
     }
 
-    pub fn check(&self, username: &str, address: Option<IpAddr>) -> Attempt {
+    /// Decides whether a login may be tried now and, if so, counts it as a
+    /// failure at once (undone by `succeeded`), so attempts made in parallel
+    /// count against the limits too.
+    pub fn attempt(&self, username: &str, address: Option<IpAddr>) -> Attempt {
         let now = Instant::now();
-        let username = username.to_lowercase();
+        let username = counted_name(username);
+        let address = address.map(client_network);
         let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
         let mut recent = |key: Key<'_>| -> (usize, Option<Instant>) {
             let Some(times) = failures.get_mut(&key.text()) else {
@@ -100,15 +121,6 @@ impl LoginLimiter {
             };
         }
         let (count, _) = recent(Key::User(&username));
-        Attempt::Allowed {
-            delay: backoff(count),
-        }
-    }
-
-    pub fn record_failure(&self, username: &str, address: Option<IpAddr>) {
-        let now = Instant::now();
-        let username = username.to_lowercase();
-        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
         let keys = [
             Some(Key::User(&username)),
             Some(Key::Pair(&username, address)),
@@ -125,13 +137,24 @@ impl LoginLimiter {
                     .is_some_and(|t| now.duration_since(*t) <= self.window)
             });
         }
+        Attempt::Allowed {
+            delay: backoff(count),
+        }
     }
 
-    /// The pair that just succeeded starts afresh; the username's count
-    /// stays, so an ongoing attack on it stays slowed.
-    pub fn record_success(&self, username: &str, address: Option<IpAddr>) {
+    /// The attempt succeeded: it is no failure, and the pair starts afresh.
+    /// The username's other failures stay, so an attack on it stays slowed.
+    pub fn succeeded(&self, username: &str, address: Option<IpAddr>) {
+        let username = counted_name(username);
+        let address = address.map(client_network);
         let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        failures.remove(&Key::Pair(&username.to_lowercase(), address).text());
+        failures.remove(&Key::Pair(&username, address).text());
+        let keys = [Some(Key::User(&username)), address.map(Key::Address)];
+        for key in keys.into_iter().flatten() {
+            if let Some(times) = failures.get_mut(&key.text()) {
+                times.pop_back();
+            }
+        }
     }
 }
 
@@ -155,55 +178,95 @@ mod tests {
         Some(IpAddr::from([203, 0, 113, last]))
     }
 
+    fn fail(limiter: &LoginLimiter, username: &str, address: Option<IpAddr>) {
+        assert!(matches!(
+            limiter.attempt(username, address),
+            Attempt::Allowed { .. }
+        ));
+    }
+
     #[test]
     fn failures_lock_the_pair_and_only_slow_the_username() {
         let limiter = LoginLimiter::new(Duration::from_secs(900), 10, 50);
         for _ in 0..10 {
-            limiter.record_failure("Root", ip(1));
+            fail(&limiter, "Root", ip(1));
         }
         assert!(matches!(
-            limiter.check("root", ip(1)),
+            limiter.attempt("root", ip(1)),
             Attempt::Refused { retry_after_seconds } if retry_after_seconds > 800
         ));
         assert_eq!(
-            limiter.check("root", ip(2)),
+            limiter.attempt("root", ip(2)),
             Attempt::Allowed { delay: FIRST_DELAY }
         );
+        limiter.succeeded("root", ip(2));
         assert_eq!(
-            limiter.check("someone-else", ip(1)),
+            limiter.attempt("someone-else", ip(1)),
             Attempt::Allowed {
                 delay: Duration::ZERO
             }
         );
         // From many addresses: slower and slower, never locked.
         for last in 10..=60 {
-            limiter.record_failure("root", ip(last));
+            fail(&limiter, "root", ip(last));
         }
         assert_eq!(
-            limiter.check("root", ip(2)),
+            limiter.attempt("root", ip(2)),
             Attempt::Allowed { delay: MAX_DELAY }
         );
-        limiter.record_success("root", ip(1));
-        assert!(matches!(
-            limiter.check("root", ip(1)),
-            Attempt::Allowed { .. }
-        ));
     }
 
     #[test]
     fn an_address_failing_across_usernames_is_refused() {
         let limiter = LoginLimiter::new(Duration::from_secs(900), 10, 50);
         for n in 0..50 {
-            limiter.record_failure(&format!("user{n}"), ip(9));
+            fail(&limiter, &format!("user{n}"), ip(9));
         }
         assert!(matches!(
-            limiter.check("fresh", ip(9)),
+            limiter.attempt("fresh", ip(9)),
             Attempt::Refused { .. }
         ));
         assert!(matches!(
-            limiter.check("fresh", ip(8)),
+            limiter.attempt("fresh", ip(8)),
             Attempt::Allowed { .. }
         ));
+    }
+
+    #[test]
+    fn attempts_count_before_their_outcome_is_known() {
+        // Ten guesses in flight at once: the eleventh is refused already.
+        let limiter = LoginLimiter::new(Duration::from_secs(900), 10, 50);
+        for _ in 0..10 {
+            fail(&limiter, "root", ip(1));
+        }
+        assert!(matches!(
+            limiter.attempt("root", ip(1)),
+            Attempt::Refused { .. }
+        ));
+    }
+
+    #[test]
+    fn an_ipv6_network_counts_as_one_client() {
+        let limiter = LoginLimiter::new(Duration::from_secs(900), 10, 50);
+        for n in 0..10u16 {
+            let address = IpAddr::from([0x2001, 0xdb8, 0, 7, n, n, n, n]);
+            fail(&limiter, "root", Some(address));
+        }
+        let other_host = IpAddr::from([0x2001, 0xdb8, 0, 7, 9, 9, 9, 99]);
+        assert!(matches!(
+            limiter.attempt("root", Some(other_host)),
+            Attempt::Refused { .. }
+        ));
+        let other_network = IpAddr::from([0x2001, 0xdb8, 0, 8, 0, 0, 0, 1]);
+        assert!(matches!(
+            limiter.attempt("root", Some(other_network)),
+            Attempt::Allowed { .. }
+        ));
+    }
+
+    #[test]
+    fn long_usernames_cost_bounded_memory() {
+        assert_eq!(counted_name(&"A".repeat(1 << 20)).len(), 64);
     }
 
     #[test]

@@ -359,7 +359,10 @@ impl Db {
         Ok(previous.filter(|key| *key != derivative.storage_key))
     }
 
-    /// Sets the status; `None` when the asset no longer exists.
+    /// Moves an asset that is still being processed (`pending` or
+    /// `processing`) to `status`. `None` when it no longer exists or has
+    /// settled already: whoever settled it first (a worker finishing, or an
+    /// instance giving up on its job) is never overwritten.
     pub async fn set_asset_status(
         &self,
         id: Uuid,
@@ -367,7 +370,8 @@ impl Db {
         at: DateTime<Utc>,
     ) -> Result<Option<Asset>> {
         let sql = format!(
-            "UPDATE assets SET status = $1, updated_at = $2 WHERE id = $3 RETURNING {ASSET_COLUMNS}"
+            "UPDATE assets SET status = $1, updated_at = $2 \
+             WHERE id = $3 AND status IN ('pending', 'processing') RETURNING {ASSET_COLUMNS}"
         );
         sqlx::query_as::<_, AssetRow>(AssertSqlSafe(sql))
             .bind(status.as_str())

@@ -1,6 +1,6 @@
-use sqlx::FromRow;
+use sqlx::{AssertSqlSafe, FromRow};
 
-use super::{Db, flag};
+use super::{Db, Dialect, flag};
 use crate::error::Result;
 
 /// A user as stored.
@@ -74,7 +74,27 @@ impl Db {
     }
 
     /// Writes role, permissions and password hash of an existing user.
-    pub async fn update_user(&self, user: &UserRecord) -> Result<()> {
+    /// Writes a user. With `keep_a_super_admin` (the change disables or
+    /// demotes an enabled super admin) it is refused, `false`, unless another
+    /// enabled super admin remains: checked in the same transaction, with
+    /// those rows locked in one order on PostgreSQL (SQLite's writer lock
+    /// serialises), so two such changes at once cannot both pass.
+    pub async fn update_user(&self, user: &UserRecord, keep_a_super_admin: bool) -> Result<bool> {
+        let mut tx = self.begin_write().await?;
+        if keep_a_super_admin {
+            let lock = match self.dialect {
+                Dialect::Postgres => " ORDER BY id FOR UPDATE",
+                Dialect::Sqlite => "",
+            };
+            let sql =
+                format!("SELECT id FROM users WHERE role = 'superAdmin' AND is_enabled = 1{lock}");
+            let enabled: Vec<String> = sqlx::query_scalar(AssertSqlSafe(sql))
+                .fetch_all(&mut *tx)
+                .await?;
+            if !enabled.iter().any(|id| *id != user.id) {
+                return Ok(false);
+            }
+        }
         sqlx::query(
             "UPDATE users SET role = $1, permissions = $2, password_hash = $3, is_enabled = $4, updated_at = $5 WHERE id = $6",
         )
@@ -84,19 +104,10 @@ impl Db {
         .bind(flag(user.is_enabled != 0))
         .bind(user.updated_at)
         .bind(&user.id)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
-        Ok(())
-    }
-
-    /// Enabled super admins, to keep at least one.
-    pub async fn count_enabled_super_admins(&self) -> Result<u64> {
-        let count: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM users WHERE role = 'superAdmin' AND is_enabled = 1",
-        )
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(u64::try_from(count).unwrap_or(0))
+        tx.commit().await?;
+        Ok(true)
     }
 
     pub async fn count_users_with_role(&self, role: &str) -> Result<u64> {

@@ -699,6 +699,7 @@ impl AssetService {
             found.checksum_sha256,
         )
         .await
+        .map_err(for_anonymous)
     }
 
     #[instrument(skip_all)]
@@ -873,6 +874,22 @@ fn patched_file_name(name: &str) -> Result<String> {
         return Err(invalid());
     }
     Ok(name.to_string())
+}
+
+/// Anonymous readers learn that the bytes cannot be had, never why: a
+/// backend's refusal (its credentials, its target) is the operator's
+/// business and stays in the log.
+fn for_anonymous(err: Error) -> Error {
+    match err {
+        Error::StorageAuthFailed(detail)
+        | Error::StorageTargetNotFound(detail)
+        | Error::StorageConflict(detail)
+        | Error::StorageRejected(detail) => {
+            warn!(%detail, "anonymous content read refused by storage");
+            Error::StorageUnavailable("the storage backend did not accept the request".into())
+        }
+        other => other,
+    }
 }
 
 #[cfg(test)]

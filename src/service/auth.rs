@@ -192,7 +192,7 @@ impl AuthService {
         client: Option<IpAddr>,
     ) -> Result<Session> {
         let username = username.trim().to_lowercase();
-        match self.limiter.check(&username, client) {
+        match self.limiter.attempt(&username, client) {
             Attempt::Refused {
                 retry_after_seconds,
             } => {
@@ -214,12 +214,10 @@ impl AuthService {
         };
         let record = match record {
             Some(record) if verified && record.is_enabled != 0 => record,
-            _ => {
-                self.limiter.record_failure(&username, client);
-                return Err(Error::AuthInvalidCredentials);
-            }
+            // Counted as a failure when it was attempted.
+            _ => return Err(Error::AuthInvalidCredentials),
         };
-        self.limiter.record_success(&username, client);
+        self.limiter.succeeded(&username, client);
         let user = user_from_record(&record)?;
         self.open_session(user, Uuid::now_v7().to_string()).await
     }
@@ -443,7 +441,12 @@ impl AuthService {
             Principal::ApiKey { holder, .. } => match holder {
                 KeyHolder::Operator => (HolderKind::Operator, None),
                 KeyHolder::User(user) => (HolderKind::User, Some(user.id.as_str())),
-                KeyHolder::Unknown => (HolderKind::Unknown, None),
+                // Nobody answers for it: it may not multiply itself.
+                KeyHolder::Unknown => {
+                    return Err(Error::Forbidden {
+                        permission: "a key with a recorded holder",
+                    });
+                }
             },
             Principal::Anonymous => return Err(Error::Unauthorized),
         };

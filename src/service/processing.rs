@@ -13,7 +13,9 @@ use crate::{
     domain::{AssetStatus, SkillExecution, StepOutcome, TriggerSource, now},
     imaging,
     jobs::{JobFailure, JobHandler, PROCESS_ASSET},
-    skills::{DEFAULT_THUMBNAIL_SIZE, Prepared, RunRequest, Skill, SkillRunner, plan},
+    skills::{
+        DEFAULT_THUMBNAIL_SIZE, Prepared, RunRequest, Skill, SkillRunner, plan, with_pixel_slot,
+    },
 };
 
 #[derive(Deserialize)]
@@ -35,16 +37,17 @@ impl AssetProcessor {
         AssetProcessor { db, runner, events }
     }
 
-    async fn set_status(&self, id: Uuid, status: AssetStatus) -> Result<(), JobFailure> {
-        if let Some(asset) = self
+    /// `false` when the asset had settled already (or is gone).
+    async fn set_status(&self, id: Uuid, status: AssetStatus) -> Result<bool, JobFailure> {
+        let moved = self
             .db
             .set_asset_status(id, status, now())
             .await
-            .map_err(failure)?
-        {
-            self.events.changed(&asset);
+            .map_err(failure)?;
+        if let Some(asset) = &moved {
+            self.events.changed(asset);
         }
-        Ok(())
+        Ok(moved.is_some())
     }
 
     async fn process(&self, job: &LeasedJob, asset_id: Uuid) -> Result<(), JobFailure> {
@@ -56,15 +59,16 @@ impl AssetProcessor {
             return Ok(());
         }
         // Background work waits for a decoding slot as long as it takes.
-        let _slot = self.runner.pixel_slot(None).await.map_err(failure)?;
+        let slot = self.runner.pixel_slot(None).await.map_err(failure)?;
         self.set_status(asset.id, AssetStatus::Processing).await?;
         let bytes = self.runner.load_original(&asset).await.map_err(failure)?;
 
         // The scaled decode validates the original and feeds the thumbnail.
         let max_pixels = self.runner.max_pixels();
         let decoded = {
-            let bytes = bytes.clone();
+            let (bytes, slot) = (bytes.clone(), slot.clone());
             tokio::task::spawn_blocking(move || {
+                let _slot = slot;
                 let header = imaging::read_header(&bytes, max_pixels)?;
                 let image = imaging::decode_for_size(&bytes, DEFAULT_THUMBNAIL_SIZE, max_pixels)?;
                 Ok::<_, imaging::ImagingError>((header, image))
@@ -95,12 +99,15 @@ impl AssetProcessor {
                 image: Arc::new(image),
             }),
         };
-        let (_, asset) = self.runner.run(request, bytes).await.map_err(failure)?;
+        let (_, asset) = with_pixel_slot(slot, self.runner.run(request, bytes))
+            .await
+            .map_err(failure)?;
         self.db
             .set_asset_dimensions(asset.id, width, height)
             .await
             .map_err(failure)?;
-        self.set_status(asset.id, AssetStatus::Ready).await
+        self.set_status(asset.id, AssetStatus::Ready).await?;
+        Ok(())
     }
 }
 
@@ -131,11 +138,14 @@ impl AssetProcessor {
                 })
                 .collect(),
         };
+        // Recorded first, so a watcher told of `failed` finds why; a run
+        // that already recorded this job's execution keeps its own.
         self.db
             .insert_execution(asset_id, Some(&job.id), &execution)
             .await
             .map_err(failure)?;
-        self.set_status(asset_id, AssetStatus::Failed).await
+        self.set_status(asset_id, AssetStatus::Failed).await?;
+        Ok(())
     }
 }
 

@@ -7,7 +7,7 @@ use super::{AssetEvents, AssetService};
 use crate::{
     domain::{Permission, Principal, SkillInfo, SkillRunOutcome, TriggerSource},
     error::{Error, Result},
-    skills::{RunRequest, Skill, SkillRunner, plan},
+    skills::{RunRequest, Skill, SkillRunner, plan, with_pixel_slot},
 };
 
 /// The skills catalog and synchronous runs (`RunSkill`).
@@ -67,7 +67,7 @@ impl SkillService {
         let asset = self.assets.load(asset_id).await?;
         // Waits its turn among the decodes in flight (bounded memory), or is
         // refused with `imaging_busy` once the caller has waited long enough.
-        let _slot = self.runner.pixel_slot(Some(self.decode_wait)).await?;
+        let slot = self.runner.pixel_slot(Some(self.decode_wait)).await?;
         let bytes = self.runner.load_original(&asset).await?;
         let request = RunRequest {
             asset,
@@ -78,7 +78,7 @@ impl SkillService {
             job_id: None,
             prepared: None,
         };
-        let (execution, asset) = self.runner.run(request, bytes).await?;
+        let (execution, asset) = with_pixel_slot(slot, self.runner.run(request, bytes)).await?;
         self.events.changed(&asset);
         let details = self.assets.details(asset).await?;
         Ok(SkillRunOutcome {

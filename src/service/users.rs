@@ -60,6 +60,20 @@ impl UserService {
         }
     }
 
+    /// Nobody makes a user who can do more than they can: a caller holding
+    /// only `users.manage` cannot create a user with the asset permissions
+    /// of the role's defaults, or take over such a user by resetting their
+    /// password.
+    fn check_grant(principal: &Principal, granted: Permissions) -> Result<()> {
+        if principal.permissions().covers(granted) {
+            Ok(())
+        } else {
+            Err(Error::Forbidden {
+                permission: "a permission you do not hold",
+            })
+        }
+    }
+
     pub async fn list(&self, principal: &Principal) -> Result<Vec<User>> {
         principal.require(Permission::UsersManage)?;
         self.db
@@ -85,6 +99,7 @@ impl UserService {
     ) -> Result<User> {
         principal.require(Permission::UsersManage)?;
         Self::check_reach(principal, role)?;
+        Self::check_grant(principal, role.default_permissions())?;
         self.auth.create_user(username, password, role).await
     }
 
@@ -99,6 +114,7 @@ impl UserService {
         let mut record = self.load(id).await?;
         let current = user_from_record(&record)?;
         Self::check_reach(principal, current.role)?;
+        Self::check_grant(principal, current.permissions)?;
         let is_self = principal.acting_user_id() == Some(current.id.as_str());
         let demoted = change
             .role
@@ -107,13 +123,10 @@ impl UserService {
         if is_self && (demoted || disabled) {
             return Err(Error::UserSelfChangeRefused);
         }
-        if current.role == Role::SuperAdmin
-            && current.is_enabled
-            && (demoted || disabled)
-            && self.db.count_enabled_super_admins().await? <= 1
-        {
-            return Err(Error::UserLastSuperAdmin);
-        }
+        // Checked where the write happens, so two such changes at once
+        // cannot both pass.
+        let leaves_super_admins =
+            current.role == Role::SuperAdmin && current.is_enabled && (demoted || disabled);
         if let Some(role) = change.role {
             Self::check_reach(principal, role)?;
             record.role = role.as_str().into();
@@ -123,11 +136,7 @@ impl UserService {
                 None => None,
                 Some(names) => {
                     let wanted = parse_permissions(&names)?;
-                    if !principal.permissions().covers(wanted) {
-                        return Err(Error::Forbidden {
-                            permission: "a permission you do not hold",
-                        });
-                    }
+                    Self::check_grant(principal, wanted)?;
                     let list: Vec<&str> = wanted.iter().map(Permission::as_str).collect();
                     Some(
                         serde_json::to_string(&list)
@@ -136,6 +145,8 @@ impl UserService {
                 }
             };
         }
+        // What the user can do after the change, role defaults included.
+        Self::check_grant(principal, user_from_record(&record)?.permissions)?;
         let at = to_micros(now());
         let mut end_sessions = disabled;
         if let Some(enabled) = change.is_enabled {
@@ -152,7 +163,9 @@ impl UserService {
             end_sessions = true;
         }
         record.updated_at = at;
-        self.db.update_user(&record).await?;
+        if !self.db.update_user(&record, leaves_super_admins).await? {
+            return Err(Error::UserLastSuperAdmin);
+        }
         if end_sessions {
             self.db.revoke_user_refresh_tokens(&record.id, at).await?;
         }

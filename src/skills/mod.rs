@@ -7,4 +7,4 @@ mod runner;
 
 pub use catalog::Skill;
 pub use params::{DEFAULT_THUMBNAIL_SIZE, StepSpec, plan};
-pub use runner::{Prepared, RunRequest, SkillRunner};
+pub use runner::{PixelSlot, Prepared, RunRequest, SkillRunner, with_pixel_slot};

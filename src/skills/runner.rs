@@ -56,8 +56,20 @@ pub struct SkillRunner {
     pixel_slots: Arc<Semaphore>,
 }
 
-/// Held while a run has decoded pixels in memory.
-pub type PixelSlot = OwnedSemaphorePermit;
+/// Held while a run has decoded pixels in memory. Shared with the blocking
+/// tasks that do the pixel work, so a dropped request (client gone, deadline
+/// passed) frees its slot only when that work has really ended.
+pub type PixelSlot = Arc<OwnedSemaphorePermit>;
+
+tokio::task_local! {
+    static PIXEL_SLOT: PixelSlot;
+}
+
+/// Runs `future` (a skill run, a decode) holding `slot`: every blocking
+/// pixel task it starts keeps the slot until that task ends.
+pub async fn with_pixel_slot<F: std::future::Future>(slot: PixelSlot, future: F) -> F::Output {
+    PIXEL_SLOT.scope(slot, future).await
+}
 
 /// Longest side of the image sent to vision models: enough to describe it,
 /// never a many-megabyte original.
@@ -143,7 +155,9 @@ impl SkillRunner {
                     retry_after_seconds: PIXEL_SLOT_RETRY_AFTER,
                 })?,
         };
-        acquired.map_err(|e| Error::internal("pixel slots", e))
+        acquired
+            .map(Arc::new)
+            .map_err(|e| Error::internal("pixel slots", e))
     }
 
     pub fn max_pixels(&self) -> u64 {
@@ -585,8 +599,12 @@ async fn put(store: &dyn BlobStore, key: &str, data: Vec<u8>) -> Result<(), Step
 async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, ImagingError> + Send + 'static,
 ) -> Result<T, StepError> {
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|e| StepError(format!("image processing crashed: {e}")))?
-        .map_err(StepError::from)
+    let slot = PIXEL_SLOT.try_with(Clone::clone).ok();
+    tokio::task::spawn_blocking(move || {
+        let _slot = slot;
+        work()
+    })
+    .await
+    .map_err(|e| StepError(format!("image processing crashed: {e}")))?
+    .map_err(StepError::from)
 }
