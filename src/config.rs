@@ -70,6 +70,9 @@ pub struct Config {
     /// How long a synchronous skill run waits for a decoding slot before it
     /// is refused with `503 imaging_busy`.
     pub decode_wait_seconds: u64,
+    /// Stored objects no row refers to, and partial files of crashed
+    /// writes, are removed once last written this long ago.
+    pub orphan_grace_seconds: u64,
     /// Root of the default local storage profile; `None` means `data_dir/assets`.
     pub storage_local_root: Option<PathBuf>,
     pub log_format: LogFormat,
@@ -136,6 +139,7 @@ impl Default for Config {
             max_image_pixels: 100_000_000,
             max_concurrent_decodes: std::thread::available_parallelism().map_or(2, usize::from),
             decode_wait_seconds: 30,
+            orphan_grace_seconds: 3600,
             storage_local_root: None,
             log_format: LogFormat::Text,
             workers: std::thread::available_parallelism().map_or(2, usize::from),
@@ -174,6 +178,7 @@ struct FileConfig {
     max_image_pixels: Option<u64>,
     max_concurrent_decodes: Option<usize>,
     decode_wait_seconds: Option<u64>,
+    orphan_grace_seconds: Option<u64>,
     storage_local_root: Option<PathBuf>,
     log_format: Option<LogFormat>,
     workers: Option<usize>,
@@ -247,6 +252,7 @@ impl Config {
             max_image_pixels,
             max_concurrent_decodes,
             decode_wait_seconds,
+            orphan_grace_seconds,
             storage_local_root,
             log_format,
             workers,
@@ -279,6 +285,7 @@ impl Config {
         set(&mut self.max_image_pixels, max_image_pixels);
         set(&mut self.max_concurrent_decodes, max_concurrent_decodes);
         set(&mut self.decode_wait_seconds, decode_wait_seconds);
+        set(&mut self.orphan_grace_seconds, orphan_grace_seconds);
         set(&mut self.log_format, log_format);
         set(&mut self.workers, workers);
         set(&mut self.job_lease_seconds, job_lease_seconds);
@@ -336,6 +343,9 @@ impl Config {
         }
         if let Some(v) = get("TESSERA_DECODE_WAIT_SECONDS") {
             self.decode_wait_seconds = parse("TESSERA_DECODE_WAIT_SECONDS", &v)?;
+        }
+        if let Some(v) = get("TESSERA_ORPHAN_GRACE_SECONDS") {
+            self.orphan_grace_seconds = parse("TESSERA_ORPHAN_GRACE_SECONDS", &v)?;
         }
         if let Some(v) = get("TESSERA_WORKERS") {
             self.workers = parse("TESSERA_WORKERS", &v)?;

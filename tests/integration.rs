@@ -15,6 +15,7 @@ mod grpc_web;
 mod key_holders;
 mod observability;
 mod openapi;
+mod orphans;
 mod pixel_slots;
 mod processing;
 mod public_urls;

@@ -522,6 +522,17 @@ impl Db {
     }
 
     /// Finds a *public* asset or derivative stored under `storage_key`.
+    /// Every storage key a row refers to (originals and derivatives, every
+    /// profile): what the orphan sweep must never remove.
+    pub async fn recorded_storage_keys(&self) -> Result<std::collections::HashSet<String>> {
+        let keys: Vec<String> = sqlx::query_scalar(
+            "SELECT storage_key FROM assets UNION SELECT storage_key FROM derivatives",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(keys.into_iter().collect())
+    }
+
     pub async fn find_public_content(&self, storage_key: &str) -> Result<Option<PublicContent>> {
         let original: Option<(String, String, String)> = sqlx::query_as(
             "SELECT storage_profile_id, content_type, checksum_sha256 FROM assets \

@@ -4,6 +4,7 @@
 mod ai_providers;
 mod assets;
 mod auth;
+mod orphans;
 mod processing;
 mod skills;
 mod storage_profiles;
@@ -189,7 +190,7 @@ impl Services {
             users: UserService::new(db.clone(), auth.clone()),
             storage_profiles,
             auth,
-            system: SystemService::new(db.clone(), storage, limits),
+            system: SystemService::new(db.clone(), storage.clone(), limits),
             db: db.clone(),
         };
         if let (Some(username), Some(password)) = (
@@ -213,6 +214,19 @@ impl Services {
                 retry: crate::jobs::RetryPolicy::default(),
             },
         );
+        let sweeper = orphans::OrphanSweeper::new(
+            services.db.clone(),
+            storage,
+            Duration::from_secs(config.orphan_grace_seconds),
+        );
+        tokio::spawn({
+            let sweeper = sweeper.clone();
+            async move { sweeper.sweep().await }
+        });
+        workers.every(sweeper.interval(), move || {
+            let sweeper = sweeper.clone();
+            async move { sweeper.sweep().await }
+        });
         let profiles = services.storage_profiles.clone();
         workers.every(PROFILE_SYNC_INTERVAL, move || {
             let profiles = profiles.clone();

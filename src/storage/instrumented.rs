@@ -5,7 +5,9 @@ use std::{sync::Arc, time::Instant};
 
 use async_trait::async_trait;
 
-use super::{BlobRead, BlobStore, ByteRange, ByteStream, StorageError};
+use chrono::{DateTime, Utc};
+
+use super::{BlobRead, BlobStore, ByteRange, ByteStream, ListedObject, StorageError};
 use crate::telemetry;
 
 pub struct Instrumented(pub Arc<dyn BlobStore>);
@@ -96,5 +98,16 @@ impl BlobStore for Instrumented {
         let result = self.0.check().await;
         self.record("check", started, &result);
         result
+    }
+
+    async fn list(&self, prefix: &str) -> Result<Option<Vec<ListedObject>>, StorageError> {
+        let started = Instant::now();
+        let result = self.0.list(prefix).await;
+        self.record("list", started, &result);
+        result
+    }
+
+    async fn sweep_staging(&self, before: DateTime<Utc>) -> Result<u64, StorageError> {
+        self.0.sweep_staging(before).await
     }
 }

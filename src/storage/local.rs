@@ -11,7 +11,12 @@ use tokio::{
 };
 use tokio_util::io::ReaderStream;
 
-use super::{BlobRead, BlobStore, ByteRange, ByteStream, PublicBase, StorageError, validate_key};
+use chrono::{DateTime, Utc};
+
+use super::{
+    BlobRead, BlobStore, ByteRange, ByteStream, ListedObject, PublicBase, StorageError,
+    validate_key,
+};
 
 const READ_CHUNK: usize = 64 * 1024;
 
@@ -140,5 +145,69 @@ impl BlobStore for LocalStore {
             .await
             .map(|_| ())
             .map_err(|e| unavailable(&probe, e))
+    }
+
+    async fn list(&self, prefix: &str) -> Result<Option<Vec<ListedObject>>, StorageError> {
+        let mut found = Vec::new();
+        let mut dirs = vec![self.root.join(prefix)];
+        while let Some(dir) = dirs.pop() {
+            let mut entries = match fs::read_dir(&dir).await {
+                Ok(entries) => entries,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(unavailable(&dir, e)),
+            };
+            while let Some(entry) = entries
+                .next_entry()
+                .await
+                .map_err(|e| unavailable(&dir, e))?
+            {
+                let path = entry.path();
+                let metadata = entry.metadata().await.map_err(|e| unavailable(&path, e))?;
+                if metadata.is_dir() {
+                    dirs.push(path);
+                } else if let Ok(relative) = path.strip_prefix(&self.root) {
+                    let key = relative
+                        .components()
+                        .map(|c| c.as_os_str().to_string_lossy())
+                        .collect::<Vec<_>>()
+                        .join("/");
+                    found.push(ListedObject {
+                        key,
+                        modified: metadata.modified().ok().map(DateTime::<Utc>::from),
+                    });
+                }
+            }
+        }
+        Ok(Some(found))
+    }
+
+    /// Partial files of writes that never finished (the process died
+    /// between the temp file and the rename). Instances may share a root, so
+    /// only files untouched since `before` go.
+    async fn sweep_staging(&self, before: DateTime<Utc>) -> Result<u64, StorageError> {
+        let staging = self.root.join(".tmp");
+        let mut entries = match fs::read_dir(&staging).await {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+            Err(e) => return Err(unavailable(&staging, e)),
+        };
+        let mut removed = 0;
+        while let Some(entry) = entries
+            .next_entry()
+            .await
+            .map_err(|e| unavailable(&staging, e))?
+        {
+            let stale = entry
+                .metadata()
+                .await
+                .ok()
+                .filter(std::fs::Metadata::is_file)
+                .and_then(|m| m.modified().ok())
+                .is_some_and(|at| DateTime::<Utc>::from(at) < before);
+            if stale && fs::remove_file(entry.path()).await.is_ok() {
+                removed += 1;
+            }
+        }
+        Ok(removed)
     }
 }

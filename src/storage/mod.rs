@@ -95,6 +95,14 @@ impl ByteRange {
     }
 }
 
+/// An object found by listing (for the orphan sweep).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ListedObject {
+    pub key: String,
+    /// When it was last written, when the backend says.
+    pub modified: Option<DateTime<Utc>>,
+}
+
 /// An opened object: its total size and a stream of the requested bytes.
 pub struct BlobRead {
     pub size: u64,
@@ -137,6 +145,18 @@ pub trait BlobStore: Send + Sync + 'static {
 
     /// Readiness probe.
     async fn check(&self) -> Result<(), StorageError>;
+
+    /// Every object whose key starts with `prefix`, for the orphan sweep;
+    /// `None` when the backend cannot list.
+    async fn list(&self, _prefix: &str) -> Result<Option<Vec<ListedObject>>, StorageError> {
+        Ok(None)
+    }
+
+    /// Removes what crashed writes left in the backend's staging area
+    /// (partial files) when last touched before `before`; how many went.
+    async fn sweep_staging(&self, _before: DateTime<Utc>) -> Result<u64, StorageError> {
+        Ok(0)
+    }
 }
 
 /// Storage profiles by id, each with its backend (instrumented for metrics).

@@ -12,7 +12,9 @@ use aws_sdk_s3::{
 use bytes::{Bytes, BytesMut};
 use futures_util::{StreamExt, stream};
 
-use super::{BlobRead, BlobStore, ByteRange, ByteStream, StorageError, validate_key};
+use chrono::{DateTime, Utc};
+
+use super::{BlobRead, BlobStore, ByteRange, ByteStream, ListedObject, StorageError, validate_key};
 
 /// Parts of a multipart upload (S3's minimum is 5 MiB).
 const PART_SIZE: usize = 8 * 1024 * 1024;
@@ -303,5 +305,35 @@ impl BlobStore for S3Store {
             .await
             .map(|_| ())
             .map_err(unavailable)
+    }
+
+    async fn list(&self, prefix: &str) -> Result<Option<Vec<ListedObject>>, StorageError> {
+        let mut found = Vec::new();
+        let mut continuation = None;
+        loop {
+            let page = self
+                .client
+                .list_objects_v2()
+                .bucket(&self.bucket)
+                .prefix(prefix)
+                .set_continuation_token(continuation)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            for object in page.contents() {
+                if let Some(key) = object.key() {
+                    found.push(ListedObject {
+                        key: key.to_string(),
+                        modified: object.last_modified().and_then(|at| {
+                            DateTime::<Utc>::from_timestamp(at.secs(), at.subsec_nanos())
+                        }),
+                    });
+                }
+            }
+            continuation = page.next_continuation_token().map(str::to_string);
+            if page.is_truncated() != Some(true) || continuation.is_none() {
+                return Ok(Some(found));
+            }
+        }
     }
 }

@@ -1,0 +1,90 @@
+//! Leftovers of crashes: partial files in a backend's staging area, and
+//! stored objects no row refers to (a process died between storing an
+//! object and recording it). Swept at start and periodically, on every
+//! profile whose backend can list, and only what was last written more than
+//! `TESSERA_ORPHAN_GRACE_SECONDS` ago, so an upload in progress (its object
+//! is stored just before its row) is never touched.
+
+use std::time::Duration;
+
+use tracing::{debug, info, warn};
+
+use crate::{db::Db, domain::now, error::Result, storage::StorageRegistry};
+
+/// Where tessera's objects live; anything else in a bucket is not its own.
+const PREFIXES: [&str; 2] = ["originals/", "derivatives/"];
+
+#[derive(Clone)]
+pub struct OrphanSweeper {
+    db: Db,
+    storage: StorageRegistry,
+    grace: Duration,
+}
+
+impl OrphanSweeper {
+    pub fn new(db: Db, storage: StorageRegistry, grace: Duration) -> Self {
+        OrphanSweeper { db, storage, grace }
+    }
+
+    /// How often to sweep: often enough that leftovers go soon after their
+    /// grace, never more than every ten minutes.
+    pub fn interval(&self) -> Duration {
+        (self.grace / 2).clamp(Duration::from_secs(1), Duration::from_secs(600))
+    }
+
+    /// One sweep of every profile; failures are logged and retried next time.
+    pub async fn sweep(&self) {
+        if let Err(err) = self.sweep_all().await {
+            warn!(error = %err, "the orphan sweep could not read the recorded keys");
+        }
+    }
+
+    async fn sweep_all(&self) -> Result<()> {
+        let before = now() - chrono::Duration::from_std(self.grace).unwrap_or_default();
+        // Read before listing: an object recorded after this read is younger
+        // than the grace period, so it is not a candidate anyway.
+        let recorded = self.db.recorded_storage_keys().await?;
+        for (profile_id, store) in self.storage.profiles() {
+            match store.sweep_staging(before).await {
+                Ok(0) => {}
+                Ok(removed) => {
+                    info!(%profile_id, removed, "removed partial files of crashed writes")
+                }
+                Err(err) => warn!(%profile_id, error = %err, "could not sweep the staging area"),
+            }
+            let mut removed = 0u64;
+            for prefix in PREFIXES {
+                let objects = match store.list(prefix).await {
+                    Ok(Some(objects)) => objects,
+                    Ok(None) => {
+                        debug!(%profile_id, "this backend cannot list; no orphan sweep");
+                        break;
+                    }
+                    Err(err) => {
+                        warn!(%profile_id, error = %err, "could not list stored objects");
+                        break;
+                    }
+                };
+                for object in objects {
+                    let old = object.modified.is_some_and(|at| at < before);
+                    if !old || recorded.contains(&object.key) {
+                        continue;
+                    }
+                    match store
+                        .delete(&object.key, Some("remove an object no asset refers to"))
+                        .await
+                    {
+                        Ok(()) => removed += 1,
+                        Err(err) => {
+                            warn!(%profile_id, key = %object.key, error = %err, "could not remove an orphaned object");
+                        }
+                    }
+                }
+            }
+            if removed > 0 {
+                info!(%profile_id, removed, "removed objects no asset refers to");
+            }
+        }
+        Ok(())
+    }
+}
