@@ -11,10 +11,13 @@ use std::{
 
 use serde_json::json;
 
-use crate::common::{Backend, TestServer, read_fixture, s3_server};
+use crate::common::{Backend, TestServer, fake_github::FakeGitHub, read_fixture, s3_server};
 use crate::on_both_databases;
 
-on_both_databases!(leftovers_are_swept_and_nothing_else);
+on_both_databases!(
+    leftovers_are_swept_and_nothing_else,
+    github_leftovers_are_swept_once_seen_long_enough
+);
 
 const ACCESS_KEY: &str = "orphan-access";
 const SECRET_KEY: &str = "orphan-secret-key-123";
@@ -130,5 +133,67 @@ async fn leftovers_are_swept_and_nothing_else(backend: Backend) {
             read_fixture("normal/flower_canon_s40.jpg")
         };
         first.assert_serves(id, &expected).await;
+    }
+}
+
+/// GitHub gives no times for a repository's files: an unrecorded file is
+/// removed once this instance has seen it for longer than the grace period
+/// (one second here), while recorded files and files outside tessera's
+/// prefixes stay.
+async fn github_leftovers_are_swept_once_seen_long_enough(backend: Backend) {
+    let fake = FakeGitHub::start("octo-org", "image-host", "ghp_orphanToken0123456789").await;
+    let server = TestServer::start_with(backend, |config| config.orphan_grace_seconds = 1).await;
+    let response = server
+        .post("/api/v1/system/storage/providers")
+        .json(&json!({
+            "name": "repo",
+            "providerType": "github-repo",
+            "configuration": {
+                "owner": "octo-org", "repo": "image-host", "branch": "images",
+                "basePath": "cdn", "token": "ghp_orphanToken0123456789",
+                "apiBaseUrl": fake.api_base_url
+            }
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let profile: serde_json::Value = response.json().await.unwrap();
+    let asset = server
+        .upload_ok(
+            "normal/flower_canon_s40.jpg",
+            &[
+                ("runEnrichment", "false"),
+                (
+                    "storageProviderProfileId",
+                    profile["data"]["id"].as_str().unwrap(),
+                ),
+            ],
+        )
+        .await;
+    let recorded = format!("cdn/{}", asset["storageKey"].as_str().unwrap());
+    let orphan = "cdn/originals/2020/01/01/left-behind.jpg";
+    fake.put_file("images", orphan, b"leftover");
+    fake.put_file("images", "cdn/README.md", b"not tessera's");
+    fake.put_file(
+        "images",
+        "originals/outside-the-base-path.jpg",
+        b"not tessera's",
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while fake.file("images", orphan).is_some() {
+        assert!(
+            Instant::now() < deadline,
+            "not swept: {:?}",
+            fake.files("images")
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for path in [
+        recorded.as_str(),
+        "cdn/README.md",
+        "originals/outside-the-base-path.jpg",
+    ] {
+        assert!(fake.file("images", path).is_some(), "{path} was removed");
     }
 }

@@ -5,7 +5,13 @@
 //! `TESSERA_ORPHAN_GRACE_SECONDS` ago, so an upload in progress (its object
 //! is stored just before its row) is never touched.
 
-use std::time::Duration;
+use std::{
+    collections::{HashMap, HashSet},
+    sync::{Arc, Mutex, MutexGuard},
+    time::Duration,
+};
+
+use chrono::{DateTime, Utc};
 
 use tracing::{debug, info, warn};
 
@@ -19,11 +25,22 @@ pub struct OrphanSweeper {
     db: Db,
     storage: StorageRegistry,
     grace: Duration,
+    /// Unrecorded objects of backends that give no times (GitHub), by
+    /// (profile, key): aged from when this instance first saw them.
+    first_seen: Arc<Mutex<FirstSeen>>,
 }
+
+/// When this instance first saw each unrecorded (profile, key).
+type FirstSeen = HashMap<(String, String), DateTime<Utc>>;
 
 impl OrphanSweeper {
     pub fn new(db: Db, storage: StorageRegistry, grace: Duration) -> Self {
-        OrphanSweeper { db, storage, grace }
+        OrphanSweeper {
+            db,
+            storage,
+            grace,
+            first_seen: Arc::default(),
+        }
     }
 
     /// How often to sweep: often enough that leftovers go soon after their
@@ -39,8 +56,13 @@ impl OrphanSweeper {
         }
     }
 
+    fn first_seen(&self) -> MutexGuard<'_, FirstSeen> {
+        self.first_seen.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     async fn sweep_all(&self) -> Result<()> {
-        let before = now() - chrono::Duration::from_std(self.grace).unwrap_or_default();
+        let at = now();
+        let before = at - chrono::Duration::from_std(self.grace).unwrap_or_default();
         // Read before listing: an object recorded after this read is younger
         // than the grace period, so it is not a candidate anyway.
         let recorded = self.db.recorded_storage_keys().await?;
@@ -53,6 +75,7 @@ impl OrphanSweeper {
                 Err(err) => warn!(%profile_id, error = %err, "could not sweep the staging area"),
             }
             let mut removed = 0u64;
+            let mut unrecorded = HashSet::new();
             for prefix in PREFIXES {
                 let objects = match store.list(prefix).await {
                     Ok(Some(objects)) => objects,
@@ -66,8 +89,20 @@ impl OrphanSweeper {
                     }
                 };
                 for object in objects {
-                    let old = object.modified.is_some_and(|at| at < before);
-                    if !old || recorded.contains(&object.key) {
+                    if recorded.contains(&object.key) {
+                        continue;
+                    }
+                    let written = match object.modified {
+                        Some(modified) => modified,
+                        None => {
+                            unrecorded.insert(object.key.clone());
+                            *self
+                                .first_seen()
+                                .entry((profile_id.clone(), object.key.clone()))
+                                .or_insert(at)
+                        }
+                    };
+                    if written >= before {
                         continue;
                     }
                     match store
@@ -81,6 +116,9 @@ impl OrphanSweeper {
                     }
                 }
             }
+            // Forget what is gone or recorded by now.
+            self.first_seen()
+                .retain(|(profile, key), _| *profile != profile_id || unrecorded.contains(key));
             if removed > 0 {
                 info!(%profile_id, removed, "removed objects no asset refers to");
             }

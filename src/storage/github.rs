@@ -13,7 +13,7 @@ use octocrab::Octocrab;
 use serde::{Deserialize, Serialize};
 use tokio::sync::Mutex;
 
-use super::{BlobRead, BlobStore, ByteRange, ByteStream, StorageError, validate_key};
+use super::{BlobRead, BlobStore, ByteRange, ByteStream, ListedObject, StorageError, validate_key};
 
 /// The contents API refuses files above 100 MB.
 pub const GITHUB_MAX_FILE_BYTES: u64 = 100 * 1024 * 1024;
@@ -372,6 +372,43 @@ impl BlobStore for GitHubStore {
 
     fn allows_private(&self) -> bool {
         self.settings.allows_private
+    }
+
+    /// The git trees API lists the whole branch in one request; it gives no
+    /// times, so the sweep ages these objects from when it first saw them.
+    async fn list(&self, prefix: &str) -> Result<Option<Vec<ListedObject>>, StorageError> {
+        #[derive(Deserialize)]
+        struct Tree {
+            tree: Vec<Entry>,
+        }
+        #[derive(Deserialize)]
+        struct Entry {
+            path: String,
+            #[serde(rename = "type")]
+            kind: String,
+        }
+        let route = format!(
+            "/repos/{}/{}/git/trees/{}",
+            self.settings.owner, self.settings.repo, self.settings.branch
+        );
+        let tree: Tree = self
+            .client
+            .get(route, Some(&[("recursive", "1")]))
+            .await
+            .map_err(classify)?;
+        let base = self.path("");
+        Ok(Some(
+            tree.tree
+                .into_iter()
+                .filter(|entry| entry.kind == "blob")
+                .filter_map(|entry| entry.path.strip_prefix(&base).map(str::to_string))
+                .filter(|key| key.starts_with(prefix))
+                .map(|key| ListedObject {
+                    key,
+                    modified: None,
+                })
+                .collect(),
+        ))
     }
 
     /// The branch must exist and the token must see it.

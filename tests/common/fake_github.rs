@@ -91,6 +91,7 @@ impl FakeGitHub {
                 "/api/v3/repos/{owner}/{repo}/branches/{branch}",
                 get(branch),
             )
+            .route("/api/v3/repos/{owner}/{repo}/git/trees/{branch}", get(tree))
             .route(
                 "/api/v3/repos/{owner}/{repo}/contents/{*path}",
                 get(contents).put(contents).delete(contents),
@@ -143,6 +144,40 @@ impl FakeGitHub {
     pub fn commits(&self) -> Vec<Commit> {
         self.lock().commits.clone()
     }
+
+    /// Puts a file on `branch` as someone else's commit would.
+    pub fn put_file(&self, branch: &str, path: &str, bytes: &[u8]) {
+        self.lock()
+            .files
+            .insert((branch.to_string(), path.to_string()), bytes.to_vec());
+    }
+}
+
+/// The git trees API (`?recursive=1`): every file on the branch, as blobs.
+/// Only the background sweep lists, so scripted failures (meant for the
+/// requests a test makes) are left for those.
+async fn tree(
+    State(state): State<Arc<Mutex<Repository>>>,
+    Path((owner, name, branch)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let repo = state.lock().unwrap();
+    if let Some(refused) = authorized(&repo, &headers, &owner, &name) {
+        return refused;
+    }
+    if !repo.branches.contains(&branch) {
+        return message(StatusCode::NOT_FOUND, "Not Found");
+    }
+    let entries: Vec<Value> = repo
+        .files
+        .iter()
+        .filter(|((b, _), _)| *b == branch)
+        .map(|((_, path), bytes)| {
+            json!({ "path": path, "mode": "100644", "type": "blob", "sha": blob_sha(bytes), "size": bytes.len() })
+        })
+        .collect();
+    axum::Json(json!({ "sha": "0123456789abcdef0123456789abcdef01234567", "tree": entries, "truncated": false }))
+        .into_response()
 }
 
 /// Token, repository and scripted failures: what every route checks first.
@@ -174,6 +209,11 @@ fn admit(repo: &mut Repository, headers: &HeaderMap, owner: &str, name: &str) ->
             }
         });
     }
+    authorized(repo, headers, owner, name)
+}
+
+/// The token and repository checks alone (no scripted failure).
+fn authorized(repo: &Repository, headers: &HeaderMap, owner: &str, name: &str) -> Option<Response> {
     let expected = format!("Bearer {}", repo.token);
     let authorization = headers
         .get(header::AUTHORIZATION)
