@@ -530,14 +530,13 @@ fn storage_env(
     provider: &str,
     get: &impl Fn(&str) -> Option<String>,
 ) -> Result<Option<StorageEnv>, ConfigError> {
-    let provider_type = match provider.trim().to_ascii_lowercase().as_str() {
-        "local" => return Ok(None),
-        "s3" | "s3-compatible" => "s3",
-        "github-repo" | "github" => "github-repo",
-        other => {
+    let provider_type = match crate::domain::canonical_provider_type(provider) {
+        Some("local") => return Ok(None),
+        Some(provider_type) => provider_type,
+        None => {
             return Err(ConfigError::Invalid {
                 name: "TESSERA_STORAGE_PROVIDER",
-                message: format!("expected local, s3 or github-repo, got '{other}'"),
+                message: format!("expected local, s3 or github-repo, got '{provider}'"),
             });
         }
     };

@@ -5,6 +5,10 @@ use uuid::Uuid;
 
 use crate::error::Error;
 
+/// Longest `description` / `altText`, in characters (also the cap on what an
+/// AI step writes into them).
+pub const MAX_TEXT_LEN: usize = 1000;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AssetStatus {
     Pending,

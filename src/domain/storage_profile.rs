@@ -1,5 +1,16 @@
 use chrono::{DateTime, Utc};
 
+/// The provider type a name means (`s3-compatible` and `github` are NekoHub's
+/// aliases), the one table the API and the start-up configuration share.
+pub fn canonical_provider_type(name: &str) -> Option<&'static str> {
+    match name.trim().to_ascii_lowercase().as_str() {
+        "local" => Some("local"),
+        "s3" | "s3-compatible" => Some("s3"),
+        "github-repo" | "github" => Some("github-repo"),
+        _ => None,
+    }
+}
+
 /// A storage provider profile as clients see it: no secrets.
 #[derive(Clone, Debug, PartialEq)]
 pub struct StorageProfile {

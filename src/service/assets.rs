@@ -15,8 +15,8 @@ use crate::{
     db::{AssetUpdate, Db, NewJob},
     domain::{
         Asset, AssetDetails, AssetPatch, AssetStatus, BatchDeleteOutcome, DeletedAsset, ListParams,
-        ListQuery, Page, Permission, Principal, RangeRequest, UploadMetadata, UsageStats, now,
-        parse_asset_id,
+        ListQuery, MAX_TEXT_LEN, Page, Permission, Principal, RangeRequest, UploadMetadata,
+        UsageStats, now, parse_asset_id,
     },
     error::{Error, Result},
     imaging,
@@ -25,8 +25,6 @@ use crate::{
     storage::{BlobStore, ByteRange, ByteStream, StorageRegistry, original_key},
 };
 
-/// Longest `description` / `altText`, in characters.
-pub const MAX_TEXT_LEN: usize = 1000;
 /// Longest `originalFileName`, in characters.
 pub const MAX_FILE_NAME_LEN: usize = 255;
 /// Most ids one batch delete takes.

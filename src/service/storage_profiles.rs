@@ -50,12 +50,8 @@ fn invalid(field: &'static str, message: impl Into<String>) -> Error {
 }
 
 fn provider_type(name: &str) -> Result<&'static str> {
-    match name.trim().to_ascii_lowercase().as_str() {
-        "local" => Ok("local"),
-        "s3" | "s3-compatible" => Ok("s3"),
-        "github-repo" | "github" => Ok("github-repo"),
-        _ => Err(Error::StorageProviderTypeInvalid(name.to_string())),
-    }
+    crate::domain::canonical_provider_type(name)
+        .ok_or_else(|| Error::StorageProviderTypeInvalid(name.to_string()))
 }
 
 fn text<'a>(config: &'a Map<String, Value>, field: &'static str) -> Result<Option<&'a str>> {

@@ -421,7 +421,7 @@ impl SkillRunner {
             .describe(&request)
             .await
             .map_err(|e| StepError(e.to_string()))?;
-        let text: String = text.chars().take(crate::service::MAX_TEXT_LEN).collect();
+        let text: String = text.chars().take(crate::domain::MAX_TEXT_LEN).collect();
         let id = work.asset.id;
         match task {
             AiTask::Caption { .. } => {

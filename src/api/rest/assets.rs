@@ -16,11 +16,11 @@ use super::{
 use crate::{
     domain::{
         Asset, AssetDetails, AssetPatch, AssetStatus, BatchDeleteOutcome, DeletedAsset, Derivative,
-        ListParams, Page, Principal, RangeRequest, SkillExecution, StructuredResult,
+        ListParams, MAX_TEXT_LEN, Page, Principal, RangeRequest, SkillExecution, StructuredResult,
         UploadMetadata, UsageStats,
     },
     error::Error,
-    service::{Content, MAX_TEXT_LEN, Services, StagedUpload},
+    service::{Content, Services, StagedUpload},
 };
 
 /// The fields of a list item (`GET /assets`).
