@@ -86,10 +86,7 @@ async fn job_logs_carry_the_request_trace_id(backend: Backend) {
         .upload("rocket.jpg", read_fixture("normal/rocket_falcon9.jpg"))
         .await;
     assert_eq!(response.status(), 202);
-    let trace_id = response.headers()["x-trace-id"]
-        .to_str()
-        .unwrap()
-        .to_string();
+    let trace_id = trace_id_of(response.headers());
     // The error body carries the trace id of its request too.
     let failed = process
         .http
@@ -98,7 +95,7 @@ async fn job_logs_carry_the_request_trace_id(backend: Backend) {
         .send()
         .await
         .unwrap();
-    let header = failed.headers()["x-trace-id"].to_str().unwrap().to_string();
+    let header = trace_id_of(failed.headers());
     let body: Value = failed.json().await.unwrap();
     assert_eq!(body["error"]["traceId"], header.as_str());
 
@@ -192,10 +189,7 @@ async fn every_request_has_an_access_log_line(backend: Backend) {
     // An upload counts its request bytes; anonymous callers are named so.
     let photo = read_fixture("normal/rocket_falcon9.jpg");
     let response = process.upload("rocket.jpg", photo.clone()).await;
-    let trace_id = response.headers()["x-trace-id"]
-        .to_str()
-        .unwrap()
-        .to_string();
+    let trace_id = trace_id_of(response.headers());
     let fields = access_line(&process, &trace_id).await["fields"].clone();
     assert_eq!(
         (fields["method"].as_str(), fields["status"].as_u64()),
@@ -208,10 +202,7 @@ async fn every_request_has_an_access_log_line(backend: Backend) {
         .send()
         .await
         .unwrap();
-    let trace_id = response.headers()["x-trace-id"]
-        .to_str()
-        .unwrap()
-        .to_string();
+    let trace_id = trace_id_of(response.headers());
     assert_eq!(
         access_line(&process, &trace_id).await["fields"]["caller"],
         "anonymous"
@@ -261,10 +252,7 @@ async fn every_request_has_an_access_log_line(backend: Backend) {
         .send()
         .await
         .unwrap();
-    let trace_id = response.headers()["x-trace-id"]
-        .to_str()
-        .unwrap()
-        .to_string();
+    let trace_id = trace_id_of(response.headers());
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let log = std::fs::read_to_string(&text.log).unwrap();
@@ -366,4 +354,9 @@ async fn running_out_of_file_descriptors_backs_off(backend: Backend) {
         r#"tessera_accept_errors_total{kind="out_of_file_descriptors"}"#,
     );
     assert!(refused.is_some_and(|n| n >= 1.0), "{text}");
+}
+
+/// The trace id a response carries in its `x-trace-id` header.
+fn trace_id_of(headers: &reqwest::header::HeaderMap) -> String {
+    headers["x-trace-id"].to_str().unwrap().to_string()
 }

@@ -24,6 +24,8 @@ const MARGIN: Duration = Duration::from_millis(5);
 
 const STATUS: &str = "4";
 const MESSAGE: &str = "deadline exceeded";
+/// `MESSAGE` as the `grpc-message` header carries it (percent-encoded).
+const ENCODED_MESSAGE: &str = "deadline%20exceeded";
 
 /// How a gRPC answer is framed: HTTP/2 trailers, or grpc-web's trailer
 /// frame in the body (binary, or base64 for `grpc-web-text`).
@@ -82,10 +84,7 @@ pub fn exceeded(framing: Framing) -> Response {
     let headers = response.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     headers.insert("grpc-status", HeaderValue::from_static(STATUS));
-    headers.insert(
-        "grpc-message",
-        HeaderValue::from_static("deadline%20exceeded"),
-    );
+    headers.insert("grpc-message", HeaderValue::from_static(ENCODED_MESSAGE));
     response
 }
 
@@ -110,10 +109,7 @@ fn trailer(framing: Framing) -> Frame<Bytes> {
         Framing::Grpc => {
             let mut trailers = HeaderMap::new();
             trailers.insert("grpc-status", HeaderValue::from_static(STATUS));
-            trailers.insert(
-                "grpc-message",
-                HeaderValue::from_static("deadline%20exceeded"),
-            );
+            trailers.insert("grpc-message", HeaderValue::from_static(ENCODED_MESSAGE));
             Frame::trailers(trailers)
         }
         Framing::GrpcWeb => Frame::data(web_trailer()),
