@@ -5,7 +5,12 @@ use crate::storage::StorageError;
 
 /// Errors returned by the service layer. Client mistakes carry enough context
 /// for a precise message; internal failures keep their detail in the logs only.
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error, strum::EnumDiscriminants)]
+#[strum_discriminants(
+    name(ErrorCode),
+    derive(Hash, PartialOrd, Ord),
+    doc = "What went wrong, without the detail: one row of the code table below."
+)]
 pub enum Error {
     #[error("asset '{0}' was not found")]
     AssetNotFound(String),
@@ -153,82 +158,114 @@ pub enum Error {
 
 impl Error {
     /// The stable code clients rely on (REST `error.code`, gRPC `ErrorInfo.reason`).
-    pub fn code(&self) -> &'static str {
-        match self {
-            Error::AssetNotFound(_) => "asset_not_found",
-            Error::AssetIdInvalid(_) => "asset_id_invalid",
-            Error::AssetFileRequired => "asset_file_required",
-            Error::AssetFileEmpty => "asset_file_empty",
-            Error::AssetFileTooLarge { .. } => "asset_file_too_large",
-            Error::AssetContentTypeNotAllowed { .. } => "asset_content_type_not_allowed",
-            Error::AssetDescriptionTooLong { .. } => "asset_description_too_long",
-            Error::AssetAltTextTooLong { .. } => "asset_alt_text_too_long",
-            Error::AssetOriginalFileNameInvalid { .. } => "asset_original_file_name_invalid",
-            Error::AssetBatchTooLarge { .. } => "asset_batch_too_large",
-            Error::SkillNotFound(_) => "skill_not_found",
-            Error::SkillParametersInvalid { .. } => "skill_parameters_invalid",
-            Error::AiProviderNotFound(_) => "ai_provider_not_found",
-            Error::AiProviderNameTaken(_) => "ai_provider_name_taken",
-            Error::AiProviderNameInvalid => "ai_provider_name_invalid",
-            Error::AiProviderUrlInvalid(_) => "ai_provider_url_invalid",
-            Error::AiProviderModelRequired => "ai_provider_model_required",
-            Error::AiProviderApiKeyInvalid => "ai_provider_api_key_invalid",
-            Error::AiProviderPromptTooLong { .. } => "ai_provider_prompt_too_long",
-            Error::InvalidPage(_) => "invalid_page",
-            Error::InvalidPageSize(_) => "invalid_page_size",
-            Error::InvalidStatus(_) => "invalid_status",
-            Error::InvalidOrderBy(_) => "invalid_order_by",
-            Error::InvalidOrderDirection(_) => "invalid_order_direction",
-            Error::InvalidContentType(_) => "invalid_content_type",
-            Error::InvalidRequest(_) => "invalid_request",
-            Error::RequestBodyTooLarge { .. } => "request_body_too_large",
-            Error::RangeNotSatisfiable { .. } => "range_not_satisfiable",
-            Error::ContentNotFound => "content_not_found",
-            Error::StorageProfileNotFound(_) => "storage_profile_not_found",
-            Error::StorageProfileDisabled(_) => "storage_profile_disabled",
-            Error::StorageProfileNameInvalid => "storage_profile_name_invalid",
-            Error::StorageProfileNameTaken(_) => "storage_profile_name_taken",
-            Error::StorageProviderTypeInvalid(_) => "storage_provider_type_invalid",
-            Error::StorageProfileConfigurationInvalid { .. } => {
-                "storage_profile_configuration_invalid"
-            }
-            Error::StorageProfileInUse(_) => "storage_profile_in_use",
-            Error::StorageProfileIsDefault => "storage_profile_is_default",
-            Error::StorageUnavailable(_) => "storage_unavailable",
-            Error::StorageAuthFailed(_) => "storage_auth_failed",
-            Error::StorageTargetNotFound(_) => "storage_target_not_found",
-            Error::StorageConflict(_) => "storage_conflict",
-            Error::StorageRejected(_) => "storage_rejected",
-            Error::StorageRateLimited { .. } => "storage_rate_limited",
-            Error::StorageProfilePublicOnly(_) => "storage_profile_public_only",
-            Error::Unauthorized => "auth_unauthorized",
-            Error::AuthTokenExpired => "auth_token_expired",
-            Error::AuthInvalidCredentials => "auth_invalid_credentials",
-            Error::AuthRefreshTokenInvalid => "auth_refresh_token_invalid",
-            Error::AuthRefreshTokenReused => "auth_refresh_token_reused",
-            Error::AuthRateLimited { .. } => "auth_rate_limited",
-            Error::ImagingBusy { .. } => "imaging_busy",
-            Error::ApiKeyNotFound(_) => "api_key_not_found",
-            Error::ApiKeyScopeInvalid(_) => "api_key_scope_invalid",
-            Error::UserNotFound(_) => "user_not_found",
-            Error::UserSelfChangeRefused => "user_self_change_refused",
-            Error::UserLastSuperAdmin => "user_last_super_admin",
-            Error::UserUsernameTaken(_) => "user_username_taken",
-            Error::UserUsernameInvalid => "user_username_invalid",
-            Error::UserPasswordTooShort { .. } => "user_password_too_short",
-            Error::UserRoleInvalid(_) => "user_role_invalid",
-            Error::ApiKeyInvalid => "api_key_invalid",
-            Error::Forbidden { .. } => "auth_forbidden",
-            Error::RouteNotFound => "route_not_found",
-            Error::MethodNotAllowed => "method_not_allowed",
-            Error::Internal(_) => "internal_error",
-        }
+    pub fn code(&self) -> ErrorCode {
+        ErrorCode::from(self)
     }
 
     /// Logs the detail of an unexpected failure and hides it from the client.
     pub fn internal(context: &str, err: impl std::fmt::Display) -> Self {
         tracing::error!(error = %err, "{context}");
         Error::Internal(format!("{context}: {err}"))
+    }
+}
+
+/// Declares the code table: the only place where a code's wire name, HTTP
+/// status and gRPC code are decided. The matches are exhaustive, so a new
+/// variant of [`Error`] does not compile until it has a row.
+macro_rules! error_codes {
+    ($($variant:ident => $name:literal, $http:ident, $grpc:ident;)*) => {
+        impl ErrorCode {
+            /// Every code, in table order (docs/api.md §12 lists them the same way).
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant),*];
+
+            /// The wire name, e.g. `asset_not_found`.
+            pub const fn as_str(self) -> &'static str {
+                match self { $(ErrorCode::$variant => $name),* }
+            }
+
+            pub fn http_status(self) -> http::StatusCode {
+                match self { $(ErrorCode::$variant => http::StatusCode::$http),* }
+            }
+
+            pub fn grpc_code(self) -> tonic::Code {
+                match self { $(ErrorCode::$variant => tonic::Code::$grpc),* }
+            }
+        }
+    };
+}
+
+#[rustfmt::skip]
+error_codes! {
+    AssetNotFound => "asset_not_found", NOT_FOUND, NotFound;
+    AssetIdInvalid => "asset_id_invalid", BAD_REQUEST, InvalidArgument;
+    AssetFileRequired => "asset_file_required", BAD_REQUEST, InvalidArgument;
+    AssetFileEmpty => "asset_file_empty", BAD_REQUEST, InvalidArgument;
+    AssetFileTooLarge => "asset_file_too_large", PAYLOAD_TOO_LARGE, ResourceExhausted;
+    AssetContentTypeNotAllowed => "asset_content_type_not_allowed", UNSUPPORTED_MEDIA_TYPE, InvalidArgument;
+    AssetDescriptionTooLong => "asset_description_too_long", BAD_REQUEST, InvalidArgument;
+    AssetAltTextTooLong => "asset_alt_text_too_long", BAD_REQUEST, InvalidArgument;
+    AssetOriginalFileNameInvalid => "asset_original_file_name_invalid", BAD_REQUEST, InvalidArgument;
+    AssetBatchTooLarge => "asset_batch_too_large", BAD_REQUEST, InvalidArgument;
+    SkillNotFound => "skill_not_found", NOT_FOUND, NotFound;
+    SkillParametersInvalid => "skill_parameters_invalid", BAD_REQUEST, InvalidArgument;
+    AiProviderNotFound => "ai_provider_not_found", NOT_FOUND, NotFound;
+    AiProviderNameTaken => "ai_provider_name_taken", CONFLICT, AlreadyExists;
+    AiProviderNameInvalid => "ai_provider_name_invalid", BAD_REQUEST, InvalidArgument;
+    AiProviderUrlInvalid => "ai_provider_url_invalid", BAD_REQUEST, InvalidArgument;
+    AiProviderModelRequired => "ai_provider_model_required", BAD_REQUEST, InvalidArgument;
+    AiProviderApiKeyInvalid => "ai_provider_api_key_invalid", BAD_REQUEST, InvalidArgument;
+    AiProviderPromptTooLong => "ai_provider_prompt_too_long", BAD_REQUEST, InvalidArgument;
+    InvalidPage => "invalid_page", BAD_REQUEST, InvalidArgument;
+    InvalidPageSize => "invalid_page_size", BAD_REQUEST, InvalidArgument;
+    InvalidStatus => "invalid_status", BAD_REQUEST, InvalidArgument;
+    InvalidOrderBy => "invalid_order_by", BAD_REQUEST, InvalidArgument;
+    InvalidOrderDirection => "invalid_order_direction", BAD_REQUEST, InvalidArgument;
+    InvalidContentType => "invalid_content_type", BAD_REQUEST, InvalidArgument;
+    InvalidRequest => "invalid_request", BAD_REQUEST, InvalidArgument;
+    RequestBodyTooLarge => "request_body_too_large", PAYLOAD_TOO_LARGE, ResourceExhausted;
+    RangeNotSatisfiable => "range_not_satisfiable", RANGE_NOT_SATISFIABLE, OutOfRange;
+    ContentNotFound => "content_not_found", NOT_FOUND, NotFound;
+    StorageProfileNotFound => "storage_profile_not_found", NOT_FOUND, NotFound;
+    StorageProfileDisabled => "storage_profile_disabled", BAD_REQUEST, FailedPrecondition;
+    StorageProfileNameInvalid => "storage_profile_name_invalid", BAD_REQUEST, InvalidArgument;
+    StorageProfileNameTaken => "storage_profile_name_taken", CONFLICT, AlreadyExists;
+    StorageProviderTypeInvalid => "storage_provider_type_invalid", BAD_REQUEST, InvalidArgument;
+    StorageProfileConfigurationInvalid => "storage_profile_configuration_invalid", BAD_REQUEST, InvalidArgument;
+    StorageProfileInUse => "storage_profile_in_use", CONFLICT, FailedPrecondition;
+    StorageProfileIsDefault => "storage_profile_is_default", CONFLICT, FailedPrecondition;
+    StorageUnavailable => "storage_unavailable", SERVICE_UNAVAILABLE, Unavailable;
+    StorageAuthFailed => "storage_auth_failed", BAD_GATEWAY, FailedPrecondition;
+    StorageTargetNotFound => "storage_target_not_found", BAD_GATEWAY, FailedPrecondition;
+    StorageConflict => "storage_conflict", CONFLICT, Aborted;
+    StorageRejected => "storage_rejected", BAD_GATEWAY, FailedPrecondition;
+    StorageRateLimited => "storage_rate_limited", SERVICE_UNAVAILABLE, Unavailable;
+    StorageProfilePublicOnly => "storage_profile_public_only", BAD_REQUEST, FailedPrecondition;
+    Unauthorized => "auth_unauthorized", UNAUTHORIZED, Unauthenticated;
+    AuthTokenExpired => "auth_token_expired", UNAUTHORIZED, Unauthenticated;
+    AuthInvalidCredentials => "auth_invalid_credentials", UNAUTHORIZED, Unauthenticated;
+    AuthRefreshTokenInvalid => "auth_refresh_token_invalid", UNAUTHORIZED, Unauthenticated;
+    AuthRefreshTokenReused => "auth_refresh_token_reused", UNAUTHORIZED, Unauthenticated;
+    AuthRateLimited => "auth_rate_limited", TOO_MANY_REQUESTS, ResourceExhausted;
+    ImagingBusy => "imaging_busy", SERVICE_UNAVAILABLE, Unavailable;
+    ApiKeyNotFound => "api_key_not_found", NOT_FOUND, NotFound;
+    ApiKeyScopeInvalid => "api_key_scope_invalid", BAD_REQUEST, InvalidArgument;
+    UserNotFound => "user_not_found", NOT_FOUND, NotFound;
+    UserSelfChangeRefused => "user_self_change_refused", CONFLICT, FailedPrecondition;
+    UserLastSuperAdmin => "user_last_super_admin", CONFLICT, FailedPrecondition;
+    UserUsernameTaken => "user_username_taken", CONFLICT, AlreadyExists;
+    UserUsernameInvalid => "user_username_invalid", BAD_REQUEST, InvalidArgument;
+    UserPasswordTooShort => "user_password_too_short", BAD_REQUEST, InvalidArgument;
+    UserRoleInvalid => "user_role_invalid", BAD_REQUEST, InvalidArgument;
+    ApiKeyInvalid => "api_key_invalid", UNAUTHORIZED, Unauthenticated;
+    Forbidden => "auth_forbidden", FORBIDDEN, PermissionDenied;
+    RouteNotFound => "route_not_found", NOT_FOUND, NotFound;
+    MethodNotAllowed => "method_not_allowed", METHOD_NOT_ALLOWED, Unimplemented;
+    Internal => "internal_error", INTERNAL_SERVER_ERROR, Internal;
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -266,6 +303,105 @@ impl From<StorageError> for Error {
             StorageError::InvalidKey(_) | StorageError::Aborted(_) => {
                 Error::internal("storage", err)
             }
+        }
+    }
+}
+
+#[cfg(test)]
+impl Error {
+    /// One error of each code, for tests that walk the whole table.
+    pub fn example(code: ErrorCode) -> Error {
+        match code {
+            ErrorCode::AssetNotFound => Error::AssetNotFound("example".into()),
+            ErrorCode::AssetIdInvalid => Error::AssetIdInvalid("example".into()),
+            ErrorCode::AssetFileRequired => Error::AssetFileRequired,
+            ErrorCode::AssetFileEmpty => Error::AssetFileEmpty,
+            ErrorCode::AssetFileTooLarge => Error::AssetFileTooLarge { limit: 3 },
+            ErrorCode::AssetContentTypeNotAllowed => Error::AssetContentTypeNotAllowed {
+                detected: "example".into(),
+                allowed: "example".into(),
+            },
+            ErrorCode::AssetDescriptionTooLong => Error::AssetDescriptionTooLong { max: 3 },
+            ErrorCode::AssetAltTextTooLong => Error::AssetAltTextTooLong { max: 3 },
+            ErrorCode::AssetOriginalFileNameInvalid => {
+                Error::AssetOriginalFileNameInvalid { max: 3 }
+            }
+            ErrorCode::AssetBatchTooLarge => Error::AssetBatchTooLarge { max: 3 },
+            ErrorCode::SkillNotFound => Error::SkillNotFound("example".into()),
+            ErrorCode::SkillParametersInvalid => Error::SkillParametersInvalid {
+                parameter: "example".into(),
+                message: "example".into(),
+            },
+            ErrorCode::AiProviderNotFound => Error::AiProviderNotFound("example".into()),
+            ErrorCode::AiProviderNameTaken => Error::AiProviderNameTaken("example".into()),
+            ErrorCode::AiProviderNameInvalid => Error::AiProviderNameInvalid,
+            ErrorCode::AiProviderUrlInvalid => Error::AiProviderUrlInvalid("example".into()),
+            ErrorCode::AiProviderModelRequired => Error::AiProviderModelRequired,
+            ErrorCode::AiProviderApiKeyInvalid => Error::AiProviderApiKeyInvalid,
+            ErrorCode::AiProviderPromptTooLong => Error::AiProviderPromptTooLong { max: 3 },
+            ErrorCode::InvalidPage => Error::InvalidPage("example".into()),
+            ErrorCode::InvalidPageSize => Error::InvalidPageSize("example".into()),
+            ErrorCode::InvalidStatus => Error::InvalidStatus("example".into()),
+            ErrorCode::InvalidOrderBy => Error::InvalidOrderBy("example".into()),
+            ErrorCode::InvalidOrderDirection => Error::InvalidOrderDirection("example".into()),
+            ErrorCode::InvalidContentType => Error::InvalidContentType("example".into()),
+            ErrorCode::InvalidRequest => Error::InvalidRequest("example".into()),
+            ErrorCode::RequestBodyTooLarge => Error::RequestBodyTooLarge { limit: 3 },
+            ErrorCode::RangeNotSatisfiable => Error::RangeNotSatisfiable { size: 3 },
+            ErrorCode::ContentNotFound => Error::ContentNotFound,
+            ErrorCode::StorageProfileNotFound => Error::StorageProfileNotFound("example".into()),
+            ErrorCode::StorageProfileDisabled => Error::StorageProfileDisabled("example".into()),
+            ErrorCode::StorageProfileNameInvalid => Error::StorageProfileNameInvalid,
+            ErrorCode::StorageProfileNameTaken => Error::StorageProfileNameTaken("example".into()),
+            ErrorCode::StorageProviderTypeInvalid => {
+                Error::StorageProviderTypeInvalid("example".into())
+            }
+            ErrorCode::StorageProfileConfigurationInvalid => {
+                Error::StorageProfileConfigurationInvalid {
+                    field: "example",
+                    message: "example".into(),
+                }
+            }
+            ErrorCode::StorageProfileInUse => Error::StorageProfileInUse(3),
+            ErrorCode::StorageProfileIsDefault => Error::StorageProfileIsDefault,
+            ErrorCode::StorageUnavailable => Error::StorageUnavailable("example".into()),
+            ErrorCode::StorageAuthFailed => Error::StorageAuthFailed("example".into()),
+            ErrorCode::StorageTargetNotFound => Error::StorageTargetNotFound("example".into()),
+            ErrorCode::StorageConflict => Error::StorageConflict("example".into()),
+            ErrorCode::StorageRejected => Error::StorageRejected("example".into()),
+            ErrorCode::StorageRateLimited => Error::StorageRateLimited {
+                retry_after_seconds: Some(3),
+            },
+            ErrorCode::StorageProfilePublicOnly => {
+                Error::StorageProfilePublicOnly("example".into())
+            }
+            ErrorCode::Unauthorized => Error::Unauthorized,
+            ErrorCode::AuthTokenExpired => Error::AuthTokenExpired,
+            ErrorCode::AuthInvalidCredentials => Error::AuthInvalidCredentials,
+            ErrorCode::AuthRefreshTokenInvalid => Error::AuthRefreshTokenInvalid,
+            ErrorCode::AuthRefreshTokenReused => Error::AuthRefreshTokenReused,
+            ErrorCode::AuthRateLimited => Error::AuthRateLimited {
+                retry_after_seconds: 3,
+            },
+            ErrorCode::ImagingBusy => Error::ImagingBusy {
+                retry_after_seconds: 3,
+            },
+            ErrorCode::ApiKeyNotFound => Error::ApiKeyNotFound("example".into()),
+            ErrorCode::ApiKeyScopeInvalid => Error::ApiKeyScopeInvalid("example".into()),
+            ErrorCode::UserNotFound => Error::UserNotFound("example".into()),
+            ErrorCode::UserSelfChangeRefused => Error::UserSelfChangeRefused,
+            ErrorCode::UserLastSuperAdmin => Error::UserLastSuperAdmin,
+            ErrorCode::UserUsernameTaken => Error::UserUsernameTaken("example".into()),
+            ErrorCode::UserUsernameInvalid => Error::UserUsernameInvalid,
+            ErrorCode::UserPasswordTooShort => Error::UserPasswordTooShort { min: 3 },
+            ErrorCode::UserRoleInvalid => Error::UserRoleInvalid("example".into()),
+            ErrorCode::ApiKeyInvalid => Error::ApiKeyInvalid,
+            ErrorCode::Forbidden => Error::Forbidden {
+                permission: "example",
+            },
+            ErrorCode::RouteNotFound => Error::RouteNotFound,
+            ErrorCode::MethodNotAllowed => Error::MethodNotAllowed,
+            ErrorCode::Internal => Error::Internal("example".into()),
         }
     }
 }

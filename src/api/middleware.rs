@@ -30,37 +30,20 @@ use crate::{
     storage::with_request_origin, telemetry,
 };
 
-/// Why credentials were refused; kept small so the context stays cheap to clone.
-#[derive(Clone, Copy, Debug)]
-enum Rejection {
-    Malformed,
-    InvalidKey,
-    Expired,
-    Unavailable,
-}
-
 /// Per-request facts put into the request extensions for the adapters.
 #[derive(Clone, Debug)]
 pub struct RequestContext {
     pub trace_id: String,
     /// The peer address, for per-client limits (login attempts).
     pub client_ip: Option<std::net::IpAddr>,
-    caller: Result<Principal, Rejection>,
+    caller: Result<Principal, Error>,
 }
 
 impl RequestContext {
     /// The authenticated caller (or anonymous); refused credentials are an error
     /// even on routes that allow anonymous access.
     pub fn principal(&self) -> Result<Principal, Error> {
-        match &self.caller {
-            Ok(principal) => Ok(principal.clone()),
-            Err(Rejection::Malformed) => Err(Error::Unauthorized),
-            Err(Rejection::InvalidKey) => Err(Error::ApiKeyInvalid),
-            Err(Rejection::Expired) => Err(Error::AuthTokenExpired),
-            Err(Rejection::Unavailable) => {
-                Err(Error::Internal("authentication unavailable".into()))
-            }
-        }
+        self.caller.clone()
     }
 }
 
@@ -92,13 +75,8 @@ pub async fn request_context(
     let caller = match request.headers().get(AUTHORIZATION) {
         None => Ok(Principal::Anonymous),
         Some(value) => match bearer_token(value) {
-            None => Err(Rejection::Malformed),
-            Some(token) => auth.authenticate(token).await.map_err(|err| match err {
-                Error::ApiKeyInvalid => Rejection::InvalidKey,
-                Error::AuthTokenExpired => Rejection::Expired,
-                Error::Unauthorized => Rejection::Malformed,
-                _ => Rejection::Unavailable,
-            }),
+            None => Err(Error::Unauthorized),
+            Some(token) => auth.authenticate(token).await,
         },
     };
     let span = tracing::info_span!(
@@ -165,8 +143,6 @@ pub async fn request_context(
     entry.route = route;
     entry.status = response.status().as_u16();
     entry.grpc_status = grpc_status(response.headers());
-    let mut response = response;
-    crate::api::rest::render_error_body(&mut response, &trace_id);
     let mut response = response.map(|body| logged(body, entry));
     if let Ok(value) = HeaderValue::from_str(&trace_id) {
         response.headers_mut().insert(TRACE_ID_HEADER, value);
@@ -175,7 +151,7 @@ pub async fn request_context(
 }
 
 /// Who called, for the access log: never a secret.
-fn caller_label(caller: &Result<Principal, Rejection>) -> String {
+fn caller_label(caller: &Result<Principal, Error>) -> String {
     match caller {
         Ok(Principal::Anonymous) => "anonymous".into(),
         Ok(Principal::User(user)) => format!("user:{}", user.id),

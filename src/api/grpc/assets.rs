@@ -24,6 +24,7 @@ use crate::{
     },
     error::Error,
     service::{Content, Services},
+    storage::StorageError,
 };
 
 /// `tessera.v1.AssetService` over the shared services.
@@ -164,6 +165,11 @@ pub(super) fn list_params(request: ListAssetsRequest) -> Result<ListParams, Erro
     })
 }
 
+/// A client stream that broke off is the client's doing, not ours.
+fn broken_stream(status: &Status) -> Error {
+    Error::InvalidRequest(format!("upload stream failed: {}", status.message()))
+}
+
 type ContentStream = Pin<Box<dyn Stream<Item = Result<GetAssetContentResponse, Status>> + Send>>;
 type WatchStream = Pin<Box<dyn Stream<Item = Result<WatchAssetResponse, Status>> + Send>>;
 
@@ -177,7 +183,8 @@ impl AssetService for AssetsGrpc {
         let mut messages = request.into_inner();
         let first = messages
             .message()
-            .await?
+            .await
+            .map_err(|status| call.fail(broken_stream(&status)))?
             .ok_or_else(|| call.fail(Error::AssetFileRequired))?;
         let Some(upload_asset_request::Payload::Metadata(metadata)) = first.payload else {
             return Err(call.fail(Error::InvalidRequest(
@@ -195,10 +202,7 @@ impl AssetService for AssetsGrpc {
                 }) => Some(Err(Error::InvalidRequest(
                     "metadata may only be sent first".into(),
                 ))),
-                Err(status) => Some(Err(Error::InvalidRequest(format!(
-                    "upload stream failed: {}",
-                    status.message()
-                )))),
+                Err(status) => Some(Err(broken_stream(&status))),
             }
         });
         let metadata = UploadMetadata {
@@ -352,14 +356,12 @@ impl AssetService for AssetsGrpc {
                 },
             )),
         };
-        let chunks = content.body.map(|chunk| {
+        let chunks = content.body.map(move |chunk| {
             chunk
                 .map(|bytes| GetAssetContentResponse {
                     payload: Some(get_asset_content_response::Payload::Chunk(bytes)),
                 })
-                .map_err(|err| {
-                    Status::unavailable(format!("reading the stored file failed: {err}"))
-                })
+                .map_err(|err| call.fail(StorageError::Unavailable(err.to_string()).into()))
         });
         let stream = stream::once(async { Ok(info) }).chain(chunks);
         Ok(Response::new(Box::pin(stream)))
@@ -471,7 +473,7 @@ impl AssetService for AssetsGrpc {
                 .map(|details| WatchAssetResponse {
                     asset: Some(details_to_proto(details)),
                 })
-                .map_err(|err| super::status(err, None))
+                .map_err(|err| call.fail(err))
         });
         Ok(Response::new(Box::pin(stream)))
     }

@@ -20,7 +20,7 @@ pub use users::UsersGrpc;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use tonic::{Code, Request, Status};
+use tonic::{Request, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
 use super::middleware::{RequestContext, TRACE_ID_HEADER};
@@ -39,86 +39,18 @@ pub mod proto {
 /// The domain used in `ErrorInfo`.
 pub const ERROR_DOMAIN: &str = "tessera";
 
-/// The one mapping from domain errors to gRPC codes.
-pub fn grpc_code(err: &Error) -> Code {
-    match err {
-        Error::AssetNotFound(_)
-        | Error::AiProviderNotFound(_)
-        | Error::ApiKeyNotFound(_)
-        | Error::UserNotFound(_)
-        | Error::SkillNotFound(_)
-        | Error::ContentNotFound
-        | Error::StorageProfileNotFound(_)
-        | Error::RouteNotFound => Code::NotFound,
-        Error::AssetIdInvalid(_)
-        | Error::AssetFileRequired
-        | Error::AssetFileEmpty
-        | Error::AssetContentTypeNotAllowed { .. }
-        | Error::AssetDescriptionTooLong { .. }
-        | Error::AssetAltTextTooLong { .. }
-        | Error::AssetOriginalFileNameInvalid { .. }
-        | Error::AssetBatchTooLarge { .. }
-        | Error::SkillParametersInvalid { .. }
-        | Error::ApiKeyScopeInvalid(_)
-        | Error::StorageProfileNameInvalid
-        | Error::StorageProviderTypeInvalid(_)
-        | Error::StorageProfileConfigurationInvalid { .. }
-        | Error::UserUsernameInvalid
-        | Error::UserPasswordTooShort { .. }
-        | Error::UserRoleInvalid(_)
-        | Error::AiProviderNameInvalid
-        | Error::AiProviderUrlInvalid(_)
-        | Error::AiProviderModelRequired
-        | Error::AiProviderApiKeyInvalid
-        | Error::AiProviderPromptTooLong { .. }
-        | Error::InvalidPage(_)
-        | Error::InvalidPageSize(_)
-        | Error::InvalidStatus(_)
-        | Error::InvalidOrderBy(_)
-        | Error::InvalidOrderDirection(_)
-        | Error::InvalidContentType(_)
-        | Error::InvalidRequest(_) => Code::InvalidArgument,
-        Error::StorageProfileDisabled(_) | Error::StorageProfilePublicOnly(_) => {
-            Code::FailedPrecondition
-        }
-        Error::AssetFileTooLarge { .. } | Error::RequestBodyTooLarge { .. } => {
-            Code::ResourceExhausted
-        }
-        Error::RangeNotSatisfiable { .. } => Code::OutOfRange,
-        Error::Unauthorized
-        | Error::ApiKeyInvalid
-        | Error::AuthTokenExpired
-        | Error::AuthInvalidCredentials
-        | Error::AuthRefreshTokenInvalid
-        | Error::AuthRefreshTokenReused => Code::Unauthenticated,
-        Error::StorageProfileInUse(_) | Error::StorageProfileIsDefault => Code::FailedPrecondition,
-        Error::UserSelfChangeRefused | Error::UserLastSuperAdmin => Code::FailedPrecondition,
-        Error::AuthRateLimited { .. } => Code::ResourceExhausted,
-        Error::UserUsernameTaken(_) | Error::StorageProfileNameTaken(_) => Code::AlreadyExists,
-        Error::AiProviderNameTaken(_) => Code::AlreadyExists,
-        Error::Forbidden { .. } => Code::PermissionDenied,
-        Error::MethodNotAllowed => Code::Unimplemented,
-        Error::StorageUnavailable(_)
-        | Error::StorageRateLimited { .. }
-        | Error::ImagingBusy { .. } => Code::Unavailable,
-        Error::StorageAuthFailed(_)
-        | Error::StorageTargetNotFound(_)
-        | Error::StorageRejected(_) => Code::FailedPrecondition,
-        Error::StorageConflict(_) => Code::Aborted,
-        Error::Internal(_) => Code::Internal,
-    }
-}
-
 /// A domain error as a status carrying `google.rpc.ErrorInfo`.
 pub fn status(err: Error, trace_id: Option<&str>) -> Status {
     let metadata = trace_id
         .map(|id| HashMap::from([("traceId".to_string(), id.to_string())]))
         .unwrap_or_default();
-    let details = ErrorDetails::with_error_info(err.code(), ERROR_DOMAIN, metadata);
-    Status::with_error_details(grpc_code(&err), err.to_string(), details)
+    let code = err.code();
+    let details = ErrorDetails::with_error_info(code.as_str(), ERROR_DOMAIN, metadata);
+    Status::with_error_details(code.grpc_code(), err.to_string(), details)
 }
 
 /// Caller and trace id from the shared request layer.
+#[derive(Clone)]
 pub struct CallContext {
     pub principal: Principal,
     pub trace_id: Option<String>,

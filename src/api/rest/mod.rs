@@ -27,7 +27,12 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::middleware::RequestContext;
-use crate::{domain::Principal, error::Error, service::Services};
+use crate::{
+    domain::Principal,
+    error::{Error, ErrorCode},
+    service::Services,
+    telemetry,
+};
 
 /// The REST routes, each registered together with its OpenAPI operation so
 /// the document served at `/openapi.json` cannot drift from the router.
@@ -121,21 +126,21 @@ impl From<Error> for ApiError {
     }
 }
 
-/// Carried in response extensions so the request layer can add the trace id.
-#[derive(Clone, Debug)]
-struct ErrorReport {
-    code: &'static str,
-    message: String,
-}
-
 impl IntoResponse for ApiError {
+    /// The one place a REST error body is written, with the trace id of the
+    /// request it answers.
     fn into_response(self) -> Response {
-        let status = http_status(&self.0);
-        let report = ErrorReport {
-            code: self.0.code(),
-            message: self.0.to_string(),
-        };
-        let mut response = (status, error_body(&report, status, None)).into_response();
+        let code = self.0.code();
+        let status = code.http_status();
+        let body = Json(ErrorEnvelope {
+            error: ErrorDetail {
+                code: code.as_str(),
+                message: self.0.to_string(),
+                trace_id: telemetry::current_trace_id(),
+                status: status.as_u16(),
+            },
+        });
+        let mut response = (status, body).into_response();
         if let Error::RangeNotSatisfiable { size } = self.0
             && let Ok(value) = format!("bytes */{size}").parse()
         {
@@ -158,7 +163,6 @@ impl IntoResponse for ApiError {
                 .headers_mut()
                 .insert(header::RETRY_AFTER, header::HeaderValue::from(seconds));
         }
-        response.extensions_mut().insert(report);
         response
     }
 }
@@ -174,8 +178,8 @@ pub struct ErrorEnvelope {
 pub struct ErrorDetail {
     /// Stable, machine-readable code, e.g. `asset_not_found`; gRPC carries
     /// the same code as the `ErrorInfo` reason.
-    #[schema(example = "asset_not_found")]
-    code: String,
+    #[schema(schema_with = error_codes, example = "asset_not_found")]
+    code: &'static str,
     /// For humans; the wording may change between releases.
     message: String,
     /// The request's trace id, also found in the server's logs.
@@ -184,100 +188,10 @@ pub struct ErrorDetail {
     status: u16,
 }
 
-fn error_body(
-    report: &ErrorReport,
-    status: StatusCode,
-    trace_id: Option<&str>,
-) -> Json<ErrorEnvelope> {
-    Json(ErrorEnvelope {
-        error: ErrorDetail {
-            code: report.code.to_string(),
-            message: report.message.clone(),
-            trace_id: trace_id.map(str::to_string),
-            status: status.as_u16(),
-        },
-    })
-}
-
-/// Rewrites an error body with the request's trace id (called by the request layer).
-pub fn render_error_body(response: &mut Response, trace_id: &str) {
-    if let Some(report) = response.extensions_mut().remove::<ErrorReport>() {
-        let status = response.status();
-        let body = error_body(&report, status, Some(trace_id))
-            .into_response()
-            .into_body();
-        *response.body_mut() = body;
-        response.headers_mut().remove(header::CONTENT_LENGTH);
-    }
-}
-
-/// The one mapping from domain errors to HTTP statuses.
-pub fn http_status(err: &Error) -> StatusCode {
-    match err {
-        Error::AssetNotFound(_)
-        | Error::AiProviderNotFound(_)
-        | Error::ApiKeyNotFound(_)
-        | Error::UserNotFound(_)
-        | Error::SkillNotFound(_)
-        | Error::ContentNotFound
-        | Error::StorageProfileNotFound(_)
-        | Error::RouteNotFound => StatusCode::NOT_FOUND,
-        Error::AssetIdInvalid(_)
-        | Error::AssetFileRequired
-        | Error::AssetFileEmpty
-        | Error::AssetDescriptionTooLong { .. }
-        | Error::AssetAltTextTooLong { .. }
-        | Error::AssetOriginalFileNameInvalid { .. }
-        | Error::AssetBatchTooLarge { .. }
-        | Error::SkillParametersInvalid { .. }
-        | Error::ApiKeyScopeInvalid(_)
-        | Error::StorageProfileNameInvalid
-        | Error::StorageProviderTypeInvalid(_)
-        | Error::StorageProfileConfigurationInvalid { .. }
-        | Error::UserUsernameInvalid
-        | Error::UserPasswordTooShort { .. }
-        | Error::UserRoleInvalid(_)
-        | Error::AiProviderNameInvalid
-        | Error::AiProviderUrlInvalid(_)
-        | Error::AiProviderModelRequired
-        | Error::AiProviderApiKeyInvalid
-        | Error::AiProviderPromptTooLong { .. }
-        | Error::InvalidPage(_)
-        | Error::InvalidPageSize(_)
-        | Error::InvalidStatus(_)
-        | Error::InvalidOrderBy(_)
-        | Error::InvalidOrderDirection(_)
-        | Error::InvalidContentType(_)
-        | Error::InvalidRequest(_)
-        | Error::StorageProfileDisabled(_)
-        | Error::StorageProfilePublicOnly(_) => StatusCode::BAD_REQUEST,
-        Error::AssetFileTooLarge { .. } | Error::RequestBodyTooLarge { .. } => {
-            StatusCode::PAYLOAD_TOO_LARGE
-        }
-        Error::AssetContentTypeNotAllowed { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        Error::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
-        Error::Unauthorized
-        | Error::ApiKeyInvalid
-        | Error::AuthTokenExpired
-        | Error::AuthInvalidCredentials
-        | Error::AuthRefreshTokenInvalid
-        | Error::AuthRefreshTokenReused => StatusCode::UNAUTHORIZED,
-        Error::StorageProfileInUse(_) | Error::StorageProfileIsDefault => StatusCode::CONFLICT,
-        Error::UserSelfChangeRefused | Error::UserLastSuperAdmin => StatusCode::CONFLICT,
-        Error::AuthRateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-        Error::UserUsernameTaken(_) | Error::StorageProfileNameTaken(_) => StatusCode::CONFLICT,
-        Error::AiProviderNameTaken(_) => StatusCode::CONFLICT,
-        Error::Forbidden { .. } => StatusCode::FORBIDDEN,
-        Error::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-        Error::StorageUnavailable(_)
-        | Error::StorageRateLimited { .. }
-        | Error::ImagingBusy { .. } => StatusCode::SERVICE_UNAVAILABLE,
-        Error::StorageAuthFailed(_)
-        | Error::StorageTargetNotFound(_)
-        | Error::StorageRejected(_) => StatusCode::BAD_GATEWAY,
-        Error::StorageConflict(_) => StatusCode::CONFLICT,
-        Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-    }
+/// Every code a client may see, as an enum in the OpenAPI document.
+fn error_codes() -> utoipa::openapi::Object {
+    let names: Vec<&str> = ErrorCode::ALL.iter().map(|code| code.as_str()).collect();
+    one_of(&names)
 }
 
 async fn route_not_found(request: Request) -> Response {
