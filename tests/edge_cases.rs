@@ -117,6 +117,27 @@ async fn refused_uploads_leave_no_row_and_no_file(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(response.status(), 400);
+    // Two files in one upload: the first was already stored and must go.
+    let form = reqwest::multipart::Form::new()
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(small.clone()).file_name("one.jpg"),
+        )
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(small.clone()).file_name("two.jpg"),
+        );
+    let response = server
+        .post("/api/v1/assets")
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    assert_eq!(
+        response.json::<Value>().await.unwrap()["error"]["code"],
+        "invalid_request"
+    );
 
     let (_, list) = server.get_json("/api/v1/assets").await;
     assert_eq!(list["data"]["total"], 1);

@@ -125,6 +125,35 @@ pub struct UploadMetadata {
     pub commit_message: Option<String>,
 }
 
+impl UploadMetadata {
+    /// Adds fields that arrived later; a field sent again replaces the earlier value.
+    pub fn merge(&mut self, later: UploadMetadata) {
+        fn take<T>(field: &mut Option<T>, later: Option<T>) {
+            if later.is_some() {
+                *field = later;
+            }
+        }
+        take(&mut self.file_name, later.file_name);
+        take(&mut self.description, later.description);
+        take(&mut self.alt_text, later.alt_text);
+        take(&mut self.is_public, later.is_public);
+        take(&mut self.storage_profile_id, later.storage_profile_id);
+        take(&mut self.run_enrichment, later.run_enrichment);
+        take(&mut self.commit_message, later.commit_message);
+    }
+}
+
+/// One piece of an upload in the order the client sent it. Metadata may come
+/// in several pieces, before or after the file (multipart fields arrive in
+/// the client's order); what comes before the file steers where it is stored.
+#[derive(Debug)]
+pub enum UploadPart {
+    Metadata(UploadMetadata),
+    /// Bytes of the file. The first chunk, even an empty one, begins the file;
+    /// the file is sent in one run of chunks.
+    Chunk(bytes::Bytes),
+}
+
 /// A partial update: `None` leaves a field alone, `Some(None)` clears it.
 #[derive(Clone, Debug, Default)]
 pub struct AssetPatch {

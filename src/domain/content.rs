@@ -1,5 +1,23 @@
 use crate::{error::Error, storage::ByteRange};
 
+/// What a caller asks of an asset's original.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ContentRequest {
+    pub range: Option<RangeRequest>,
+    pub delivery: Delivery,
+}
+
+/// How the original may be handed over.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Delivery {
+    /// The bytes themselves, always.
+    #[default]
+    Bytes,
+    /// A link where one exists: a public, `ready` asset is answered with its
+    /// public URL, so its bytes are fetched from where everyone fetches them.
+    LinkWhenPublic,
+}
+
 /// A single byte range as a client asked for it, before the size is known.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RangeRequest {

@@ -12,7 +12,7 @@ mod system;
 mod users;
 
 pub use ai_providers::{AiProviderService, SEEDED_PROFILE_NAME};
-pub use assets::{AssetLimits, AssetService, Content, ContentBody, StagedUpload};
+pub use assets::{AssetLimits, AssetService, Content, ContentBody};
 pub use auth::{AuthService, CreatedApiKey, MIN_PASSWORD_LEN, SessionSettings, user_from_record};
 pub use skills::SkillService;
 pub use storage_profiles::StorageProfileService;

@@ -19,8 +19,8 @@ use super::{
 };
 use crate::{
     domain::{
-        Asset, AssetDetails, AssetOrderBy, AssetPatch, AssetStatus, ContentTypeFilter, ListParams,
-        OrderDirection, SkillExecution, UploadMetadata,
+        Asset, AssetDetails, AssetOrderBy, AssetPatch, AssetStatus, ContentRequest,
+        ContentTypeFilter, ListParams, OrderDirection, SkillExecution, UploadMetadata, UploadPart,
     },
     error::Error,
     service::{Content, Services},
@@ -157,7 +157,9 @@ pub(super) fn list_params(request: ListAssetsRequest) -> Result<ListParams, Erro
     Ok(ListParams {
         page: (request.page != 0).then_some(i64::from(request.page)),
         page_size: (request.page_size != 0).then_some(i64::from(request.page_size)),
-        query: Some(request.query).filter(|q| !q.trim().is_empty()),
+        // proto3 has no absent string: only empty means no query; the service
+        // decides what a blank one means, as for REST.
+        query: Some(request.query).filter(|q| !q.is_empty()),
         content_type,
         status,
         order_by,
@@ -165,9 +167,39 @@ pub(super) fn list_params(request: ListAssetsRequest) -> Result<ListParams, Erro
     })
 }
 
-/// A client stream that broke off is the client's doing, not ours.
-fn broken_stream(status: &Status) -> Error {
-    Error::InvalidRequest(format!("upload stream failed: {}", status.message()))
+/// One `UploadAsset` message as upload parts: the metadata begins the file
+/// (an empty chunk), so metadata with no chunks is an empty file.
+fn upload_parts(
+    index: usize,
+    message: Result<UploadAssetRequest, Status>,
+) -> Vec<Result<UploadPart, Error>> {
+    use upload_asset_request::Payload;
+    match (index, message.map(|m| m.payload)) {
+        (_, Err(status)) => vec![Err(Error::InvalidRequest(format!(
+            "upload stream failed: {}",
+            status.message()
+        )))],
+        (0, Ok(Some(Payload::Metadata(metadata)))) => vec![
+            Ok(UploadPart::Metadata(UploadMetadata {
+                file_name: Some(metadata.file_name).filter(|n| !n.is_empty()),
+                description: metadata.description,
+                alt_text: metadata.alt_text,
+                is_public: metadata.is_public,
+                storage_profile_id: metadata.storage_provider_profile_id,
+                run_enrichment: metadata.run_enrichment,
+                commit_message: metadata.commit_message,
+            })),
+            Ok(UploadPart::Chunk(bytes::Bytes::new())),
+        ],
+        (0, Ok(_)) => vec![Err(Error::InvalidRequest(
+            "the first message must carry the metadata".into(),
+        ))],
+        (_, Ok(Some(Payload::Chunk(bytes)))) => vec![Ok(UploadPart::Chunk(bytes))],
+        (_, Ok(None)) => Vec::new(),
+        (_, Ok(Some(Payload::Metadata(_)))) => vec![Err(Error::InvalidRequest(
+            "metadata may only be sent first".into(),
+        ))],
+    }
 }
 
 type ContentStream = Pin<Box<dyn Stream<Item = Result<GetAssetContentResponse, Status>> + Send>>;
@@ -180,47 +212,16 @@ impl AssetService for AssetsGrpc {
         request: Request<Streaming<UploadAssetRequest>>,
     ) -> Result<Response<UploadAssetResponse>, Status> {
         let call = CallContext::of(&request)?;
-        let mut messages = request.into_inner();
-        let first = messages
-            .message()
-            .await
-            .map_err(|status| call.fail(broken_stream(&status)))?
-            .ok_or_else(|| call.fail(Error::AssetFileRequired))?;
-        let Some(upload_asset_request::Payload::Metadata(metadata)) = first.payload else {
-            return Err(call.fail(Error::InvalidRequest(
-                "the first message must carry the metadata".into(),
-            )));
-        };
-        let chunks = messages.filter_map(|message| async move {
-            match message {
-                Ok(UploadAssetRequest {
-                    payload: Some(upload_asset_request::Payload::Chunk(bytes)),
-                }) => Some(Ok(bytes)),
-                Ok(UploadAssetRequest { payload: None }) => None,
-                Ok(UploadAssetRequest {
-                    payload: Some(upload_asset_request::Payload::Metadata(_)),
-                }) => Some(Err(Error::InvalidRequest(
-                    "metadata may only be sent first".into(),
-                ))),
-                Err(status) => Some(Err(broken_stream(&status))),
-            }
-        });
-        let metadata = UploadMetadata {
-            file_name: Some(metadata.file_name).filter(|n| !n.is_empty()),
-            description: metadata.description,
-            alt_text: metadata.alt_text,
-            is_public: metadata.is_public,
-            storage_profile_id: metadata.storage_provider_profile_id,
-            run_enrichment: metadata.run_enrichment,
-            commit_message: metadata.commit_message,
-        };
-        let assets = &self.services.assets;
-        let staged = assets
-            .stage_upload(&call.principal, &metadata, Box::pin(chunks))
-            .await
-            .map_err(|e| call.fail(e))?;
-        let details = assets
-            .commit_upload(&call.principal, staged, metadata)
+        // The first message carries the metadata, every later one a chunk.
+        let mut parts = request
+            .into_inner()
+            .enumerate()
+            .flat_map(|(index, message)| stream::iter(upload_parts(index, message)))
+            .fuse();
+        let details = self
+            .services
+            .assets
+            .upload(&call.principal, &mut parts)
             .await
             .map_err(|e| call.fail(e))?;
         Ok(Response::new(UploadAssetResponse {
@@ -338,7 +339,11 @@ impl AssetService for AssetsGrpc {
         let content = self
             .services
             .assets
-            .content(&call.principal, &request.into_inner().id, None, false)
+            .content(
+                &call.principal,
+                &request.into_inner().id,
+                ContentRequest::default(),
+            )
             .await
             .map_err(|e| call.fail(e))?;
         let Content::Bytes(content) = content else {

@@ -1,0 +1,125 @@
+//! Serving an asset's bytes: to its callers, and anonymously by storage key.
+
+use tracing::{instrument, warn};
+
+use super::AssetService;
+use crate::{
+    domain::{AssetStatus, ContentRequest, Delivery, Permission, Principal, RangeRequest},
+    error::{Error, Result},
+    storage::{BlobStore, ByteRange, ByteStream},
+};
+
+/// Bytes ready to serve, with what HTTP and gRPC need to describe them.
+pub struct ContentBody {
+    pub content_type: String,
+    /// Size of the whole object (not of the range).
+    pub total_size: u64,
+    pub range: Option<ByteRange>,
+    /// SHA-256 of the whole object, when known.
+    pub checksum_sha256: Option<String>,
+    pub body: ByteStream<'static>,
+}
+
+pub enum Content {
+    /// Public assets are fetched from their public URL.
+    Redirect(String),
+    Bytes(ContentBody),
+}
+
+impl AssetService {
+    /// The original, as the bytes or (when the request allows it) as the
+    /// public URL of a public, `ready` asset.
+    #[instrument(skip_all, fields(asset_id = %id))]
+    pub async fn content(
+        &self,
+        principal: &Principal,
+        id: &str,
+        request: ContentRequest,
+    ) -> Result<Content> {
+        principal.require(Permission::AssetsRead)?;
+        let asset = self.present(self.load(id).await?);
+        if request.delivery == Delivery::LinkWhenPublic
+            && asset.status == AssetStatus::Ready
+            && let Some(url) = asset.public_url
+        {
+            return Ok(Content::Redirect(url));
+        }
+        let store = self.profiles.store(&asset.storage_profile_id).await?;
+        let body = open(
+            &*store,
+            &asset.storage_key,
+            request.range,
+            asset.content_type,
+            Some(asset.checksum_sha256),
+        )
+        .await?;
+        Ok(Content::Bytes(body))
+    }
+
+    /// Anonymous reads by storage key: only public assets and their derivatives.
+    #[instrument(skip_all)]
+    pub async fn public_content(
+        &self,
+        storage_key: &str,
+        range: Option<RangeRequest>,
+    ) -> Result<ContentBody> {
+        let found = self
+            .db
+            .find_public_content(storage_key)
+            .await?
+            .ok_or(Error::ContentNotFound)?;
+        let store = self
+            .storage
+            .store(&found.storage_profile_id)
+            .ok_or(Error::ContentNotFound)?;
+        open(
+            &*store,
+            storage_key,
+            range,
+            found.content_type,
+            found.checksum_sha256,
+        )
+        .await
+        .map_err(for_anonymous)
+    }
+}
+
+async fn open(
+    store: &dyn BlobStore,
+    key: &str,
+    range: Option<RangeRequest>,
+    content_type: String,
+    checksum_sha256: Option<String>,
+) -> Result<ContentBody> {
+    let range = match range {
+        None => None,
+        Some(range) => {
+            let size = store.head(key).await.map_err(Error::from)?;
+            Some(range.resolve(size)?)
+        }
+    };
+    let read = store.get(key, range).await.map_err(Error::from)?;
+    Ok(ContentBody {
+        content_type,
+        total_size: read.size,
+        range,
+        checksum_sha256,
+        body: read.body,
+    })
+}
+
+/// Anonymous readers learn that the bytes cannot be had, never why: a
+/// backend's refusal (its credentials, its target) is the operator's
+/// business and stays in the log.
+fn for_anonymous(err: Error) -> Error {
+    match err {
+        Error::StorageAuthFailed(detail)
+        | Error::StorageTargetNotFound(detail)
+        | Error::StorageConflict(detail)
+        | Error::StorageRejected(detail) => {
+            warn!(%detail, "anonymous content read refused by storage");
+            Error::StorageUnavailable("the storage backend did not accept the request".into())
+        }
+        other => other,
+    }
+}

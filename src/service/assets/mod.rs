@@ -1,0 +1,110 @@
+//! The rules for assets, shared by every transport, split by concern:
+//! uploads, queries and changes, content, and watching.
+
+mod content;
+mod query;
+mod upload;
+mod validate;
+mod watch;
+
+use std::sync::Arc;
+
+use super::AssetEvents;
+use crate::{
+    db::Db,
+    domain::{Asset, AssetDetails, parse_asset_id},
+    error::{Error, Result},
+    jobs::JobSignal,
+    service::StorageProfileService,
+    storage::StorageRegistry,
+};
+
+pub use content::{Content, ContentBody};
+
+/// Longest `originalFileName`, in characters.
+pub const MAX_FILE_NAME_LEN: usize = 255;
+/// Most ids one batch delete takes.
+pub const MAX_BATCH_DELETE: usize = 1000;
+/// Leading bytes kept in memory during an upload to read the image header.
+const PROBE_LEN: usize = 256 * 1024;
+
+/// Limits the asset rules need, taken from the configuration.
+#[derive(Clone, Debug)]
+pub struct AssetLimits {
+    pub max_upload_bytes: u64,
+    pub allowed_content_types: Vec<String>,
+    pub default_page_size: u32,
+    pub max_page_size: u32,
+}
+
+/// The rules for assets, shared by REST and gRPC.
+#[derive(Clone)]
+pub struct AssetService {
+    db: Db,
+    storage: StorageRegistry,
+    profiles: StorageProfileService,
+    limits: Arc<AssetLimits>,
+    events: AssetEvents,
+    jobs: JobSignal,
+}
+
+impl AssetService {
+    pub fn new(
+        db: Db,
+        storage: StorageRegistry,
+        profiles: StorageProfileService,
+        limits: AssetLimits,
+        events: AssetEvents,
+        jobs: JobSignal,
+    ) -> Self {
+        AssetService {
+            db,
+            storage,
+            profiles,
+            limits: Arc::new(limits),
+            events,
+            jobs,
+        }
+    }
+
+    /// Adds what only the backend knows (the public URL) to an asset.
+    fn present(&self, mut asset: Asset) -> Asset {
+        asset.public_url = asset
+            .is_public
+            .then(|| self.storage.store(&asset.storage_profile_id))
+            .flatten()
+            .map(|store| store.public_url(&asset.storage_key));
+        asset
+    }
+
+    /// The asset with its derivatives, results and latest execution.
+    pub async fn details(&self, asset: Asset) -> Result<AssetDetails> {
+        // Independent reads: on PostgreSQL their round trips overlap.
+        let (mut derivatives, structured_results, latest_execution) = tokio::try_join!(
+            self.db.derivatives(asset.id),
+            self.db.structured_results(asset.id),
+            self.db.latest_execution(asset.id),
+        )?;
+        if asset.is_public
+            && let Some(store) = self.storage.store(&asset.storage_profile_id)
+        {
+            for derivative in &mut derivatives {
+                derivative.public_url = Some(store.public_url(&derivative.storage_key));
+            }
+        }
+        Ok(AssetDetails {
+            asset: self.present(asset),
+            derivatives,
+            structured_results,
+            latest_execution,
+        })
+    }
+
+    pub(crate) async fn load(&self, id: &str) -> Result<Asset> {
+        let uuid = parse_asset_id(id)?;
+        self.db
+            .get_asset(uuid)
+            .await?
+            .ok_or_else(|| Error::AssetNotFound(id.to_string()))
+    }
+}
