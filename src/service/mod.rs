@@ -15,7 +15,7 @@ pub use ai_providers::{AiProviderService, SEEDED_PROFILE_NAME};
 pub use assets::{AssetLimits, AssetService, Content, ContentBody};
 pub use auth::{AuthService, CreatedApiKey, MIN_PASSWORD_LEN, SessionSettings, user_from_record};
 pub use skills::SkillService;
-pub use storage_profiles::StorageProfileService;
+pub use storage_profiles::{LocalProfile, StorageProfileService};
 pub use system::{BootstrapInfo, Readiness, SystemService};
 pub use users::{UserChange, UserService};
 
@@ -32,7 +32,7 @@ use crate::{
     domain::Asset,
     jobs::{JobSignal, WorkerSettings, Workers},
     skills::SkillRunner,
-    storage::{LocalStore, PublicBase, StorageRegistry},
+    storage::{LocalStore, PublicBase},
 };
 
 /// Failures while bringing the service up; reported by `main`.
@@ -126,8 +126,6 @@ impl Services {
             .storage_profile_by_name("local")
             .await?
             .unwrap_or(default_profile.clone());
-        let storage =
-            StorageRegistry::new(local_profile.id, Arc::new(local), local_profile.updated_at);
         let limits = AssetLimits {
             max_upload_bytes: config.max_upload_bytes,
             allowed_content_types: config.allowed_content_types.clone(),
@@ -146,12 +144,15 @@ impl Services {
         };
         let storage_profiles = StorageProfileService::new(
             db.clone(),
-            storage.clone(),
+            LocalProfile {
+                id: local_profile.id,
+                store: Arc::new(local),
+                version: local_profile.updated_at,
+            },
             cipher.clone(),
             public_base,
             config.data_dir.clone(),
         );
-        storage.set_default(&default_profile.id);
         storage_profiles.sync().await?;
         if let Some(storage) = &config.storage_default {
             storage_profiles.seed(storage).await?;
@@ -164,14 +165,13 @@ impl Services {
         }
         let runner = SkillRunner::new(
             db.clone(),
-            storage.clone(),
+            Arc::new(storage_profiles.clone()),
             config.max_image_pixels,
             config.max_concurrent_decodes,
             ai,
         );
         let assets = AssetService::new(
             db.clone(),
-            storage.clone(),
             storage_profiles.clone(),
             limits.clone(),
             events.clone(),
@@ -188,9 +188,9 @@ impl Services {
             ),
             assets,
             users: UserService::new(db.clone(), auth.clone()),
+            system: SystemService::new(db.clone(), storage_profiles.clone(), limits),
             storage_profiles,
             auth,
-            system: SystemService::new(db.clone(), storage.clone(), limits),
             db: db.clone(),
         };
         if let (Some(username), Some(password)) = (
@@ -216,7 +216,7 @@ impl Services {
         );
         let sweeper = orphans::OrphanSweeper::new(
             services.db.clone(),
-            storage,
+            services.storage_profiles.clone(),
             Duration::from_secs(config.orphan_grace_seconds),
         );
         tokio::spawn({

@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 
 use tracing::{debug, info, warn};
 
-use crate::{db::Db, domain::now, error::Result, storage::StorageRegistry};
+use crate::{db::Db, domain::now, error::Result, service::StorageProfileService};
 
 /// Where tessera's objects live; anything else in a bucket is not its own.
 const PREFIXES: [&str; 2] = ["originals/", "derivatives/"];
@@ -23,7 +23,7 @@ const PREFIXES: [&str; 2] = ["originals/", "derivatives/"];
 #[derive(Clone)]
 pub struct OrphanSweeper {
     db: Db,
-    storage: StorageRegistry,
+    storage: StorageProfileService,
     grace: Duration,
     /// Unrecorded objects of backends that give no times (GitHub), by
     /// (profile, key): aged from when this instance first saw them.
@@ -34,7 +34,7 @@ pub struct OrphanSweeper {
 type FirstSeen = HashMap<(String, String), DateTime<Utc>>;
 
 impl OrphanSweeper {
-    pub fn new(db: Db, storage: StorageRegistry, grace: Duration) -> Self {
+    pub fn new(db: Db, storage: StorageProfileService, grace: Duration) -> Self {
         OrphanSweeper {
             db,
             storage,
@@ -66,7 +66,7 @@ impl OrphanSweeper {
         // Read before listing: an object recorded after this read is younger
         // than the grace period, so it is not a candidate anyway.
         let recorded = self.db.recorded_storage_keys().await?;
-        for (profile_id, store) in self.storage.profiles() {
+        for (profile_id, store) in self.storage.loaded() {
             match store.sweep_staging(before).await {
                 Ok(0) => {}
                 Ok(removed) => {

@@ -1,6 +1,6 @@
 use std::{collections::HashMap, sync::Arc};
 
-use crate::{db::Db, storage::StorageRegistry};
+use crate::{db::Db, service::StorageProfileService};
 
 use super::AssetLimits;
 
@@ -30,12 +30,12 @@ impl Readiness {
 #[derive(Clone)]
 pub struct SystemService {
     db: Db,
-    storage: StorageRegistry,
+    storage: StorageProfileService,
     limits: Arc<AssetLimits>,
 }
 
 impl SystemService {
-    pub fn new(db: Db, storage: StorageRegistry, limits: AssetLimits) -> Self {
+    pub fn new(db: Db, storage: StorageProfileService, limits: AssetLimits) -> Self {
         SystemService {
             db,
             storage,
@@ -88,7 +88,7 @@ impl SystemService {
         });
         let checks = self
             .storage
-            .profiles()
+            .loaded()
             .into_iter()
             .filter_map(|(id, store)| {
                 let name = match &names {

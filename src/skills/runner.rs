@@ -16,7 +16,7 @@ use crate::{
     domain::{Asset, Derivative, SkillExecution, StepOutcome, TriggerSource, now},
     error::{Error, Result},
     imaging::{self, ImagingError, OutputFormat, analysis, metadata, watermark},
-    storage::{BlobStore, StorageError, StorageRegistry, original_key},
+    storage::{BlobStore, StorageError, Stores, original_key},
 };
 
 /// What a refused synchronous run is told to wait before trying again.
@@ -50,7 +50,7 @@ pub struct RunRequest<'a> {
 #[derive(Clone)]
 pub struct SkillRunner {
     db: Db,
-    storage: StorageRegistry,
+    storage: Arc<dyn Stores>,
     max_pixels: u64,
     ai: AiProviders,
     pixel_slots: Arc<Semaphore>,
@@ -128,7 +128,7 @@ impl SkillRunner {
     /// `max_pixels`), whoever asks: upload processing and synchronous runs.
     pub fn new(
         db: Db,
-        storage: StorageRegistry,
+        storage: Arc<dyn Stores>,
         max_pixels: u64,
         max_decodes: usize,
         ai: AiProviders,
@@ -166,7 +166,7 @@ impl SkillRunner {
 
     /// Reads an asset's original into memory (bounded by the upload limit).
     pub async fn load_original(&self, asset: &Asset) -> Result<Bytes> {
-        let store = self.store(asset)?;
+        let store = self.store(asset).await?;
         let read = store
             .get(&asset.storage_key, None)
             .await
@@ -180,15 +180,8 @@ impl SkillRunner {
         Ok(Bytes::from(bytes))
     }
 
-    fn store(&self, asset: &Asset) -> Result<Arc<dyn BlobStore>> {
-        self.storage
-            .store(&asset.storage_profile_id)
-            .ok_or_else(|| {
-                Error::internal(
-                    "storage",
-                    format!("no backend for profile {}", asset.storage_profile_id),
-                )
-            })
+    async fn store(&self, asset: &Asset) -> Result<Arc<dyn BlobStore>> {
+        self.storage.store(&asset.storage_profile_id).await
     }
 
     /// Runs every step (a failed step does not stop the next), stores the
@@ -199,7 +192,7 @@ impl SkillRunner {
         bytes: Bytes,
     ) -> Result<(SkillExecution, Asset)> {
         let started_at = now();
-        let store = self.store(&request.asset)?;
+        let store = self.store(&request.asset).await?;
         let mut work = Work {
             asset: request.asset,
             store,

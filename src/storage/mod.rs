@@ -14,10 +14,7 @@ pub use local::LocalStore;
 pub use public_base::{PublicBase, request_origin, with_request_origin};
 pub use s3::{S3Settings, S3Store};
 
-use std::{
-    collections::HashMap,
-    sync::{Arc, RwLock},
-};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -159,82 +156,19 @@ pub trait BlobStore: Send + Sync + 'static {
     }
 }
 
-/// Storage profiles by id, each with its backend (instrumented for metrics).
-/// Profiles can be added, replaced and removed while the server runs.
-#[derive(Clone)]
-pub struct StorageRegistry {
-    inner: Arc<RwLock<Registry>>,
+/// How the layers below the service find a storage profile's backend.
+/// Profiles are created, changed and removed while the server runs, on any
+/// instance, so the answer comes from the profile service
+/// (`service::StorageProfileService`), which implements this.
+#[async_trait]
+pub trait Stores: Send + Sync {
+    /// The backend of a profile (loaded when another instance created it).
+    async fn store(&self, profile_id: &str) -> crate::error::Result<Arc<dyn BlobStore>>;
 }
 
-struct Registry {
-    /// Each profile's backend and the `updated_at` of the row it was built from.
-    stores: HashMap<String, (Arc<dyn BlobStore>, i64)>,
-    default_id: String,
-}
-
-impl StorageRegistry {
-    pub fn new(default_id: String, default_store: Arc<dyn BlobStore>, version: i64) -> Self {
-        let default_store: Arc<dyn BlobStore> = Arc::new(instrumented::Instrumented(default_store));
-        let stores = HashMap::from([(default_id.clone(), (default_store, version))]);
-        StorageRegistry {
-            inner: Arc::new(RwLock::new(Registry { stores, default_id })),
-        }
-    }
-
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, Registry> {
-        self.inner.read().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Registry> {
-        self.inner.write().unwrap_or_else(|e| e.into_inner())
-    }
-
-    pub fn default_id(&self) -> String {
-        self.read().default_id.clone()
-    }
-
-    pub fn store(&self, profile_id: &str) -> Option<Arc<dyn BlobStore>> {
-        self.read()
-            .stores
-            .get(profile_id)
-            .map(|(store, _)| store.clone())
-    }
-
-    /// The `updated_at` of the profile row the backend was built from.
-    pub fn version(&self, profile_id: &str) -> Option<i64> {
-        self.read()
-            .stores
-            .get(profile_id)
-            .map(|(_, version)| *version)
-    }
-
-    pub fn profiles(&self) -> Vec<(String, Arc<dyn BlobStore>)> {
-        self.read()
-            .stores
-            .iter()
-            .map(|(id, (store, _))| (id.clone(), store.clone()))
-            .collect()
-    }
-
-    pub fn insert(&self, profile_id: &str, store: Arc<dyn BlobStore>, version: i64) {
-        let store: Arc<dyn BlobStore> = Arc::new(instrumented::Instrumented(store));
-        self.write()
-            .stores
-            .insert(profile_id.to_string(), (store, version));
-    }
-
-    /// Drops every profile not in `keep`.
-    pub fn retain(&self, keep: &std::collections::HashSet<String>) {
-        self.write().stores.retain(|id, _| keep.contains(id));
-    }
-
-    pub fn remove(&self, profile_id: &str) {
-        self.write().stores.remove(profile_id);
-    }
-
-    pub fn set_default(&self, profile_id: &str) {
-        self.write().default_id = profile_id.to_string();
-    }
+/// Wraps a backend so its calls are measured (`tessera_storage_*`).
+pub fn instrumented(store: Arc<dyn BlobStore>) -> Arc<dyn BlobStore> {
+    Arc::new(instrumented::Instrumented(store))
 }
 
 /// `originals/YYYY/MM/DD/{id}.{ext}`: dated for easy browsing, unique by id.

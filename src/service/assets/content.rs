@@ -37,7 +37,7 @@ impl AssetService {
         request: ContentRequest,
     ) -> Result<Content> {
         principal.require(Permission::AssetsRead)?;
-        let asset = self.present(self.load(id).await?);
+        let asset = self.present(self.load(id).await?).await;
         if request.delivery == Delivery::LinkWhenPublic
             && asset.status == AssetStatus::Ready
             && let Some(url) = asset.public_url
@@ -69,9 +69,10 @@ impl AssetService {
             .await?
             .ok_or(Error::ContentNotFound)?;
         let store = self
-            .storage
+            .profiles
             .store(&found.storage_profile_id)
-            .ok_or(Error::ContentNotFound)?;
+            .await
+            .map_err(for_anonymous)?;
         open(
             &*store,
             storage_key,

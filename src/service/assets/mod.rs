@@ -16,7 +16,6 @@ use crate::{
     error::{Error, Result},
     jobs::JobSignal,
     service::StorageProfileService,
-    storage::StorageRegistry,
 };
 
 pub use content::{Content, ContentBody};
@@ -41,7 +40,6 @@ pub struct AssetLimits {
 #[derive(Clone)]
 pub struct AssetService {
     db: Db,
-    storage: StorageRegistry,
     profiles: StorageProfileService,
     limits: Arc<AssetLimits>,
     events: AssetEvents,
@@ -51,7 +49,6 @@ pub struct AssetService {
 impl AssetService {
     pub fn new(
         db: Db,
-        storage: StorageRegistry,
         profiles: StorageProfileService,
         limits: AssetLimits,
         events: AssetEvents,
@@ -59,7 +56,6 @@ impl AssetService {
     ) -> Self {
         AssetService {
             db,
-            storage,
             profiles,
             limits: Arc::new(limits),
             events,
@@ -68,12 +64,12 @@ impl AssetService {
     }
 
     /// Adds what only the backend knows (the public URL) to an asset.
-    fn present(&self, mut asset: Asset) -> Asset {
-        asset.public_url = asset
-            .is_public
-            .then(|| self.storage.store(&asset.storage_profile_id))
-            .flatten()
-            .map(|store| store.public_url(&asset.storage_key));
+    async fn present(&self, mut asset: Asset) -> Asset {
+        if asset.is_public
+            && let Ok(store) = self.profiles.store(&asset.storage_profile_id).await
+        {
+            asset.public_url = Some(store.public_url(&asset.storage_key));
+        }
         asset
     }
 
@@ -86,14 +82,14 @@ impl AssetService {
             self.db.latest_execution(asset.id),
         )?;
         if asset.is_public
-            && let Some(store) = self.storage.store(&asset.storage_profile_id)
+            && let Ok(store) = self.profiles.store(&asset.storage_profile_id).await
         {
             for derivative in &mut derivatives {
                 derivative.public_url = Some(store.public_url(&derivative.storage_key));
             }
         }
         Ok(AssetDetails {
-            asset: self.present(asset),
+            asset: self.present(asset).await,
             derivatives,
             structured_results,
             latest_execution,

@@ -81,8 +81,12 @@ impl AssetService {
             direction: params.direction,
         };
         let (items, total) = self.db.list_assets(&query).await?;
+        let mut presented = Vec::with_capacity(items.len());
+        for asset in items {
+            presented.push(self.present(asset).await);
+        }
         Ok(Page {
-            items: items.into_iter().map(|a| self.present(a)).collect(),
+            items: presented,
             page,
             page_size,
             total,

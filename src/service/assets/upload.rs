@@ -358,7 +358,7 @@ impl AssetService {
             self.jobs.wake();
         }
         Ok(AssetDetails {
-            asset: self.present(asset),
+            asset: self.present(asset).await,
             derivatives: Vec::new(),
             structured_results: Vec::new(),
             latest_execution: None,

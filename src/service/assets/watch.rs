@@ -93,7 +93,7 @@ impl WatchState {
             };
             if asset.status != self.last {
                 self.last = asset.status;
-                return Ok(self.service.present(asset));
+                return Ok(self.service.present(asset).await);
             }
         }
     }

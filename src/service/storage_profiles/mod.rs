@@ -1,6 +1,15 @@
+//! Storage provider profiles: validation, encrypted secrets, and the live
+//! backends of this instance, which every other part reaches through
+//! [`StorageProfileService::store`] (the [`Stores`] trait below the service).
+
+mod configuration;
+mod registry;
+
 use std::{path::PathBuf, sync::Arc};
 
-use serde_json::{Map, Value, json};
+use async_trait::async_trait;
+
+use serde_json::{Map, Value};
 use tracing::{instrument, warn};
 use uuid::Uuid;
 
@@ -13,26 +22,24 @@ use crate::{
     },
     error::{Error, Result},
     storage::{
-        BlobStore, DEFAULT_COMMIT_MESSAGE_TEMPLATE, GITHUB_MAX_FILE_BYTES, GitHubSettings,
-        GitHubStore, LocalStore, PublicBase, S3Settings, S3Store, StorageRegistry, validate_key,
+        BlobStore, GitHubSettings, GitHubStore, LocalStore, PublicBase, S3Settings, S3Store, Stores,
     },
 };
 
-/// The configuration field that holds a provider's secret.
-fn secret_field(provider_type: &str) -> &'static str {
-    match provider_type {
-        "github-repo" => "token",
-        _ => "secretAccessKey",
-    }
+use configuration::{PRIVATE_TOKEN, capabilities, provider_type, secret_field};
+use registry::StorageRegistry;
+
+/// The backend this instance was configured with (`TESSERA_STORAGE_ROOT`),
+/// behind the `local` profile.
+pub struct LocalProfile {
+    pub id: String,
+    pub store: Arc<dyn BlobStore>,
+    /// The `updated_at` of the profile's row.
+    pub version: i64,
 }
 
-/// GitHub's public-read policies: `public-only` refuses private assets,
-/// `private-token` allows them (served through tessera with the token).
-const PUBLIC_ONLY: &str = "public-only";
-const PRIVATE_TOKEN: &str = "private-token";
-
 /// Storage provider profiles: validation, encrypted secrets, and the live
-/// registry of backends that uploads and reads use.
+/// backends that uploads and reads use.
 #[derive(Clone)]
 pub struct StorageProfileService {
     db: Db,
@@ -42,86 +49,18 @@ pub struct StorageProfileService {
     data_dir: PathBuf,
 }
 
-fn invalid(field: &'static str, message: impl Into<String>) -> Error {
-    Error::StorageProfileConfigurationInvalid {
-        field,
-        message: message.into(),
-    }
-}
-
-fn provider_type(name: &str) -> Result<&'static str> {
-    crate::domain::canonical_provider_type(name)
-        .ok_or_else(|| Error::StorageProviderTypeInvalid(name.to_string()))
-}
-
-fn text<'a>(config: &'a Map<String, Value>, field: &'static str) -> Result<Option<&'a str>> {
-    match config.get(field) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if !s.trim().is_empty() => Ok(Some(s.trim())),
-        Some(_) => Err(invalid(field, "must be a non-empty string")),
-    }
-}
-
-fn required<'a>(config: &'a Map<String, Value>, field: &'static str) -> Result<&'a str> {
-    text(config, field)?.ok_or_else(|| invalid(field, "is required"))
-}
-
-fn http_url(config: &Map<String, Value>, field: &'static str) -> Result<Option<String>> {
-    let Some(url) = text(config, field)? else {
-        return Ok(None);
-    };
-    let parsed = reqwest::Url::parse(url).map_err(|e| invalid(field, e.to_string()))?;
-    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
-        return Err(invalid(field, "must be an http(s) URL"));
-    }
-    Ok(Some(url.trim_end_matches('/').to_string()))
-}
-
-/// A name of `allowed` bytes with length in `lengths`.
-fn identifier<'a>(
-    config: &'a Map<String, Value>,
-    field: &'static str,
-    lengths: std::ops::RangeInclusive<usize>,
-    allowed: impl Fn(u8) -> bool,
-    rule: &str,
-) -> Result<&'a str> {
-    let value = required(config, field)?;
-    if lengths.contains(&value.len()) && value.bytes().all(allowed) {
-        Ok(value)
-    } else {
-        Err(invalid(field, rule.to_string()))
-    }
-}
-
-fn capabilities(provider_type: &str, config: &Map<String, Value>) -> Value {
-    match provider_type {
-        "s3" => {
-            json!({ "publicUrls": true, "rangeReads": true, "multipartUpload": true, "privateAssets": true })
-        }
-        "github-repo" => json!({
-            "publicUrls": true,
-            "rangeReads": true,
-            "multipartUpload": false,
-            "privateAssets": config.get("visibilityPolicy").and_then(Value::as_str) == Some(PRIVATE_TOKEN),
-            "maxObjectBytes": GITHUB_MAX_FILE_BYTES,
-        }),
-        _ => {
-            json!({ "publicUrls": true, "rangeReads": true, "multipartUpload": false, "privateAssets": true })
-        }
-    }
-}
-
 impl StorageProfileService {
+    /// Call [`StorageProfileService::sync`] next to load the other profiles.
     pub fn new(
         db: Db,
-        registry: StorageRegistry,
+        local: LocalProfile,
         cipher: SecretCipher,
         public_base: PublicBase,
         data_dir: PathBuf,
     ) -> Self {
         StorageProfileService {
             db,
-            registry,
+            registry: StorageRegistry::new(local.id, local.store, local.version),
             cipher,
             public_base,
             data_dir,
@@ -149,164 +88,6 @@ impl StorageProfileService {
             created_at: from_micros(record.created_at),
             updated_at: from_micros(record.updated_at),
         }
-    }
-
-    /// Checks a provider's configuration; returns the non-secret part and the secret.
-    fn validate(
-        &self,
-        provider_type: &str,
-        name: &str,
-        config: &Map<String, Value>,
-        old_secret: Option<String>,
-    ) -> Result<(Map<String, Value>, Option<String>)> {
-        let mut clean = Map::new();
-        match provider_type {
-            "local" => {
-                let root = match text(config, "rootPath")? {
-                    Some(root) => root.to_string(),
-                    None => self
-                        .data_dir
-                        .join("storage")
-                        .join(name)
-                        .display()
-                        .to_string(),
-                };
-                clean.insert("rootPath".into(), root.into());
-                Ok((clean, None))
-            }
-            "github-repo" => {
-                Self::validate_github(config, &mut clean)?;
-                let token = match text(config, "token")? {
-                    Some(token) => Some(token.to_string()),
-                    None => old_secret,
-                };
-                let token = token.ok_or_else(|| invalid("token", "is required"))?;
-                // The token goes into an HTTP header: visible ASCII only.
-                if token.len() > 255 || !token.bytes().all(|b| b.is_ascii_graphic()) {
-                    return Err(invalid(
-                        "token",
-                        "must be up to 255 visible ASCII characters without spaces",
-                    ));
-                }
-                Ok((clean, Some(token)))
-            }
-            _ => {
-                let endpoint = http_url(config, "endpoint")?
-                    .ok_or_else(|| invalid("endpoint", "is required"))?;
-                let bucket = required(config, "bucket")?;
-                let bucket_ok = (3..=63).contains(&bucket.len())
-                    && bucket.bytes().all(|b| {
-                        b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.'
-                    });
-                if !bucket_ok {
-                    return Err(invalid(
-                        "bucket",
-                        "must be 3 to 63 lowercase letters, digits, '-' or '.'",
-                    ));
-                }
-                clean.insert("endpoint".into(), endpoint.into());
-                clean.insert(
-                    "region".into(),
-                    text(config, "region")?.unwrap_or("us-east-1").into(),
-                );
-                clean.insert("bucket".into(), bucket.into());
-                clean.insert(
-                    "accessKeyId".into(),
-                    required(config, "accessKeyId")?.into(),
-                );
-                let path_style = match config.get("forcePathStyle") {
-                    None | Some(Value::Null) => true,
-                    Some(Value::Bool(b)) => *b,
-                    Some(_) => return Err(invalid("forcePathStyle", "must be true or false")),
-                };
-                clean.insert("forcePathStyle".into(), path_style.into());
-                if let Some(url) = http_url(config, "publicBaseUrl")? {
-                    clean.insert("publicBaseUrl".into(), url.into());
-                }
-                let secret = match text(config, "secretAccessKey")? {
-                    Some(secret) => Some(secret.to_string()),
-                    None => old_secret,
-                };
-                let secret = secret.ok_or_else(|| invalid("secretAccessKey", "is required"))?;
-                Ok((clean, Some(secret)))
-            }
-        }
-    }
-
-    /// The non-secret part of a GitHub repository profile, with defaults.
-    fn validate_github(config: &Map<String, Value>, clean: &mut Map<String, Value>) -> Result<()> {
-        let owner = identifier(
-            config,
-            "owner",
-            1..=39,
-            |b| b.is_ascii_alphanumeric() || b == b'-',
-            "must be 1 to 39 letters, digits or '-'",
-        )?;
-        let repo = identifier(
-            config,
-            "repo",
-            1..=100,
-            |b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'),
-            "must be 1 to 100 letters, digits, '-', '_' or '.'",
-        )?;
-        let branch = text(config, "branch")?.unwrap_or("main");
-        let branch_ok = branch.len() <= 200
-            && !branch.starts_with('/')
-            && !branch.ends_with('/')
-            && !branch.contains("..")
-            && !branch.contains("//")
-            && branch
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'/'));
-        if !branch_ok {
-            return Err(invalid(
-                "branch",
-                "must be a branch name of letters, digits, '-', '_', '.' or '/'",
-            ));
-        }
-        // Empty means the repository's root.
-        let base_path = match config.get("basePath") {
-            None | Some(Value::Null) => String::new(),
-            Some(Value::String(path)) => path.trim().trim_matches('/').to_string(),
-            Some(_) => return Err(invalid("basePath", "must be a string")),
-        };
-        if !base_path.is_empty() && validate_key(&base_path).is_err() {
-            return Err(invalid(
-                "basePath",
-                "must be a relative folder of letters, digits, '-', '_' or '.'",
-            ));
-        }
-        let api_base_url =
-            http_url(config, "apiBaseUrl")?.unwrap_or_else(|| "https://api.github.com".into());
-        let raw_base_url = http_url(config, "rawBaseUrl")?
-            .unwrap_or_else(|| "https://raw.githubusercontent.com".into());
-        let template =
-            text(config, "commitMessageTemplate")?.unwrap_or(DEFAULT_COMMIT_MESSAGE_TEMPLATE);
-        if template.chars().count() > 500 {
-            return Err(invalid(
-                "commitMessageTemplate",
-                "must be at most 500 characters",
-            ));
-        }
-        let policy = match text(config, "visibilityPolicy")? {
-            None => PUBLIC_ONLY,
-            Some(policy) if policy == PUBLIC_ONLY || policy == PRIVATE_TOKEN => policy,
-            Some(_) => {
-                return Err(invalid(
-                    "visibilityPolicy",
-                    "must be public-only or private-token",
-                ));
-            }
-        };
-        clean.insert("owner".into(), owner.into());
-        clean.insert("repo".into(), repo.into());
-        clean.insert("branch".into(), branch.into());
-        clean.insert("basePath".into(), base_path.into());
-        clean.insert("apiBaseUrl".into(), api_base_url.into());
-        clean.insert("rawBaseUrl".into(), raw_base_url.into());
-        clean.insert("commitMessageTemplate".into(), template.into());
-        clean.insert("visibilityPolicy".into(), policy.into());
-        Ok(())
     }
 
     /// The backend a stored profile describes.
@@ -452,6 +233,11 @@ impl StorageProfileService {
         })
     }
 
+    /// Every backend this instance has loaded, for checks that visit them all.
+    pub fn loaded(&self) -> Vec<(String, Arc<dyn BlobStore>)> {
+        self.registry.profiles()
+    }
+
     async fn load(&self, id: &str) -> Result<StorageProfileRecord> {
         self.db
             .storage_profile(id.trim())
@@ -494,7 +280,8 @@ impl StorageProfileService {
         if self.db.storage_profile_by_name(&name).await?.is_some() {
             return Err(Error::StorageProfileNameTaken(name));
         }
-        let (config, secret) = self.validate(provider, &name, &input.configuration, None)?;
+        let (config, secret) =
+            configuration::validate(&self.data_dir, provider, &name, &input.configuration, None)?;
         let at = to_micros(now());
         let id = Uuid::now_v7().to_string();
         let record = StorageProfileRecord {
@@ -547,8 +334,13 @@ impl StorageProfileService {
                 .secret_ciphertext
                 .as_deref()
                 .and_then(|c| self.cipher.decrypt(c, &record.id).ok());
-            let (config, secret) =
-                self.validate(&record.provider_type, &record.name, &merged, old_secret)?;
+            let (config, secret) = configuration::validate(
+                &self.data_dir,
+                &record.provider_type,
+                &record.name,
+                &merged,
+                old_secret,
+            )?;
             record.configuration_json = Value::Object(config).to_string();
             record.secret_ciphertext = secret.map(|s| self.cipher.encrypt(&s, &record.id));
         }
@@ -586,5 +378,12 @@ impl StorageProfileService {
         self.db.delete_storage_profile(&record.id).await?;
         self.registry.remove(&record.id);
         Ok(self.present(&record))
+    }
+}
+
+#[async_trait]
+impl Stores for StorageProfileService {
+    async fn store(&self, profile_id: &str) -> Result<Arc<dyn BlobStore>> {
+        StorageProfileService::store(self, profile_id).await
     }
 }
