@@ -7,6 +7,8 @@ use std::{fmt, net::SocketAddr, path::PathBuf};
 use ipnet::IpNet;
 use serde::Deserialize;
 
+use crate::domain::ProviderType;
+
 /// A secret whose `Debug` and `Display` never show the value.
 #[derive(Clone, Deserialize, PartialEq, Eq)]
 #[serde(transparent)]
@@ -115,7 +117,7 @@ pub struct Config {
 #[derive(Clone, Debug)]
 pub struct StorageEnv {
     /// `s3` or `github-repo`.
-    pub provider_type: &'static str,
+    pub provider_type: ProviderType,
     /// The profile's configuration without its secret.
     pub configuration: serde_json::Map<String, serde_json::Value>,
     /// The S3 secret access key or the GitHub token.
@@ -530,8 +532,8 @@ fn storage_env(
     provider: &str,
     get: &impl Fn(&str) -> Option<String>,
 ) -> Result<Option<StorageEnv>, ConfigError> {
-    let provider_type = match crate::domain::canonical_provider_type(provider) {
-        Some("local") => return Ok(None),
+    let provider_type = match ProviderType::parse(provider) {
+        Some(ProviderType::Local) => return Ok(None),
         Some(provider_type) => provider_type,
         None => {
             return Err(ConfigError::Invalid {
@@ -541,7 +543,7 @@ fn storage_env(
         }
     };
     let (prefix, secret_name, fields): (&str, &'static str, &[(&str, &str)]) =
-        if provider_type == "s3" {
+        if provider_type == ProviderType::S3 {
             (
                 "TESSERA_STORAGE_S3_",
                 "TESSERA_STORAGE_S3_SECRET_ACCESS_KEY",

@@ -2,7 +2,10 @@
 
 use tessera::{
     db::{ApiKeyRecord, AssetUpdate, Db},
-    domain::{Asset, AssetOrderBy, AssetStatus, ContentTypeFilter, ListQuery, OrderDirection, now},
+    domain::{
+        Asset, AssetOrderBy, AssetStatus, ContentTypeFilter, JobStatus, ListQuery, OrderDirection,
+        ProviderType, now,
+    },
 };
 use uuid::Uuid;
 
@@ -26,7 +29,7 @@ fn asset(profile: &str, name: &str, content_type: &str, size: u64, is_public: bo
         width: Some(10),
         height: None,
         checksum_sha256: "ab".repeat(32),
-        storage_provider: "local".into(),
+        storage_provider: ProviderType::Local,
         storage_profile_id: profile.into(),
         storage_key: format!("originals/2026/11/28/{id}.bin"),
         is_public,
@@ -61,7 +64,7 @@ async fn repository_story(backend: Backend) {
     db.ping().await.unwrap();
 
     let profile = db.ensure_default_storage_profile("{}").await.unwrap();
-    assert_eq!(profile.provider_type, "local");
+    assert_eq!(profile.provider_type, ProviderType::Local);
     assert_eq!(
         db.ensure_default_storage_profile("{}").await.unwrap().id,
         profile.id
@@ -419,7 +422,7 @@ async fn job_queue_story(backend: Backend) {
     let counts = db.job_counts().await.unwrap();
     assert_eq!(
         counts,
-        vec![("failed".to_string(), 1), ("succeeded".to_string(), 1)]
+        vec![(JobStatus::Failed, 1), (JobStatus::Succeeded, 1)]
     );
 
     // A job with attempts left is requeued by the reaper; release gives a

@@ -10,7 +10,8 @@ use super::{
 use crate::{
     domain::{
         Asset, AssetOrderBy, AssetStatus, ContentTypeFilter, ContentTypeUsage, Derivative,
-        ListQuery, OrderDirection, StructuredResult, UsageStats, from_micros, to_micros,
+        ListQuery, OrderDirection, ProviderType, StructuredResult, UsageStats, from_micros,
+        to_micros,
     },
     error::{Error, Result},
 };
@@ -62,7 +63,12 @@ impl TryFrom<AssetRow> for Asset {
             width: row.width.and_then(|w| u32::try_from(w).ok()),
             height: row.height.and_then(|h| u32::try_from(h).ok()),
             checksum_sha256: row.checksum_sha256,
-            storage_provider: row.storage_provider,
+            storage_provider: ProviderType::parse(&row.storage_provider).ok_or_else(|| {
+                Error::internal(
+                    "corrupt asset",
+                    format!("provider {}", row.storage_provider),
+                )
+            })?,
             storage_profile_id: row.storage_profile_id,
             storage_key: row.storage_key,
             is_public: row.is_public != 0,
@@ -144,7 +150,7 @@ impl Db {
         .bind(asset.width.map(i64::from))
         .bind(asset.height.map(i64::from))
         .bind(&asset.checksum_sha256)
-        .bind(&asset.storage_provider)
+        .bind(asset.storage_provider.as_str())
         .bind(&asset.storage_profile_id)
         .bind(&asset.storage_key)
         .bind(flag(asset.is_public))

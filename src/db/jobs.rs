@@ -1,7 +1,7 @@
 use sqlx::{AssertSqlSafe, FromRow};
 
 use super::{Db, Dialect};
-use crate::error::Result;
+use crate::{domain::JobStatus, error::Result};
 
 /// A job to insert; ids and times are set by the repository.
 #[derive(Clone, Debug)]
@@ -32,7 +32,7 @@ where
 {
     sqlx::query(
         "INSERT INTO jobs (id, kind, asset_id, payload_json, status, attempts, max_attempts, run_after, \
-         created_at, updated_at) VALUES ($1, $2, $3, $4, 'queued', 0, $5, $6, $6, $6)",
+         created_at, updated_at) VALUES ($1, $2, $3, $4, $7, 0, $5, $6, $6, $6)",
     )
     .bind(uuid::Uuid::now_v7().to_string())
     .bind(&job.kind)
@@ -40,6 +40,7 @@ where
     .bind(&job.payload_json)
     .bind(job.max_attempts)
     .bind(at)
+    .bind(JobStatus::Queued.as_str())
     .execute(executor)
     .await?;
     Ok(())
@@ -83,16 +84,16 @@ impl Db {
     ) -> Result<Option<LeasedJob>> {
         let pick = match self.dialect {
             Dialect::Postgres => {
-                "SELECT id FROM jobs WHERE status = 'queued' AND run_after <= $3 \
+                "SELECT id FROM jobs WHERE status = $5 AND run_after <= $3 \
                  ORDER BY run_after, id LIMIT 1 FOR UPDATE SKIP LOCKED"
             }
             Dialect::Sqlite => {
-                "SELECT id FROM jobs WHERE status = 'queued' AND run_after <= $3 \
+                "SELECT id FROM jobs WHERE status = $5 AND run_after <= $3 \
                  ORDER BY run_after, id LIMIT 1"
             }
         };
         let sql = format!(
-            "UPDATE jobs SET status = 'running', lease_owner = $1, lease_expires_at = $2, \
+            "UPDATE jobs SET status = $4, lease_owner = $1, lease_expires_at = $2, \
              attempts = attempts + 1, updated_at = $3 WHERE id = ({pick}) \
              RETURNING id, kind, asset_id, payload_json, attempts, max_attempts"
         );
@@ -100,6 +101,8 @@ impl Db {
             .bind(owner)
             .bind(lease_until)
             .bind(now)
+            .bind(JobStatus::Running.as_str())
+            .bind(JobStatus::Queued.as_str())
             .fetch_optional(&self.pool)
             .await?)
     }
@@ -108,11 +111,12 @@ impl Db {
     /// worker must stop.
     pub async fn renew_lease(&self, job_id: &str, owner: &str, lease_until: i64) -> Result<bool> {
         let done = sqlx::query(
-            "UPDATE jobs SET lease_expires_at = $1 WHERE id = $2 AND lease_owner = $3 AND status = 'running'",
+            "UPDATE jobs SET lease_expires_at = $1 WHERE id = $2 AND lease_owner = $3 AND status = $4",
         )
         .bind(lease_until)
         .bind(job_id)
         .bind(owner)
+        .bind(JobStatus::Running.as_str())
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected() == 1)
@@ -120,12 +124,13 @@ impl Db {
 
     pub async fn complete_job(&self, job_id: &str, owner: &str, now: i64) -> Result<()> {
         sqlx::query(
-            "UPDATE jobs SET status = 'succeeded', lease_owner = NULL, lease_expires_at = NULL, \
+            "UPDATE jobs SET status = $4, lease_owner = NULL, lease_expires_at = NULL, \
              last_error = NULL, updated_at = $1 WHERE id = $2 AND lease_owner = $3",
         )
         .bind(now)
         .bind(job_id)
         .bind(owner)
+        .bind(JobStatus::Succeeded.as_str())
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -143,15 +148,15 @@ impl Db {
         retry_at: Option<i64>,
     ) -> Result<bool> {
         let status = if retry_at.is_some() {
-            "queued"
+            JobStatus::Queued
         } else {
-            "failed"
+            JobStatus::Failed
         };
         let done = sqlx::query(
             "UPDATE jobs SET status = $1, lease_owner = NULL, lease_expires_at = NULL, last_error = $2, \
              run_after = $3, updated_at = $4 WHERE id = $5 AND lease_owner = $6",
         )
-        .bind(status)
+        .bind(status.as_str())
         .bind(error)
         .bind(retry_at.unwrap_or(now))
         .bind(now)
@@ -165,12 +170,14 @@ impl Db {
     /// Gives this owner's running jobs back to the queue (graceful shutdown).
     pub async fn release_jobs(&self, owner: &str, now: i64) -> Result<u64> {
         let done = sqlx::query(
-            "UPDATE jobs SET status = 'queued', lease_owner = NULL, lease_expires_at = NULL, \
+            "UPDATE jobs SET status = $3, lease_owner = NULL, lease_expires_at = NULL, \
              attempts = attempts - 1, run_after = $1, updated_at = $1 \
-             WHERE lease_owner = $2 AND status = 'running'",
+             WHERE lease_owner = $2 AND status = $4",
         )
         .bind(now)
         .bind(owner)
+        .bind(JobStatus::Queued.as_str())
+        .bind(JobStatus::Running.as_str())
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected())
@@ -180,9 +187,10 @@ impl Db {
     pub async fn expired_leases(&self, now: i64) -> Result<Vec<LeasedJob>> {
         Ok(sqlx::query_as(
             "SELECT id, kind, asset_id, payload_json, attempts, max_attempts FROM jobs \
-             WHERE status = 'running' AND lease_expires_at < $1 ORDER BY lease_expires_at LIMIT 100",
+             WHERE status = $2 AND lease_expires_at < $1 ORDER BY lease_expires_at LIMIT 100",
         )
         .bind(now)
+        .bind(JobStatus::Running.as_str())
         .fetch_all(&self.pool)
         .await?)
     }
@@ -194,22 +202,35 @@ impl Db {
         let done = sqlx::query(
             "UPDATE jobs SET status = $1, lease_owner = NULL, lease_expires_at = NULL, \
              run_after = $2, updated_at = $2, last_error = COALESCE(last_error, 'lease expired') \
-             WHERE id = $3 AND status = 'running' AND lease_expires_at < $2",
+             WHERE id = $3 AND status = $4 AND lease_expires_at < $2",
         )
-        .bind(if last { "failed" } else { "queued" })
+        .bind(
+            if last {
+                JobStatus::Failed
+            } else {
+                JobStatus::Queued
+            }
+            .as_str(),
+        )
         .bind(now)
         .bind(job_id)
+        .bind(JobStatus::Running.as_str())
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected() == 1)
     }
 
     /// Number of jobs in each status.
-    pub async fn job_counts(&self) -> Result<Vec<(String, i64)>> {
-        Ok(
+    pub async fn job_counts(&self) -> Result<Vec<(JobStatus, u64)>> {
+        let rows: Vec<(String, i64)> =
             sqlx::query_as("SELECT status, COUNT(*) FROM jobs GROUP BY status ORDER BY status")
                 .fetch_all(&self.pool)
-                .await?,
-        )
+                .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(status, count)| {
+                Some((JobStatus::parse(&status)?, u64::try_from(count).ok()?))
+            })
+            .collect())
     }
 }

@@ -13,8 +13,7 @@ pub use ai_providers::AiProviderRecord;
 pub use api_keys::{ApiKeyListing, ApiKeyRecord, HolderKind};
 pub use assets::{AssetUpdate, OriginalReplacement, PublicContent};
 pub use jobs::{JOBS_CHANNEL, LeasedJob, NewJob};
-pub use storage_profiles::StorageProfileRecord;
-pub use users::{RefreshTokenRecord, UserRecord};
+pub use users::RefreshTokenRecord;
 
 use std::{path::Path, str::FromStr, time::Duration};
 

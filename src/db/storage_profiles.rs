@@ -1,25 +1,51 @@
+use serde_json::Value;
 use sqlx::FromRow;
 
 use super::{Db, flag};
 use crate::{
-    domain::{now, to_micros},
-    error::Result,
+    domain::{ProviderType, StoredStorageProfile, from_micros, now, to_micros},
+    error::{Error, Result},
 };
 
-/// A storage provider profile as stored; its secret only as ciphertext.
-#[derive(Clone, Debug, FromRow)]
-pub struct StorageProfileRecord {
-    pub id: String,
-    pub name: String,
-    pub display_name: String,
-    pub provider_type: String,
-    pub is_enabled: i64,
-    pub is_default: i64,
-    /// The non-secret settings, as JSON.
-    pub configuration_json: String,
-    pub secret_ciphertext: Option<String>,
-    pub created_at: i64,
-    pub updated_at: i64,
+/// A row of `storage_profiles`; becomes a [`StoredStorageProfile`] before
+/// it leaves `db/`.
+#[derive(FromRow)]
+struct StorageProfileRow {
+    id: String,
+    name: String,
+    display_name: String,
+    provider_type: String,
+    is_enabled: i64,
+    is_default: i64,
+    configuration_json: String,
+    secret_ciphertext: Option<String>,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl TryFrom<StorageProfileRow> for StoredStorageProfile {
+    type Error = Error;
+
+    fn try_from(row: StorageProfileRow) -> Result<StoredStorageProfile> {
+        let provider_type = ProviderType::parse(&row.provider_type).ok_or_else(|| {
+            Error::internal(
+                "storage profile",
+                format!("corrupt type {}", row.provider_type),
+            )
+        })?;
+        Ok(StoredStorageProfile {
+            id: row.id,
+            name: row.name,
+            display_name: row.display_name,
+            provider_type,
+            is_enabled: row.is_enabled != 0,
+            is_default: row.is_default != 0,
+            configuration: serde_json::from_str(&row.configuration_json).unwrap_or_default(),
+            secret_ciphertext: row.secret_ciphertext,
+            created_at: from_micros(row.created_at),
+            updated_at: from_micros(row.updated_at),
+        })
+    }
 }
 
 const COLUMNS: &str = "id, name, display_name, provider_type, is_enabled, is_default, configuration_json, \
@@ -31,7 +57,7 @@ impl Db {
     pub async fn ensure_default_storage_profile(
         &self,
         configuration_json: &str,
-    ) -> Result<StorageProfileRecord> {
+    ) -> Result<StoredStorageProfile> {
         if let Some(profile) = self.default_storage_profile().await? {
             return Ok(profile);
         }
@@ -53,41 +79,47 @@ impl Db {
         })
     }
 
-    pub async fn default_storage_profile(&self) -> Result<Option<StorageProfileRecord>> {
+    pub async fn default_storage_profile(&self) -> Result<Option<StoredStorageProfile>> {
         let sql = format!("SELECT {COLUMNS} FROM storage_profiles WHERE is_default = 1");
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        let row: Option<StorageProfileRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .fetch_optional(&self.pool)
-            .await?)
+            .await?;
+        row.map(StoredStorageProfile::try_from).transpose()
     }
 
-    pub async fn storage_profile(&self, id: &str) -> Result<Option<StorageProfileRecord>> {
+    pub async fn storage_profile(&self, id: &str) -> Result<Option<StoredStorageProfile>> {
         let sql = format!("SELECT {COLUMNS} FROM storage_profiles WHERE id = $1");
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        let row: Option<StorageProfileRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(id)
             .fetch_optional(&self.pool)
-            .await?)
+            .await?;
+        row.map(StoredStorageProfile::try_from).transpose()
     }
 
     pub async fn storage_profile_by_name(
         &self,
         name: &str,
-    ) -> Result<Option<StorageProfileRecord>> {
+    ) -> Result<Option<StoredStorageProfile>> {
         let sql = format!("SELECT {COLUMNS} FROM storage_profiles WHERE name = $1");
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        let row: Option<StorageProfileRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(name)
             .fetch_optional(&self.pool)
-            .await?)
+            .await?;
+        row.map(StoredStorageProfile::try_from).transpose()
     }
 
-    pub async fn list_storage_profiles(&self) -> Result<Vec<StorageProfileRecord>> {
+    pub async fn list_storage_profiles(&self) -> Result<Vec<StoredStorageProfile>> {
         let sql = format!("SELECT {COLUMNS} FROM storage_profiles ORDER BY name");
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        let rows: Vec<StorageProfileRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .fetch_all(&self.pool)
-            .await?)
+            .await?;
+        rows.into_iter()
+            .map(StoredStorageProfile::try_from)
+            .collect()
     }
 
     /// Inserts or rewrites a profile (not its default flag: see `set_default_storage_profile`).
-    pub async fn save_storage_profile(&self, p: &StorageProfileRecord) -> Result<()> {
+    pub async fn save_storage_profile(&self, p: &StoredStorageProfile) -> Result<()> {
         sqlx::query(
             "INSERT INTO storage_profiles (id, name, display_name, provider_type, is_enabled, is_default, \
              configuration_json, secret_ciphertext, created_at, updated_at) \
@@ -99,12 +131,12 @@ impl Db {
         .bind(&p.id)
         .bind(&p.name)
         .bind(&p.display_name)
-        .bind(&p.provider_type)
-        .bind(flag(p.is_enabled != 0))
-        .bind(&p.configuration_json)
+        .bind(p.provider_type.as_str())
+        .bind(flag(p.is_enabled))
+        .bind(Value::Object(p.configuration.clone()).to_string())
         .bind(p.secret_ciphertext.as_deref())
-        .bind(p.created_at)
-        .bind(p.updated_at)
+        .bind(to_micros(p.created_at))
+        .bind(to_micros(p.updated_at))
         .execute(&self.pool)
         .await?;
         Ok(())

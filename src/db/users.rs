@@ -1,20 +1,62 @@
 use sqlx::{AssertSqlSafe, FromRow};
 
 use super::{Db, Dialect, flag};
-use crate::error::Result;
+use crate::{
+    domain::{Permission, Permissions, Role, User, UserAccount, from_micros, to_micros},
+    error::{Error, Result},
+};
 
-/// A user as stored.
-#[derive(Clone, Debug, FromRow)]
-pub struct UserRecord {
-    pub id: String,
-    pub username: String,
-    pub password_hash: String,
-    pub role: String,
+/// A row of `users`; becomes a [`UserAccount`] before it leaves `db/`.
+#[derive(FromRow)]
+struct UserRow {
+    id: String,
+    username: String,
+    password_hash: String,
+    role: String,
     /// JSON array of permission names; `None` means the role's defaults.
-    pub permissions: Option<String>,
-    pub is_enabled: i64,
-    pub created_at: i64,
-    pub updated_at: i64,
+    permissions: Option<String>,
+    is_enabled: i64,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl TryFrom<UserRow> for UserAccount {
+    type Error = Error;
+
+    fn try_from(row: UserRow) -> Result<UserAccount> {
+        let role = Role::parse(&row.role)
+            .ok_or_else(|| Error::internal("user", format!("corrupt role {}", row.role)))?;
+        let own_permissions = row.permissions.map(|json| {
+            serde_json::from_str::<Vec<String>>(&json)
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|name| Permission::parse(name))
+                .collect::<Permissions>()
+        });
+        let mut account = UserAccount {
+            user: User {
+                id: row.id,
+                username: row.username,
+                role,
+                permissions: Permissions::default(),
+                is_enabled: row.is_enabled != 0,
+                created_at: from_micros(row.created_at),
+                updated_at: from_micros(row.updated_at),
+            },
+            own_permissions,
+            password_hash: row.password_hash,
+        };
+        account.settle_permissions();
+        Ok(account)
+    }
+}
+
+/// Own permissions as stored: a JSON array of names, or `NULL` for the role's.
+fn permissions_json(account: &UserAccount) -> Option<String> {
+    account.own_permissions.map(|permissions| {
+        let names: Vec<&str> = permissions.iter().map(Permission::as_str).collect();
+        serde_json::Value::from(names).to_string()
+    })
 }
 
 /// A refresh token as stored (hashed).
@@ -32,54 +74,64 @@ const USER_COLUMNS: &str =
     "id, username, password_hash, role, permissions, is_enabled, created_at, updated_at";
 
 impl Db {
-    pub async fn insert_user(&self, user: &UserRecord) -> Result<()> {
+    pub async fn insert_user(&self, account: &UserAccount) -> Result<()> {
+        let user = &account.user;
         sqlx::query(
             "INSERT INTO users (id, username, password_hash, role, permissions, is_enabled, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(&user.id)
         .bind(&user.username)
-        .bind(&user.password_hash)
-        .bind(&user.role)
-        .bind(user.permissions.as_deref())
-        .bind(flag(user.is_enabled != 0))
-        .bind(user.created_at)
-        .bind(user.updated_at)
+        .bind(&account.password_hash)
+        .bind(user.role.as_str())
+        .bind(permissions_json(account))
+        .bind(flag(user.is_enabled))
+        .bind(to_micros(user.created_at))
+        .bind(to_micros(user.updated_at))
         .execute(&self.pool)
         .await?;
         Ok(())
     }
 
-    pub async fn user(&self, id: &str) -> Result<Option<UserRecord>> {
+    pub async fn user(&self, id: &str) -> Result<Option<UserAccount>> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        let row: Option<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(id)
             .fetch_optional(&self.pool)
-            .await?)
+            .await?;
+        row.map(UserAccount::try_from).transpose()
     }
 
-    pub async fn user_by_name(&self, username: &str) -> Result<Option<UserRecord>> {
+    pub async fn user_by_name(&self, username: &str) -> Result<Option<UserAccount>> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE username = $1");
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        let row: Option<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(username)
             .fetch_optional(&self.pool)
-            .await?)
+            .await?;
+        row.map(UserAccount::try_from).transpose()
     }
 
-    pub async fn list_users(&self) -> Result<Vec<UserRecord>> {
+    pub async fn list_users(&self) -> Result<Vec<User>> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users ORDER BY username");
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        let rows: Vec<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .fetch_all(&self.pool)
-            .await?)
+            .await?;
+        rows.into_iter()
+            .map(|row| UserAccount::try_from(row).map(|account| account.user))
+            .collect()
     }
 
-    /// Writes role, permissions and password hash of an existing user.
-    /// Writes a user. With `keep_a_super_admin` (the change disables or
+    /// Writes role, permissions, enabled and password hash of a user. With `keep_a_super_admin` (the change disables or
     /// demotes an enabled super admin) it is refused, `false`, unless another
     /// enabled super admin remains: checked in the same transaction, with
     /// those rows locked in one order on PostgreSQL (SQLite's writer lock
     /// serialises), so two such changes at once cannot both pass.
-    pub async fn update_user(&self, user: &UserRecord, keep_a_super_admin: bool) -> Result<bool> {
+    pub async fn update_user(
+        &self,
+        account: &UserAccount,
+        keep_a_super_admin: bool,
+    ) -> Result<bool> {
+        let user = &account.user;
         let mut tx = self.begin_write().await?;
         if keep_a_super_admin {
             let lock = match self.dialect {
@@ -98,11 +150,11 @@ impl Db {
         sqlx::query(
             "UPDATE users SET role = $1, permissions = $2, password_hash = $3, is_enabled = $4, updated_at = $5 WHERE id = $6",
         )
-        .bind(&user.role)
-        .bind(user.permissions.as_deref())
-        .bind(&user.password_hash)
-        .bind(flag(user.is_enabled != 0))
-        .bind(user.updated_at)
+        .bind(user.role.as_str())
+        .bind(permissions_json(account))
+        .bind(&account.password_hash)
+        .bind(flag(user.is_enabled))
+        .bind(to_micros(user.updated_at))
         .bind(&user.id)
         .execute(&mut *tx)
         .await?;
@@ -110,9 +162,9 @@ impl Db {
         Ok(true)
     }
 
-    pub async fn count_users_with_role(&self, role: &str) -> Result<u64> {
+    pub async fn count_users_with_role(&self, role: Role) -> Result<u64> {
         let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE role = $1")
-            .bind(role)
+            .bind(role.as_str())
             .fetch_one(&self.pool)
             .await?;
         Ok(u64::try_from(count).unwrap_or(0))

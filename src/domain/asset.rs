@@ -69,7 +69,7 @@ pub struct Asset {
     pub width: Option<u32>,
     pub height: Option<u32>,
     pub checksum_sha256: String,
-    pub storage_provider: String,
+    pub storage_provider: super::ProviderType,
     pub storage_profile_id: String,
     pub storage_key: String,
     pub is_public: bool,

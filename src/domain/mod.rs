@@ -3,6 +3,7 @@
 mod ai_provider;
 mod asset;
 mod content;
+mod job;
 mod principal;
 mod skill;
 mod storage_profile;
@@ -11,6 +12,7 @@ mod user;
 pub use ai_provider::*;
 pub use asset::*;
 pub use content::*;
+pub use job::*;
 pub use principal::*;
 pub use skill::*;
 pub use storage_profile::*;

@@ -67,6 +67,43 @@ pub struct User {
     pub updated_at: DateTime<Utc>,
 }
 
+/// A user as stored: with the hash their password is checked against, and
+/// the permissions of their own if they have any (else the role's apply).
+#[derive(Clone, Debug)]
+pub struct UserAccount {
+    pub user: User,
+    pub own_permissions: Option<Permissions>,
+    pub password_hash: String,
+}
+
+impl UserAccount {
+    /// A new, enabled user with the role's permissions.
+    pub fn new(id: String, username: String, role: Role, password_hash: String) -> Self {
+        let at = super::now();
+        UserAccount {
+            user: User {
+                id,
+                username,
+                role,
+                permissions: role.default_permissions(),
+                is_enabled: true,
+                created_at: at,
+                updated_at: at,
+            },
+            own_permissions: None,
+            password_hash,
+        }
+    }
+
+    /// Sets what the user may do from their role and own permissions (after
+    /// either changed).
+    pub fn settle_permissions(&mut self) {
+        self.user.permissions = self
+            .own_permissions
+            .unwrap_or_else(|| self.user.role.default_permissions());
+    }
+}
+
 /// What a login or a refresh hands out.
 #[derive(Clone, Debug)]
 pub struct Session {

@@ -11,10 +11,10 @@ use crate::{
         tokens::{JwtKeys, TokenError, generate_refresh_token, looks_like_jwt},
     },
     config::Secret,
-    db::{ApiKeyListing, ApiKeyRecord, Db, HolderKind, UserRecord},
+    db::{ApiKeyListing, ApiKeyRecord, Db, HolderKind},
     domain::{
         ApiKeyInfo, KeyHolder, Permission, Permissions, Principal, Rank, Role, Session, User,
-        from_micros, now, to_micros,
+        UserAccount, from_micros, now, to_micros,
     },
     error::{Error, Result},
 };
@@ -58,28 +58,6 @@ pub struct AuthService {
     decoy_hash: Arc<String>,
 }
 
-pub fn user_from_record(record: &UserRecord) -> Result<User> {
-    let role = Role::parse(&record.role)
-        .ok_or_else(|| Error::internal("user", format!("corrupt role {}", record.role)))?;
-    let permissions = match &record.permissions {
-        Some(json) => serde_json::from_str::<Vec<String>>(json)
-            .unwrap_or_default()
-            .iter()
-            .filter_map(|name| Permission::parse(name))
-            .collect(),
-        None => role.default_permissions(),
-    };
-    Ok(User {
-        id: record.id.clone(),
-        username: record.username.clone(),
-        role,
-        permissions,
-        is_enabled: record.is_enabled != 0,
-        created_at: from_micros(record.created_at),
-        updated_at: from_micros(record.updated_at),
-    })
-}
-
 fn valid_username(username: &str) -> Result<String> {
     let username = username.trim().to_lowercase();
     let ok = (3..=64).contains(&username.chars().count())
@@ -120,7 +98,7 @@ impl AuthService {
                 TokenError::Invalid => Error::Unauthorized,
             })?;
             let user = match self.db.user(&user_id).await? {
-                Some(record) if record.is_enabled != 0 => user_from_record(&record)?,
+                Some(account) if account.user.is_enabled => account.user,
                 _ => return Err(Error::Unauthorized),
             };
             return Ok(Principal::User(user));
@@ -172,9 +150,7 @@ impl AuthService {
                     .as_deref()
                     .ok_or(Error::ApiKeyInvalid)?;
                 match self.db.user(id).await? {
-                    Some(user) if user.is_enabled != 0 => {
-                        Ok(KeyHolder::User(user_from_record(&user)?))
-                    }
+                    Some(account) if account.user.is_enabled => Ok(KeyHolder::User(account.user)),
                     _ => Err(Error::ApiKeyInvalid),
                 }
             }
@@ -203,22 +179,21 @@ impl AuthService {
             Attempt::Allowed { delay } if !delay.is_zero() => tokio::time::sleep(delay).await,
             Attempt::Allowed { .. } => {}
         }
-        let record = self.db.user_by_name(&username).await?;
+        let account = self.db.user_by_name(&username).await?;
         // Hash even for unknown users so timing does not reveal which exist.
-        let verified = match &record {
-            Some(record) => verify_password(password, &record.password_hash),
+        let verified = match &account {
+            Some(account) => verify_password(password, &account.password_hash),
             None => {
                 let _ = verify_password(password, &self.decoy_hash);
                 false
             }
         };
-        let record = match record {
-            Some(record) if verified && record.is_enabled != 0 => record,
+        let user = match account {
+            Some(account) if verified && account.user.is_enabled => account.user,
             // Counted as a failure when it was attempted.
             _ => return Err(Error::AuthInvalidCredentials),
         };
         self.limiter.succeeded(&username, client);
-        let user = user_from_record(&record)?;
         self.open_session(user, Uuid::now_v7().to_string()).await
     }
 
@@ -281,7 +256,7 @@ impl AuthService {
             return Err(Error::AuthRefreshTokenReused);
         }
         let user = match self.db.user(&record.user_id).await? {
-            Some(user) if user.is_enabled != 0 => user_from_record(&user)?,
+            Some(account) if account.user.is_enabled => account.user,
             _ => return Err(Error::AuthRefreshTokenInvalid),
         };
         self.open_session(user, record.family_id).await
@@ -324,30 +299,16 @@ impl AuthService {
         if self.db.user_by_name(&username).await?.is_some() {
             return Err(Error::UserUsernameTaken(username));
         }
-        let at = to_micros(now());
-        let record = UserRecord {
-            id: Uuid::now_v7().to_string(),
-            username,
-            password_hash: hash_password(password)
-                .ok_or_else(|| Error::internal("password", "hashing failed"))?,
-            role: role.as_str().into(),
-            permissions: None,
-            is_enabled: 1,
-            created_at: at,
-            updated_at: at,
-        };
-        self.db.insert_user(&record).await?;
-        user_from_record(&record)
+        let password_hash =
+            hash_password(password).ok_or_else(|| Error::internal("password", "hashing failed"))?;
+        let account = UserAccount::new(Uuid::now_v7().to_string(), username, role, password_hash);
+        self.db.insert_user(&account).await?;
+        Ok(account.user)
     }
 
     /// Creates the super admin from `TESSERA_BOOTSTRAP_ADMIN_*` when none exists.
     pub async fn bootstrap_admin(&self, username: &str, password: &str) -> Result<()> {
-        if self
-            .db
-            .count_users_with_role(Role::SuperAdmin.as_str())
-            .await?
-            > 0
-        {
+        if self.db.count_users_with_role(Role::SuperAdmin).await? > 0 {
             return Ok(());
         }
         let user = self

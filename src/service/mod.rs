@@ -13,7 +13,7 @@ mod users;
 
 pub use ai_providers::{AiProviderService, SEEDED_PROFILE_NAME};
 pub use assets::{AssetLimits, AssetService, Content, ContentBody};
-pub use auth::{AuthService, CreatedApiKey, MIN_PASSWORD_LEN, SessionSettings, user_from_record};
+pub use auth::{AuthService, CreatedApiKey, MIN_PASSWORD_LEN, SessionSettings};
 pub use skills::SkillService;
 pub use storage_profiles::{LocalProfile, StorageProfileService};
 pub use system::{BootstrapInfo, Readiness, SystemService};

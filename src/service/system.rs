@@ -60,12 +60,12 @@ impl SystemService {
             ));
         };
         let counts = self.db.job_counts().await?;
-        for status in ["queued", "running", "succeeded", "failed"] {
+        for status in crate::domain::JobStatus::ALL {
             let count = counts
                 .iter()
-                .find(|(s, _)| s == status)
+                .find(|(s, _)| *s == status)
                 .map_or(0, |(_, n)| *n);
-            metrics::gauge!(crate::telemetry::JOBS, "status" => status).set(count as f64);
+            metrics::gauge!(crate::telemetry::JOBS, "status" => status.as_str()).set(count as f64);
         }
         prometheus.run_upkeep();
         Ok(prometheus.render())
@@ -83,7 +83,7 @@ impl SystemService {
         let names: Option<HashMap<String, (String, bool)>> = profiles.ok().map(|records| {
             records
                 .into_iter()
-                .map(|r| (r.id, (r.name, r.is_enabled != 0)))
+                .map(|r| (r.id, (r.name, r.is_enabled)))
                 .collect()
         });
         let checks = self

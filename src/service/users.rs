@@ -1,10 +1,10 @@
 use tracing::instrument;
 
-use super::{AuthService, user_from_record};
+use super::AuthService;
 use crate::{
     auth::passwords::hash_password,
-    db::{Db, UserRecord},
-    domain::{Permission, Permissions, Principal, Rank, Role, User, now, to_micros},
+    db::Db,
+    domain::{Permission, Permissions, Principal, Rank, Role, User, UserAccount, now, to_micros},
     error::{Error, Result},
 };
 
@@ -40,7 +40,7 @@ impl UserService {
         UserService { db, auth }
     }
 
-    async fn load(&self, id: &str) -> Result<UserRecord> {
+    async fn load(&self, id: &str) -> Result<UserAccount> {
         self.db
             .user(id.trim())
             .await?
@@ -76,17 +76,12 @@ impl UserService {
 
     pub async fn list(&self, principal: &Principal) -> Result<Vec<User>> {
         principal.require(Permission::UsersManage)?;
-        self.db
-            .list_users()
-            .await?
-            .iter()
-            .map(user_from_record)
-            .collect()
+        self.db.list_users().await
     }
 
     pub async fn get(&self, principal: &Principal, id: &str) -> Result<User> {
         principal.require(Permission::UsersManage)?;
-        user_from_record(&self.load(id).await?)
+        Ok(self.load(id).await?.user)
     }
 
     #[instrument(skip_all)]
@@ -111,8 +106,8 @@ impl UserService {
         change: UserChange,
     ) -> Result<User> {
         principal.require(Permission::UsersManage)?;
-        let mut record = self.load(id).await?;
-        let current = user_from_record(&record)?;
+        let mut account = self.load(id).await?;
+        let current = account.user.clone();
         Self::check_reach(principal, current.role)?;
         Self::check_grant(principal, current.permissions)?;
         let is_self = principal.acting_user_id() == Some(current.id.as_str());
@@ -129,28 +124,25 @@ impl UserService {
             current.role == Role::SuperAdmin && current.is_enabled && (demoted || disabled);
         if let Some(role) = change.role {
             Self::check_reach(principal, role)?;
-            record.role = role.as_str().into();
+            account.user.role = role;
         }
         if let Some(permissions) = change.permissions {
-            record.permissions = match permissions {
+            account.own_permissions = match permissions {
                 None => None,
                 Some(names) => {
                     let wanted = parse_permissions(&names)?;
                     Self::check_grant(principal, wanted)?;
-                    let list: Vec<&str> = wanted.iter().map(Permission::as_str).collect();
-                    Some(
-                        serde_json::to_string(&list)
-                            .map_err(|e| Error::internal("permissions", e))?,
-                    )
+                    Some(wanted)
                 }
             };
         }
         // What the user can do after the change, role defaults included.
-        Self::check_grant(principal, user_from_record(&record)?.permissions)?;
-        let at = to_micros(now());
+        account.settle_permissions();
+        Self::check_grant(principal, account.user.permissions)?;
+        let at = now();
         let mut end_sessions = disabled;
         if let Some(enabled) = change.is_enabled {
-            record.is_enabled = i64::from(enabled);
+            account.user.is_enabled = enabled;
         }
         if let Some(password) = change.password {
             if password.chars().count() < super::MIN_PASSWORD_LEN {
@@ -158,17 +150,19 @@ impl UserService {
                     min: super::MIN_PASSWORD_LEN,
                 });
             }
-            record.password_hash = hash_password(&password)
+            account.password_hash = hash_password(&password)
                 .ok_or_else(|| Error::internal("password", "hashing failed"))?;
             end_sessions = true;
         }
-        record.updated_at = at;
-        if !self.db.update_user(&record, leaves_super_admins).await? {
+        account.user.updated_at = at;
+        if !self.db.update_user(&account, leaves_super_admins).await? {
             return Err(Error::UserLastSuperAdmin);
         }
         if end_sessions {
-            self.db.revoke_user_refresh_tokens(&record.id, at).await?;
+            self.db
+                .revoke_user_refresh_tokens(&account.user.id, to_micros(at))
+                .await?;
         }
-        user_from_record(&record)
+        Ok(account.user)
     }
 }

@@ -2,6 +2,7 @@
 //! Meant for small public image hosting: every write is a commit, files are
 //! limited to 100 MB, and the API rate limit applies.
 
+use crate::domain::ProviderType;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -248,8 +249,8 @@ fn slice(body: ByteStream<'static>, range: ByteRange) -> ByteStream<'static> {
 
 #[async_trait]
 impl BlobStore for GitHubStore {
-    fn provider_type(&self) -> &'static str {
-        "github-repo"
+    fn provider_type(&self) -> ProviderType {
+        ProviderType::GitHubRepo
     }
 
     /// The contents API takes the file as base64 in one JSON body, so the

@@ -1,6 +1,7 @@
 //! Every backend behind the same metrics: operation latency and failures
 //! by backend, so an operator sees which store misbehaves.
 
+use crate::domain::ProviderType;
 use std::{sync::Arc, time::Instant};
 
 use async_trait::async_trait;
@@ -19,7 +20,7 @@ impl Instrumented {
         started: Instant,
         result: &Result<T, StorageError>,
     ) {
-        let backend = self.0.provider_type();
+        let backend = self.0.provider_type().as_str();
         telemetry::observe(
             telemetry::STORAGE_OPERATION_DURATION,
             started.elapsed(),
@@ -44,7 +45,7 @@ impl Instrumented {
 
 #[async_trait]
 impl BlobStore for Instrumented {
-    fn provider_type(&self) -> &'static str {
+    fn provider_type(&self) -> ProviderType {
         self.0.provider_type()
     }
 

@@ -3,6 +3,7 @@ use std::{
     path::{Path, PathBuf},
 };
 
+use crate::domain::ProviderType;
 use async_trait::async_trait;
 use futures_util::StreamExt;
 use tokio::{
@@ -55,8 +56,8 @@ fn io_error(path: &Path, err: std::io::Error) -> StorageError {
 
 #[async_trait]
 impl BlobStore for LocalStore {
-    fn provider_type(&self) -> &'static str {
-        "local"
+    fn provider_type(&self) -> ProviderType {
+        ProviderType::Local
     }
 
     async fn put(

@@ -14,6 +14,7 @@ pub use local::LocalStore;
 pub use public_base::{PublicBase, request_origin, with_request_origin};
 pub use s3::{S3Settings, S3Store};
 
+use crate::domain::ProviderType;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -109,7 +110,7 @@ pub struct BlobRead {
 #[async_trait]
 pub trait BlobStore: Send + Sync + 'static {
     /// The provider type recorded on assets (`local`, `s3`, `github-repo`).
-    fn provider_type(&self) -> &'static str;
+    fn provider_type(&self) -> ProviderType;
 
     /// Stores the whole stream under `key`; readers never see a partial object.
     /// `message` is recorded by backends that keep history (a Git commit).

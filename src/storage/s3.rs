@@ -1,6 +1,7 @@
 //! S3-compatible storage (AWS, MinIO, Garage, R2, ...) with aws-sdk-s3.
 //! Large uploads go up in parts, so memory is bounded by the part size.
 
+use crate::domain::ProviderType;
 use async_trait::async_trait;
 use aws_sdk_s3::{
     Client,
@@ -192,8 +193,8 @@ fn unavailable<E: std::fmt::Debug + ProvideErrorMetadata, R: std::fmt::Debug>(
 
 #[async_trait]
 impl BlobStore for S3Store {
-    fn provider_type(&self) -> &'static str {
-        "s3"
+    fn provider_type(&self) -> ProviderType {
+        ProviderType::S3
     }
 
     /// Small files go up in one request; anything over one part as a

@@ -33,7 +33,7 @@ fn to_proto(p: StorageProfile) -> proto::StorageProfile {
         id: p.id,
         name: p.name,
         display_name: p.display_name,
-        provider_type: p.provider_type,
+        provider_type: p.provider_type.as_str().into(),
         is_enabled: p.is_enabled,
         is_default: p.is_default,
         capabilities: Some(json_to_struct(p.capabilities)),

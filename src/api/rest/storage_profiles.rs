@@ -16,7 +16,7 @@ struct StorageProfileDto {
     id: String,
     name: String,
     display_name: String,
-    provider_type: String,
+    provider_type: &'static str,
     is_enabled: bool,
     is_default: bool,
     /// What the backend can do, e.g. whether it serves public URLs.
@@ -35,7 +35,7 @@ impl From<StorageProfile> for StorageProfileDto {
             id: p.id,
             name: p.name,
             display_name: p.display_name,
-            provider_type: p.provider_type,
+            provider_type: p.provider_type.as_str(),
             is_enabled: p.is_enabled,
             is_default: p.is_default,
             capabilities: p.capabilities,

@@ -328,7 +328,7 @@ impl AssetService {
             width: staged.dimensions.map(|d| d.0),
             height: staged.dimensions.map(|d| d.1),
             checksum_sha256: staged.checksum_sha256.clone(),
-            storage_provider: staged.store.provider_type().into(),
+            storage_provider: staged.store.provider_type(),
             storage_profile_id: staged.profile_id.clone(),
             storage_key: staged.storage_key.clone(),
             is_public,
@@ -422,7 +422,7 @@ impl AssetService {
                     .storage_profile(id)
                     .await?
                     .ok_or_else(|| Error::StorageProfileNotFound(id.to_string()))?;
-                if record.is_enabled == 0 {
+                if !record.is_enabled {
                     return Err(Error::StorageProfileDisabled(id.to_string()));
                 }
                 record.id

@@ -6,15 +6,16 @@ use std::path::Path;
 use serde_json::{Map, Value, json};
 
 use crate::{
+    domain::ProviderType,
     error::{Error, Result},
     storage::{DEFAULT_COMMIT_MESSAGE_TEMPLATE, GITHUB_MAX_FILE_BYTES, validate_key},
 };
 
 /// The configuration field that holds a provider's secret.
-pub(super) fn secret_field(provider_type: &str) -> &'static str {
+pub(super) fn secret_field(provider_type: ProviderType) -> &'static str {
     match provider_type {
-        "github-repo" => "token",
-        _ => "secretAccessKey",
+        ProviderType::GitHubRepo => "token",
+        ProviderType::S3 | ProviderType::Local => "secretAccessKey",
     }
 }
 
@@ -28,11 +29,6 @@ pub(super) fn invalid(field: &'static str, message: impl Into<String>) -> Error 
         field,
         message: message.into(),
     }
-}
-
-pub(super) fn provider_type(name: &str) -> Result<&'static str> {
-    crate::domain::canonical_provider_type(name)
-        .ok_or_else(|| Error::StorageProviderTypeInvalid(name.to_string()))
 }
 
 fn text<'a>(config: &'a Map<String, Value>, field: &'static str) -> Result<Option<&'a str>> {
@@ -74,19 +70,19 @@ fn identifier<'a>(
     }
 }
 
-pub(super) fn capabilities(provider_type: &str, config: &Map<String, Value>) -> Value {
+pub(super) fn capabilities(provider_type: ProviderType, config: &Map<String, Value>) -> Value {
     match provider_type {
-        "s3" => {
+        ProviderType::S3 => {
             json!({ "publicUrls": true, "rangeReads": true, "multipartUpload": true, "privateAssets": true })
         }
-        "github-repo" => json!({
+        ProviderType::GitHubRepo => json!({
             "publicUrls": true,
             "rangeReads": true,
             "multipartUpload": false,
             "privateAssets": config.get("visibilityPolicy").and_then(Value::as_str) == Some(PRIVATE_TOKEN),
             "maxObjectBytes": GITHUB_MAX_FILE_BYTES,
         }),
-        _ => {
+        ProviderType::Local => {
             json!({ "publicUrls": true, "rangeReads": true, "multipartUpload": false, "privateAssets": true })
         }
     }
@@ -95,14 +91,14 @@ pub(super) fn capabilities(provider_type: &str, config: &Map<String, Value>) -> 
 /// Checks a provider's configuration; returns the non-secret part and the secret.
 pub(super) fn validate(
     data_dir: &Path,
-    provider_type: &str,
+    provider_type: ProviderType,
     name: &str,
     config: &Map<String, Value>,
     old_secret: Option<String>,
 ) -> Result<(Map<String, Value>, Option<String>)> {
     let mut clean = Map::new();
     match provider_type {
-        "local" => {
+        ProviderType::Local => {
             let root = match text(config, "rootPath")? {
                 Some(root) => root.to_string(),
                 None => data_dir.join("storage").join(name).display().to_string(),
@@ -110,7 +106,7 @@ pub(super) fn validate(
             clean.insert("rootPath".into(), root.into());
             Ok((clean, None))
         }
-        "github-repo" => {
+        ProviderType::GitHubRepo => {
             validate_github(config, &mut clean)?;
             let token = match text(config, "token")? {
                 Some(token) => Some(token.to_string()),
@@ -126,7 +122,7 @@ pub(super) fn validate(
             }
             Ok((clean, Some(token)))
         }
-        _ => {
+        ProviderType::S3 => {
             let endpoint =
                 http_url(config, "endpoint")?.ok_or_else(|| invalid("endpoint", "is required"))?;
             let bucket = required(config, "bucket")?;

@@ -9,16 +9,16 @@ use std::{path::PathBuf, sync::Arc};
 
 use async_trait::async_trait;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 use tracing::{instrument, warn};
 use uuid::Uuid;
 
 use crate::{
     auth::encryption::SecretCipher,
-    db::{Db, StorageProfileRecord},
+    db::Db,
     domain::{
-        NewStorageProfile, Permission, Principal, StorageProfile, StorageProfilePatch, from_micros,
-        now, to_micros,
+        NewStorageProfile, Permission, Principal, ProviderType, StorageProfile,
+        StorageProfilePatch, StoredStorageProfile, now, to_micros,
     },
     error::{Error, Result},
     storage::{
@@ -26,7 +26,7 @@ use crate::{
     },
 };
 
-use configuration::{PRIVATE_TOKEN, capabilities, provider_type, secret_field};
+use configuration::{PRIVATE_TOKEN, capabilities, secret_field};
 use registry::StorageRegistry;
 
 /// The backend this instance was configured with (`TESSERA_STORAGE_ROOT`),
@@ -35,7 +35,7 @@ pub struct LocalProfile {
     pub id: String,
     pub store: Arc<dyn BlobStore>,
     /// The `updated_at` of the profile's row.
-    pub version: i64,
+    pub version: chrono::DateTime<chrono::Utc>,
 }
 
 /// Storage provider profiles: validation, encrypted secrets, and the live
@@ -67,11 +67,9 @@ impl StorageProfileService {
         }
     }
 
-    fn present(&self, record: &StorageProfileRecord) -> StorageProfile {
-        let config: Map<String, Value> =
-            serde_json::from_str(&record.configuration_json).unwrap_or_default();
-        let capabilities = capabilities(&record.provider_type, &config);
-        let mut summary = config;
+    fn present(&self, record: &StoredStorageProfile) -> StorageProfile {
+        let capabilities = capabilities(record.provider_type, &record.configuration);
+        let mut summary = record.configuration.clone();
         summary.insert(
             "hasSecret".into(),
             record.secret_ciphertext.is_some().into(),
@@ -80,20 +78,19 @@ impl StorageProfileService {
             id: record.id.clone(),
             name: record.name.clone(),
             display_name: record.display_name.clone(),
-            provider_type: record.provider_type.clone(),
-            is_enabled: record.is_enabled != 0,
-            is_default: record.is_default != 0,
+            provider_type: record.provider_type,
+            is_enabled: record.is_enabled,
+            is_default: record.is_default,
             capabilities,
             configuration_summary: Value::Object(summary),
-            created_at: from_micros(record.created_at),
-            updated_at: from_micros(record.updated_at),
+            created_at: record.created_at,
+            updated_at: record.updated_at,
         }
     }
 
     /// The backend a stored profile describes.
-    pub async fn build(&self, record: &StorageProfileRecord) -> Result<Arc<dyn BlobStore>> {
-        let config: Map<String, Value> =
-            serde_json::from_str(&record.configuration_json).unwrap_or_default();
+    pub async fn build(&self, record: &StoredStorageProfile) -> Result<Arc<dyn BlobStore>> {
+        let config = &record.configuration;
         let get = |field: &str| {
             config
                 .get(field)
@@ -108,8 +105,8 @@ impl StorageProfileService {
             .transpose()
             .map_err(|e| Error::internal("storage secret", e))?
             .unwrap_or_default();
-        match record.provider_type.as_str() {
-            "github-repo" => {
+        match record.provider_type {
+            ProviderType::GitHubRepo => {
                 let store = GitHubStore::new(GitHubSettings {
                     owner: get("owner"),
                     repo: get("repo"),
@@ -124,7 +121,7 @@ impl StorageProfileService {
                 .map_err(Error::from)?;
                 Ok(Arc::new(store))
             }
-            "s3" => Ok(Arc::new(S3Store::new(&S3Settings {
+            ProviderType::S3 => Ok(Arc::new(S3Store::new(&S3Settings {
                 endpoint: get("endpoint"),
                 region: get("region"),
                 bucket: get("bucket"),
@@ -153,8 +150,8 @@ impl StorageProfileService {
     /// `TESSERA_STORAGE_*` and the default.
     pub async fn seed(&self, env: &crate::config::StorageEnv) -> Result<()> {
         let name = match env.provider_type {
-            "github-repo" => "github",
-            other => other,
+            ProviderType::GitHubRepo => "github",
+            other => other.as_str(),
         };
         let mut config = env.configuration.clone();
         config.insert(
@@ -175,7 +172,7 @@ impl StorageProfileService {
                 let input = NewStorageProfile {
                     name: name.into(),
                     display_name: Some(format!("{name} (from the environment)")),
-                    provider_type: env.provider_type.into(),
+                    provider_type: env.provider_type.as_str().into(),
                     is_default: false,
                     is_enabled: Some(true),
                     configuration: config,
@@ -203,7 +200,7 @@ impl StorageProfileService {
                     }
                 }
             }
-            if record.is_default != 0 && self.registry.store(&record.id).is_some() {
+            if record.is_default && self.registry.store(&record.id).is_some() {
                 self.registry.set_default(&record.id);
             }
         }
@@ -238,7 +235,7 @@ impl StorageProfileService {
         self.registry.profiles()
     }
 
-    async fn load(&self, id: &str) -> Result<StorageProfileRecord> {
+    async fn load(&self, id: &str) -> Result<StoredStorageProfile> {
         self.db
             .storage_profile(id.trim())
             .await?
@@ -276,15 +273,15 @@ impl StorageProfileService {
         if !name_ok {
             return Err(Error::StorageProfileNameInvalid);
         }
-        let provider = provider_type(&input.provider_type)?;
+        let provider: ProviderType = input.provider_type.parse()?;
         if self.db.storage_profile_by_name(&name).await?.is_some() {
             return Err(Error::StorageProfileNameTaken(name));
         }
         let (config, secret) =
             configuration::validate(&self.data_dir, provider, &name, &input.configuration, None)?;
-        let at = to_micros(now());
+        let at = now();
         let id = Uuid::now_v7().to_string();
-        let record = StorageProfileRecord {
+        let record = StoredStorageProfile {
             secret_ciphertext: secret.map(|s| self.cipher.encrypt(&s, &id)),
             id,
             display_name: input
@@ -292,10 +289,10 @@ impl StorageProfileService {
                 .filter(|d| !d.trim().is_empty())
                 .unwrap_or_else(|| name.clone()),
             name,
-            provider_type: provider.into(),
-            is_enabled: i64::from(input.is_enabled.unwrap_or(true)),
-            is_default: 0,
-            configuration_json: Value::Object(config).to_string(),
+            provider_type: provider,
+            is_enabled: input.is_enabled.unwrap_or(true),
+            is_default: false,
+            configuration: config,
             created_at: at,
             updated_at: at,
         };
@@ -321,14 +318,13 @@ impl StorageProfileService {
             record.display_name = display_name.trim().to_string();
         }
         if let Some(enabled) = patch.is_enabled {
-            if !enabled && record.is_default != 0 {
+            if !enabled && record.is_default {
                 return Err(Error::StorageProfileIsDefault);
             }
-            record.is_enabled = i64::from(enabled);
+            record.is_enabled = enabled;
         }
         if let Some(changes) = patch.configuration {
-            let mut merged: Map<String, Value> =
-                serde_json::from_str(&record.configuration_json).unwrap_or_default();
+            let mut merged = record.configuration.clone();
             merged.extend(changes);
             let old_secret = record
                 .secret_ciphertext
@@ -336,15 +332,15 @@ impl StorageProfileService {
                 .and_then(|c| self.cipher.decrypt(c, &record.id).ok());
             let (config, secret) = configuration::validate(
                 &self.data_dir,
-                &record.provider_type,
+                record.provider_type,
                 &record.name,
                 &merged,
                 old_secret,
             )?;
-            record.configuration_json = Value::Object(config).to_string();
+            record.configuration = config;
             record.secret_ciphertext = secret.map(|s| self.cipher.encrypt(&s, &record.id));
         }
-        record.updated_at = to_micros(now());
+        record.updated_at = now();
         let store = self.build(&record).await?;
         self.db.save_storage_profile(&record).await?;
         self.registry.insert(&record.id, store, record.updated_at);
@@ -354,7 +350,7 @@ impl StorageProfileService {
     pub async fn set_default(&self, principal: &Principal, id: &str) -> Result<StorageProfile> {
         principal.require(Permission::StorageManage)?;
         let record = self.load(id).await?;
-        if record.is_enabled == 0 {
+        if !record.is_enabled {
             return Err(Error::StorageProfileDisabled(record.id));
         }
         self.db
@@ -368,7 +364,7 @@ impl StorageProfileService {
     pub async fn delete(&self, principal: &Principal, id: &str) -> Result<StorageProfile> {
         principal.require(Permission::StorageManage)?;
         let record = self.load(id).await?;
-        if record.is_default != 0 {
+        if record.is_default {
             return Err(Error::StorageProfileIsDefault);
         }
         let used = self.db.count_assets_in_profile(&record.id).await?;

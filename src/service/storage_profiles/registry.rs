@@ -6,6 +6,8 @@ use std::{
     sync::{Arc, RwLock},
 };
 
+use chrono::{DateTime, Utc};
+
 use crate::storage::{BlobStore, instrumented};
 
 /// Storage profiles by id, each with its backend (instrumented for metrics).
@@ -17,12 +19,16 @@ pub(super) struct StorageRegistry {
 
 struct Registry {
     /// Each profile's backend and the `updated_at` of the row it was built from.
-    stores: HashMap<String, (Arc<dyn BlobStore>, i64)>,
+    stores: HashMap<String, (Arc<dyn BlobStore>, DateTime<Utc>)>,
     default_id: String,
 }
 
 impl StorageRegistry {
-    pub fn new(default_id: String, default_store: Arc<dyn BlobStore>, version: i64) -> Self {
+    pub fn new(
+        default_id: String,
+        default_store: Arc<dyn BlobStore>,
+        version: DateTime<Utc>,
+    ) -> Self {
         let default_store: Arc<dyn BlobStore> = instrumented(default_store);
         let stores = HashMap::from([(default_id.clone(), (default_store, version))]);
         StorageRegistry {
@@ -50,7 +56,7 @@ impl StorageRegistry {
     }
 
     /// The `updated_at` of the profile row the backend was built from.
-    pub fn version(&self, profile_id: &str) -> Option<i64> {
+    pub fn version(&self, profile_id: &str) -> Option<DateTime<Utc>> {
         self.read()
             .stores
             .get(profile_id)
@@ -65,7 +71,7 @@ impl StorageRegistry {
             .collect()
     }
 
-    pub fn insert(&self, profile_id: &str, store: Arc<dyn BlobStore>, version: i64) {
+    pub fn insert(&self, profile_id: &str, store: Arc<dyn BlobStore>, version: DateTime<Utc>) {
         let store = instrumented(store);
         self.write()
             .stores
