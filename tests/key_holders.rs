@@ -347,14 +347,20 @@ async fn keys_from_before_holders_keep_their_scopes_but_no_rank(backend: Backend
     let db = tessera::db::Db::connect(&server.database_url)
         .await
         .unwrap();
-    db.insert_api_key(&tessera::db::ApiKeyRecord {
+    use tessera::domain::Permission;
+    db.insert_api_key(&tessera::domain::StoredApiKey {
         id: uuid::Uuid::now_v7().to_string(),
         name: "from an older version".into(),
         prefix: tessera::auth::lookup_prefix(&secret).unwrap().into(),
         key_hash: tessera::auth::hash_secret_hex(&secret),
-        scopes: json!(["assets.read", "users.manage", "apikeys.manage"]).to_string(),
-        holder: "unknown".into(),
-        holder_user_id: None,
+        scopes: [
+            Permission::AssetsRead,
+            Permission::UsersManage,
+            Permission::ApiKeysManage,
+        ]
+        .into_iter()
+        .collect(),
+        holder: tessera::domain::RecordedHolder::Unknown,
     })
     .await
     .unwrap();

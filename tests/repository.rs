@@ -1,10 +1,10 @@
 //! Repository conformance: the same story on SQLite and PostgreSQL.
 
 use tessera::{
-    db::{ApiKeyRecord, AssetUpdate, Db},
+    db::{AssetUpdate, Db},
     domain::{
         Asset, AssetOrderBy, AssetStatus, ContentTypeFilter, JobStatus, ListQuery, OrderDirection,
-        ProviderType, now,
+        Permission, ProviderType, RecordedHolder, StoredApiKey, now,
     },
 };
 use uuid::Uuid;
@@ -296,14 +296,13 @@ async fn repository_story(backend: Backend) {
     assert_eq!(db.usage_stats().await.unwrap().total_derivatives, 0);
 
     assert_eq!(db.count_api_keys().await.unwrap(), 0);
-    let key = ApiKeyRecord {
+    let key = StoredApiKey {
         id: Uuid::now_v7().to_string(),
         name: "ci".into(),
         prefix: "tsk_abcdefgh".into(),
         key_hash: "00".repeat(32),
-        scopes: "[\"assets.read\"]".into(),
-        holder: "operator".into(),
-        holder_user_id: None,
+        scopes: [Permission::AssetsRead].into_iter().collect(),
+        holder: RecordedHolder::Operator,
     };
     db.insert_api_key(&key).await.unwrap();
     assert_eq!(db.count_api_keys().await.unwrap(), 1);
@@ -312,10 +311,14 @@ async fn repository_story(backend: Backend) {
             .await
             .unwrap()
             .map(|k| (k.name, k.holder)),
-        Some(("ci".into(), "operator".into()))
+        Some(("ci".into(), RecordedHolder::Operator))
     );
     let listed = db.api_key(&key.id).await.unwrap().expect("listed");
-    assert_eq!((listed.holder_user_id, listed.holder_role), (None, None));
+    assert_eq!(
+        (listed.holder, listed.holder_role),
+        (RecordedHolder::Operator, None)
+    );
+    assert_eq!(listed.info.scopes, key.scopes);
     assert!(
         db.active_api_key_by_prefix("tsk_zzzzzzzz")
             .await

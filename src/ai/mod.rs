@@ -142,12 +142,13 @@ impl AiProviders {
 
     pub fn resolve(
         &self,
-        record: &crate::db::AiProviderRecord,
+        stored: &crate::domain::StoredAiProvider,
     ) -> Result<ResolvedProvider, AiError> {
-        let api_key = record
+        let record = &stored.provider;
+        let api_key = stored
             .api_key_ciphertext
             .as_deref()
-            .map(|stored| self.cipher.decrypt(stored, &record.id))
+            .map(|sealed| self.cipher.decrypt(sealed, &record.id))
             .transpose()
             .map_err(|_| AiError::KeyUnavailable)?;
         Ok(ResolvedProvider {

@@ -1,60 +1,87 @@
 use sqlx::FromRow;
 
 use super::{Db, flag};
-use crate::error::Result;
+use crate::{
+    domain::{AiProvider, StoredAiProvider, from_micros, to_micros},
+    error::Result,
+};
 
-/// A provider profile as stored; the key only as ciphertext.
-#[derive(Clone, Debug, FromRow)]
-pub struct AiProviderRecord {
-    pub id: String,
-    pub name: String,
-    pub api_base_url: String,
-    pub api_key_ciphertext: Option<String>,
-    pub api_key_hint: Option<String>,
-    pub model_name: String,
-    pub default_system_prompt: Option<String>,
-    pub is_active: i64,
-    pub created_at: i64,
-    pub updated_at: i64,
+/// A row of `ai_providers`; becomes a [`StoredAiProvider`] before it leaves `db/`.
+#[derive(FromRow)]
+struct AiProviderRow {
+    id: String,
+    name: String,
+    api_base_url: String,
+    api_key_ciphertext: Option<String>,
+    api_key_hint: Option<String>,
+    model_name: String,
+    default_system_prompt: Option<String>,
+    is_active: i64,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl From<AiProviderRow> for StoredAiProvider {
+    fn from(row: AiProviderRow) -> StoredAiProvider {
+        StoredAiProvider {
+            provider: AiProvider {
+                id: row.id,
+                name: row.name,
+                api_base_url: row.api_base_url,
+                api_key_masked: row.api_key_hint,
+                model_name: row.model_name,
+                default_system_prompt: row.default_system_prompt,
+                is_active: row.is_active != 0,
+                created_at: from_micros(row.created_at),
+                updated_at: from_micros(row.updated_at),
+            },
+            api_key_ciphertext: row.api_key_ciphertext,
+        }
+    }
 }
 
 const COLUMNS: &str = "id, name, api_base_url, api_key_ciphertext, api_key_hint, model_name, \
      default_system_prompt, is_active, created_at, updated_at";
 
 impl Db {
-    pub async fn list_ai_providers(&self) -> Result<Vec<AiProviderRecord>> {
+    pub async fn list_ai_providers(&self) -> Result<Vec<StoredAiProvider>> {
         let sql = format!("SELECT {COLUMNS} FROM ai_providers ORDER BY name");
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        let rows: Vec<AiProviderRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .fetch_all(&self.pool)
-            .await?)
+            .await?;
+        Ok(rows.into_iter().map(StoredAiProvider::from).collect())
     }
 
-    pub async fn ai_provider(&self, id: &str) -> Result<Option<AiProviderRecord>> {
+    pub async fn ai_provider(&self, id: &str) -> Result<Option<StoredAiProvider>> {
         let sql = format!("SELECT {COLUMNS} FROM ai_providers WHERE id = $1");
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        let row: Option<AiProviderRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(id)
             .fetch_optional(&self.pool)
-            .await?)
+            .await?;
+        Ok(row.map(StoredAiProvider::from))
     }
 
-    pub async fn ai_provider_by_name(&self, name: &str) -> Result<Option<AiProviderRecord>> {
+    pub async fn ai_provider_by_name(&self, name: &str) -> Result<Option<StoredAiProvider>> {
         let sql = format!("SELECT {COLUMNS} FROM ai_providers WHERE name = $1");
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        let row: Option<AiProviderRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(name)
             .fetch_optional(&self.pool)
-            .await?)
+            .await?;
+        Ok(row.map(StoredAiProvider::from))
     }
 
-    pub async fn active_ai_provider(&self) -> Result<Option<AiProviderRecord>> {
+    pub async fn active_ai_provider(&self) -> Result<Option<StoredAiProvider>> {
         let sql = format!("SELECT {COLUMNS} FROM ai_providers WHERE is_active = 1");
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        let row: Option<AiProviderRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .fetch_optional(&self.pool)
-            .await?)
+            .await?;
+        Ok(row.map(StoredAiProvider::from))
     }
 
     /// Inserts (or, with the same id, rewrites) a profile. Activation goes
     /// through `activate_ai_provider` so at most one is active.
-    pub async fn save_ai_provider(&self, record: &AiProviderRecord) -> Result<()> {
+    pub async fn save_ai_provider(&self, stored: &StoredAiProvider) -> Result<()> {
+        let record = &stored.provider;
         sqlx::query(
             "INSERT INTO ai_providers (id, name, api_base_url, api_key_ciphertext, api_key_hint, model_name, \
              default_system_prompt, is_active, created_at, updated_at) \
@@ -67,12 +94,12 @@ impl Db {
         .bind(&record.id)
         .bind(&record.name)
         .bind(&record.api_base_url)
-        .bind(record.api_key_ciphertext.as_deref())
-        .bind(record.api_key_hint.as_deref())
+        .bind(stored.api_key_ciphertext.as_deref())
+        .bind(record.api_key_masked.as_deref())
         .bind(&record.model_name)
         .bind(record.default_system_prompt.as_deref())
-        .bind(record.created_at)
-        .bind(record.updated_at)
+        .bind(to_micros(record.created_at))
+        .bind(to_micros(record.updated_at))
         .execute(&self.pool)
         .await?;
         Ok(())

@@ -2,65 +2,100 @@ use sqlx::{AssertSqlSafe, FromRow};
 
 use super::Db;
 use crate::{
-    domain::{now, to_micros},
+    domain::{
+        ApiKeyInfo, ApiKeyListing, Permission, Permissions, RecordedHolder, Role, StoredApiKey,
+        from_micros, now, to_micros,
+    },
     error::Result,
 };
 
-/// How a stored key records whom it acts for (see migration 0008).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum HolderKind {
-    Operator,
-    User,
-    Unknown,
-}
-
-impl HolderKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            HolderKind::Operator => "operator",
-            HolderKind::User => "user",
-            HolderKind::Unknown => "unknown",
-        }
-    }
-
-    /// Anything unrecognised is `Unknown`: no rank, never more.
-    pub fn parse(value: &str) -> HolderKind {
-        match value {
-            "operator" => HolderKind::Operator,
-            "user" => HolderKind::User,
-            _ => HolderKind::Unknown,
-        }
+/// The `holder` column's spellings (see migration 0008).
+fn holder_column(holder: &RecordedHolder) -> (&'static str, Option<&str>) {
+    match holder {
+        RecordedHolder::Operator => ("operator", None),
+        RecordedHolder::User(id) => ("user", Some(id)),
+        RecordedHolder::Unknown => ("unknown", None),
     }
 }
 
-/// An API key as stored: only a prefix for lookup and a hash of the whole key.
-#[derive(Clone, Debug, FromRow)]
-pub struct ApiKeyRecord {
-    pub id: String,
-    pub name: String,
-    pub prefix: String,
-    pub key_hash: String,
-    /// JSON array of permission names.
-    pub scopes: String,
-    /// `operator`, `user` or `unknown` (see migration 0008).
-    pub holder: String,
-    pub holder_user_id: Option<String>,
+/// Anything unrecognised is `Unknown`: no rank, never more. A user key
+/// without its user names nobody, so it is refused like a vanished user's.
+fn recorded_holder(holder: &str, user_id: Option<String>) -> RecordedHolder {
+    match holder {
+        "operator" => RecordedHolder::Operator,
+        "user" => RecordedHolder::User(user_id.unwrap_or_default()),
+        _ => RecordedHolder::Unknown,
+    }
 }
 
-/// An API key as listed: never the hash. `holder_role` is the holding
-/// user's role now, for the rule that managing a key needs outranking its holder.
-#[derive(Clone, Debug, FromRow)]
-pub struct ApiKeyListing {
-    pub id: String,
-    pub name: String,
-    pub prefix: String,
-    pub scopes: String,
-    pub created_at: i64,
-    pub last_used_at: Option<i64>,
-    pub revoked_at: Option<i64>,
-    pub holder: String,
-    pub holder_user_id: Option<String>,
-    pub holder_role: Option<String>,
+/// Scopes as stored: a JSON array of permission names.
+fn scopes_from_json(json: &str) -> Permissions {
+    serde_json::from_str::<Vec<String>>(json)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|name| Permission::parse(name))
+        .collect()
+}
+
+fn scopes_json(scopes: Permissions) -> String {
+    let names: Vec<&str> = scopes.iter().map(Permission::as_str).collect();
+    serde_json::Value::from(names).to_string()
+}
+
+#[derive(FromRow)]
+struct ApiKeyRow {
+    id: String,
+    name: String,
+    prefix: String,
+    key_hash: String,
+    scopes: String,
+    holder: String,
+    holder_user_id: Option<String>,
+}
+
+impl From<ApiKeyRow> for StoredApiKey {
+    fn from(row: ApiKeyRow) -> StoredApiKey {
+        StoredApiKey {
+            scopes: scopes_from_json(&row.scopes),
+            holder: recorded_holder(&row.holder, row.holder_user_id),
+            id: row.id,
+            name: row.name,
+            prefix: row.prefix,
+            key_hash: row.key_hash,
+        }
+    }
+}
+
+#[derive(FromRow)]
+struct ApiKeyListingRow {
+    id: String,
+    name: String,
+    prefix: String,
+    scopes: String,
+    created_at: i64,
+    last_used_at: Option<i64>,
+    revoked_at: Option<i64>,
+    holder: String,
+    holder_user_id: Option<String>,
+    holder_role: Option<String>,
+}
+
+impl From<ApiKeyListingRow> for ApiKeyListing {
+    fn from(row: ApiKeyListingRow) -> ApiKeyListing {
+        ApiKeyListing {
+            info: ApiKeyInfo {
+                scopes: scopes_from_json(&row.scopes),
+                id: row.id,
+                name: row.name,
+                prefix: row.prefix,
+                created_at: from_micros(row.created_at),
+                last_used_at: row.last_used_at.map(from_micros),
+                revoked_at: row.revoked_at.map(from_micros),
+            },
+            holder: recorded_holder(&row.holder, row.holder_user_id),
+            holder_role: row.holder_role.as_deref().and_then(Role::parse),
+        }
+    }
 }
 
 const LISTING: &str = "SELECT k.id, k.name, k.prefix, k.scopes, k.created_at, k.last_used_at, \
@@ -68,7 +103,8 @@ const LISTING: &str = "SELECT k.id, k.name, k.prefix, k.scopes, k.created_at, k.
      FROM api_keys k LEFT JOIN users u ON u.id = k.holder_user_id";
 
 impl Db {
-    pub async fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<()> {
+    pub async fn insert_api_key(&self, key: &StoredApiKey) -> Result<()> {
+        let (holder, holder_user_id) = holder_column(&key.holder);
         sqlx::query(
             "INSERT INTO api_keys (id, name, prefix, key_hash, scopes, holder, holder_user_id, \
              created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -77,38 +113,41 @@ impl Db {
         .bind(&key.name)
         .bind(&key.prefix)
         .bind(&key.key_hash)
-        .bind(&key.scopes)
-        .bind(&key.holder)
-        .bind(key.holder_user_id.as_deref())
+        .bind(scopes_json(key.scopes))
+        .bind(holder)
+        .bind(holder_user_id)
         .bind(to_micros(now()))
         .execute(&self.pool)
         .await?;
         Ok(())
     }
 
-    pub async fn active_api_key_by_prefix(&self, prefix: &str) -> Result<Option<ApiKeyRecord>> {
-        Ok(sqlx::query_as(
+    pub async fn active_api_key_by_prefix(&self, prefix: &str) -> Result<Option<StoredApiKey>> {
+        let row: Option<ApiKeyRow> = sqlx::query_as(
             "SELECT id, name, prefix, key_hash, scopes, holder, holder_user_id FROM api_keys \
              WHERE prefix = $1 AND revoked_at IS NULL",
         )
         .bind(prefix)
         .fetch_optional(&self.pool)
-        .await?)
+        .await?;
+        Ok(row.map(StoredApiKey::from))
     }
 
     pub async fn list_api_keys(&self) -> Result<Vec<ApiKeyListing>> {
         let sql = format!("{LISTING} ORDER BY k.created_at DESC, k.id DESC");
-        Ok(sqlx::query_as(AssertSqlSafe(sql))
+        let rows: Vec<ApiKeyListingRow> = sqlx::query_as(AssertSqlSafe(sql))
             .fetch_all(&self.pool)
-            .await?)
+            .await?;
+        Ok(rows.into_iter().map(ApiKeyListing::from).collect())
     }
 
     pub async fn api_key(&self, id: &str) -> Result<Option<ApiKeyListing>> {
         let sql = format!("{LISTING} WHERE k.id = $1");
-        Ok(sqlx::query_as(AssertSqlSafe(sql))
+        let row: Option<ApiKeyListingRow> = sqlx::query_as(AssertSqlSafe(sql))
             .bind(id)
             .fetch_optional(&self.pool)
-            .await?)
+            .await?;
+        Ok(row.map(ApiKeyListing::from))
     }
 
     /// `false` when no such active key exists.

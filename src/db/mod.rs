@@ -9,11 +9,8 @@ mod jobs;
 mod storage_profiles;
 mod users;
 
-pub use ai_providers::AiProviderRecord;
-pub use api_keys::{ApiKeyListing, ApiKeyRecord, HolderKind};
 pub use assets::{AssetUpdate, OriginalReplacement, PublicContent};
 pub use jobs::{JOBS_CHANNEL, LeasedJob, NewJob};
-pub use users::RefreshTokenRecord;
 
 use std::{path::Path, str::FromStr, time::Duration};
 

@@ -2,7 +2,10 @@ use sqlx::{AssertSqlSafe, FromRow};
 
 use super::{Db, Dialect, flag};
 use crate::{
-    domain::{Permission, Permissions, Role, User, UserAccount, from_micros, to_micros},
+    domain::{
+        Permission, Permissions, Role, StoredRefreshToken, User, UserAccount, from_micros,
+        to_micros,
+    },
     error::{Error, Result},
 };
 
@@ -59,15 +62,27 @@ fn permissions_json(account: &UserAccount) -> Option<String> {
     })
 }
 
-/// A refresh token as stored (hashed).
-#[derive(Clone, Debug, FromRow)]
-pub struct RefreshTokenRecord {
-    pub id: String,
-    pub user_id: String,
-    pub family_id: String,
-    pub expires_at: i64,
-    pub used_at: Option<i64>,
-    pub revoked_at: Option<i64>,
+#[derive(FromRow)]
+struct RefreshTokenRow {
+    id: String,
+    user_id: String,
+    family_id: String,
+    expires_at: i64,
+    used_at: Option<i64>,
+    revoked_at: Option<i64>,
+}
+
+impl From<RefreshTokenRow> for StoredRefreshToken {
+    fn from(row: RefreshTokenRow) -> StoredRefreshToken {
+        StoredRefreshToken {
+            id: row.id,
+            user_id: row.user_id,
+            family_id: row.family_id,
+            expires_at: from_micros(row.expires_at),
+            used_at: row.used_at.map(from_micros),
+            revoked_at: row.revoked_at.map(from_micros),
+        }
+    }
 }
 
 const USER_COLUMNS: &str =
@@ -214,13 +229,14 @@ impl Db {
     pub async fn refresh_token_by_hash(
         &self,
         token_hash: &str,
-    ) -> Result<Option<RefreshTokenRecord>> {
-        Ok(sqlx::query_as(
+    ) -> Result<Option<StoredRefreshToken>> {
+        let row: Option<RefreshTokenRow> = sqlx::query_as(
             "SELECT id, user_id, family_id, expires_at, used_at, revoked_at FROM refresh_tokens WHERE token_hash = $1",
         )
         .bind(token_hash)
         .fetch_optional(&self.pool)
-        .await?)
+        .await?;
+        Ok(row.map(StoredRefreshToken::from))
     }
 
     /// Marks a token used; `false` when another request used it first (so

@@ -15,6 +15,14 @@ pub struct AiProvider {
     pub updated_at: DateTime<Utc>,
 }
 
+/// A profile as stored: what clients see, and the key sealed for the
+/// profile's id (only the AI client opens it).
+#[derive(Clone, Debug)]
+pub struct StoredAiProvider {
+    pub provider: AiProvider,
+    pub api_key_ciphertext: Option<String>,
+}
+
 /// A new profile.
 #[derive(Clone, Debug, Default)]
 pub struct NewAiProvider {

@@ -1,6 +1,7 @@
 //! Plain domain types shared by the service and both transports.
 
 mod ai_provider;
+mod api_key;
 mod asset;
 mod content;
 mod job;
@@ -10,6 +11,7 @@ mod storage_profile;
 mod user;
 
 pub use ai_provider::*;
+pub use api_key::*;
 pub use asset::*;
 pub use content::*;
 pub use job::*;

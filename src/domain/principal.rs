@@ -75,18 +75,6 @@ impl Permissions {
     }
 }
 
-/// A stored API key as its owner sees it (prefix only, never the secret).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ApiKeyInfo {
-    pub id: String,
-    pub name: String,
-    pub prefix: String,
-    pub scopes: Permissions,
-    pub created_at: chrono::DateTime<chrono::Utc>,
-    pub last_used_at: Option<chrono::DateTime<chrono::Utc>>,
-    pub revoked_at: Option<chrono::DateTime<chrono::Utc>>,
-}
-
 impl FromIterator<Permission> for Permissions {
     fn from_iter<I: IntoIterator<Item = Permission>>(iter: I) -> Self {
         Permissions(iter.into_iter().fold(0, |acc, p| acc | p.bit()))

@@ -104,6 +104,18 @@ impl UserAccount {
     }
 }
 
+/// A refresh token as stored: only its hash is kept, so this is its
+/// bookkeeping. Tokens of one login form a family that ends together.
+#[derive(Clone, Debug)]
+pub struct StoredRefreshToken {
+    pub id: String,
+    pub user_id: String,
+    pub family_id: String,
+    pub expires_at: DateTime<Utc>,
+    pub used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
 /// What a login or a refresh hands out.
 #[derive(Clone, Debug)]
 pub struct Session {

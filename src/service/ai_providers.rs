@@ -6,10 +6,10 @@ use uuid::Uuid;
 use crate::{
     ai::{AiProviders, VisionClient, VisionRequest},
     auth::encryption::mask,
-    db::{AiProviderRecord, Db},
+    db::Db,
     domain::{
         AiProvider, AiProviderPatch, AiProviderTest, NewAiProvider, Permission, Principal,
-        from_micros, now, to_micros,
+        StoredAiProvider, now, to_micros,
     },
     error::{Error, Result},
 };
@@ -35,20 +35,6 @@ fn test_image() -> Vec<u8> {
 pub struct AiProviderService {
     db: Db,
     providers: AiProviders,
-}
-
-fn present(record: &AiProviderRecord) -> AiProvider {
-    AiProvider {
-        id: record.id.clone(),
-        name: record.name.clone(),
-        api_base_url: record.api_base_url.clone(),
-        api_key_masked: record.api_key_hint.clone(),
-        model_name: record.model_name.clone(),
-        default_system_prompt: record.default_system_prompt.clone(),
-        is_active: record.is_active != 0,
-        created_at: from_micros(record.created_at),
-        updated_at: from_micros(record.updated_at),
-    }
 }
 
 fn valid_name(name: &str) -> Result<String> {
@@ -118,13 +104,13 @@ impl AiProviderService {
         AiProviderService { db, providers }
     }
 
-    fn set_key(&self, record: &mut AiProviderRecord, key: Option<String>) {
-        record.api_key_hint = key.as_deref().map(mask);
+    fn set_key(&self, record: &mut StoredAiProvider, key: Option<String>) {
+        record.provider.api_key_masked = key.as_deref().map(mask);
         record.api_key_ciphertext =
-            key.map(|key| self.providers.cipher().encrypt(&key, &record.id));
+            key.map(|key| self.providers.cipher().encrypt(&key, &record.provider.id));
     }
 
-    async fn load(&self, id: &str) -> Result<AiProviderRecord> {
+    async fn load(&self, id: &str) -> Result<StoredAiProvider> {
         self.db
             .ai_provider(id.trim())
             .await?
@@ -133,7 +119,9 @@ impl AiProviderService {
 
     async fn check_name_free(&self, name: &str, own_id: &str) -> Result<()> {
         match self.db.ai_provider_by_name(name).await? {
-            Some(other) if other.id != own_id => Err(Error::AiProviderNameTaken(name.to_string())),
+            Some(other) if other.provider.id != own_id => {
+                Err(Error::AiProviderNameTaken(name.to_string()))
+            }
             _ => Ok(()),
         }
     }
@@ -144,46 +132,51 @@ impl AiProviderService {
             .db
             .list_ai_providers()
             .await?
-            .iter()
-            .map(present)
+            .into_iter()
+            .map(|stored| stored.provider)
             .collect())
     }
 
     pub async fn get(&self, principal: &Principal, id: &str) -> Result<AiProvider> {
         principal.require(Permission::AiManage)?;
-        Ok(present(&self.load(id).await?))
+        Ok(self.load(id).await?.provider)
     }
 
     #[instrument(skip_all)]
     pub async fn create(&self, principal: &Principal, input: NewAiProvider) -> Result<AiProvider> {
         principal.require(Permission::AiManage)?;
-        let at = to_micros(now());
-        let mut record = AiProviderRecord {
-            id: Uuid::now_v7().to_string(),
-            name: valid_name(&input.name)?,
-            api_base_url: valid_url(&input.api_base_url)?,
+        let at = now();
+        let mut record = StoredAiProvider {
+            provider: AiProvider {
+                id: Uuid::now_v7().to_string(),
+                name: valid_name(&input.name)?,
+                api_base_url: valid_url(&input.api_base_url)?,
+                api_key_masked: None,
+                model_name: valid_model(&input.model_name)?,
+                default_system_prompt: valid_prompt(input.default_system_prompt)?,
+                is_active: false,
+                created_at: at,
+                updated_at: at,
+            },
             api_key_ciphertext: None,
-            api_key_hint: None,
-            model_name: valid_model(&input.model_name)?,
-            default_system_prompt: valid_prompt(input.default_system_prompt)?,
-            is_active: 0,
-            created_at: at,
-            updated_at: at,
         };
         let key = valid_key(input.api_key)?;
         self.set_key(&mut record, key);
-        self.check_name_free(&record.name, &record.id).await?;
+        let provider = &record.provider;
+        self.check_name_free(&provider.name, &provider.id).await?;
         if let Err(err) = self.db.save_ai_provider(&record).await {
             // A create of the same name may have won the race since the check.
-            if self.db.ai_provider_by_name(&record.name).await?.is_some() {
-                return Err(Error::AiProviderNameTaken(record.name));
+            if self.db.ai_provider_by_name(&provider.name).await?.is_some() {
+                return Err(Error::AiProviderNameTaken(provider.name.clone()));
             }
             return Err(err);
         }
         if input.is_active {
-            self.db.activate_ai_provider(&record.id, at).await?;
+            self.db
+                .activate_ai_provider(&provider.id, to_micros(at))
+                .await?;
         }
-        Ok(present(&self.load(&record.id).await?))
+        Ok(self.load(&provider.id).await?.provider)
     }
 
     #[instrument(skip_all, fields(id = %id))]
@@ -196,41 +189,42 @@ impl AiProviderService {
         principal.require(Permission::AiManage)?;
         let mut record = self.load(id).await?;
         if let Some(name) = patch.name {
-            record.name = valid_name(&name)?;
-            self.check_name_free(&record.name, &record.id).await?;
+            record.provider.name = valid_name(&name)?;
+            self.check_name_free(&record.provider.name, &record.provider.id)
+                .await?;
         }
         if let Some(url) = patch.api_base_url {
-            record.api_base_url = valid_url(&url)?;
+            record.provider.api_base_url = valid_url(&url)?;
         }
         if let Some(model) = patch.model_name {
-            record.model_name = valid_model(&model)?;
+            record.provider.model_name = valid_model(&model)?;
         }
         if let Some(prompt) = patch.default_system_prompt {
-            record.default_system_prompt = valid_prompt(prompt)?;
+            record.provider.default_system_prompt = valid_prompt(prompt)?;
         }
         if let Some(key) = patch.api_key {
             let key = valid_key(key)?;
             self.set_key(&mut record, key);
         }
-        record.updated_at = to_micros(now());
+        record.provider.updated_at = now();
         self.db.save_ai_provider(&record).await?;
-        Ok(present(&self.load(&record.id).await?))
+        Ok(self.load(&record.provider.id).await?.provider)
     }
 
     pub async fn delete(&self, principal: &Principal, id: &str) -> Result<AiProvider> {
         principal.require(Permission::AiManage)?;
         let record = self.load(id).await?;
-        self.db.delete_ai_provider(&record.id).await?;
-        Ok(present(&record))
+        self.db.delete_ai_provider(&record.provider.id).await?;
+        Ok(record.provider)
     }
 
     pub async fn activate(&self, principal: &Principal, id: &str) -> Result<AiProvider> {
         principal.require(Permission::AiManage)?;
         let record = self.load(id).await?;
         self.db
-            .activate_ai_provider(&record.id, to_micros(now()))
+            .activate_ai_provider(&record.provider.id, to_micros(now()))
             .await?;
-        Ok(present(&self.load(&record.id).await?))
+        Ok(self.load(&record.provider.id).await?.provider)
     }
 
     /// Sends a tiny real image and reports the caption or the precise failure.
@@ -256,37 +250,41 @@ impl AiProviderService {
             succeeded: outcome.is_ok(),
             error_message: outcome.as_ref().err().map(ToString::to_string),
             caption: outcome.ok(),
-            model_name: record.model_name,
+            model_name: record.provider.model_name,
             latency_ms,
         })
     }
 
     /// Makes the profile from `TESSERA_AI_*` exist, current and active.
     pub async fn seed(&self, base_url: &str, api_key: Option<&str>, model: &str) -> Result<()> {
-        let at = to_micros(now());
+        let at = now();
         let mut record = match self.db.ai_provider_by_name(SEEDED_PROFILE_NAME).await? {
             Some(record) => record,
-            None => AiProviderRecord {
-                id: Uuid::now_v7().to_string(),
-                name: SEEDED_PROFILE_NAME.into(),
-                api_base_url: String::new(),
+            None => StoredAiProvider {
+                provider: AiProvider {
+                    id: Uuid::now_v7().to_string(),
+                    name: SEEDED_PROFILE_NAME.into(),
+                    api_base_url: String::new(),
+                    api_key_masked: None,
+                    model_name: String::new(),
+                    default_system_prompt: None,
+                    is_active: false,
+                    created_at: at,
+                    updated_at: at,
+                },
                 api_key_ciphertext: None,
-                api_key_hint: None,
-                model_name: String::new(),
-                default_system_prompt: None,
-                is_active: 0,
-                created_at: at,
-                updated_at: at,
             },
         };
-        record.api_base_url = valid_url(base_url)?;
-        record.model_name = valid_model(model)?;
+        record.provider.api_base_url = valid_url(base_url)?;
+        record.provider.model_name = valid_model(model)?;
         let key = valid_key(api_key.map(str::to_string))?;
         self.set_key(&mut record, key);
-        record.updated_at = at;
+        record.provider.updated_at = at;
         self.db.save_ai_provider(&record).await?;
-        self.db.activate_ai_provider(&record.id, at).await?;
-        info!(model = %record.model_name, "AI provider from TESSERA_AI_* is active");
+        self.db
+            .activate_ai_provider(&record.provider.id, to_micros(at))
+            .await?;
+        info!(model = %record.provider.model_name, "AI provider from TESSERA_AI_* is active");
         Ok(())
     }
 }

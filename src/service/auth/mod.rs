@@ -1,3 +1,8 @@
+//! Who is calling: passwords and sessions (JWT access tokens, rotating
+//! refresh tokens), API keys, and the login limiter.
+
+mod api_keys;
+
 use std::{net::IpAddr, sync::Arc, time::Duration};
 
 use tracing::{info, instrument};
@@ -5,16 +10,15 @@ use uuid::Uuid;
 
 use crate::{
     auth::{
-        digests_equal, generate_api_key, hash_secret, hash_secret_hex, lookup_prefix,
+        digests_equal, hash_secret, hash_secret_hex, lookup_prefix,
         passwords::{hash_password, verify_password},
         rate_limit::{Attempt, LoginLimiter},
         tokens::{JwtKeys, TokenError, generate_refresh_token, looks_like_jwt},
     },
     config::Secret,
-    db::{ApiKeyListing, ApiKeyRecord, Db, HolderKind},
+    db::Db,
     domain::{
-        ApiKeyInfo, KeyHolder, Permission, Permissions, Principal, Rank, Role, Session, User,
-        UserAccount, from_micros, now, to_micros,
+        KeyHolder, Principal, RecordedHolder, Role, Session, User, UserAccount, now, to_micros,
     },
     error::{Error, Result},
 };
@@ -121,8 +125,8 @@ impl AuthService {
         if !digests_equal(&stored, &digest) {
             return Err(Error::ApiKeyInvalid);
         }
-        let holder = self.key_holder(&record).await?;
-        let scopes = parse_scopes(&record.scopes);
+        let holder = self.key_holder(&record.holder).await?;
+        let scopes = record.scopes;
         let permissions = match &holder {
             KeyHolder::User(user) => scopes.intersection(user.permissions),
             KeyHolder::Operator | KeyHolder::Unknown => scopes,
@@ -140,20 +144,14 @@ impl AuthService {
 
     /// Whom a stored key acts for, as they are now: a key of a disabled (or
     /// vanished) user is refused like an unknown key.
-    async fn key_holder(&self, record: &ApiKeyRecord) -> Result<KeyHolder> {
-        match HolderKind::parse(&record.holder) {
-            HolderKind::Operator => Ok(KeyHolder::Operator),
-            HolderKind::Unknown => Ok(KeyHolder::Unknown),
-            HolderKind::User => {
-                let id = record
-                    .holder_user_id
-                    .as_deref()
-                    .ok_or(Error::ApiKeyInvalid)?;
-                match self.db.user(id).await? {
-                    Some(account) if account.user.is_enabled => Ok(KeyHolder::User(account.user)),
-                    _ => Err(Error::ApiKeyInvalid),
-                }
-            }
+    async fn key_holder(&self, holder: &RecordedHolder) -> Result<KeyHolder> {
+        match holder {
+            RecordedHolder::Operator => Ok(KeyHolder::Operator),
+            RecordedHolder::Unknown => Ok(KeyHolder::Unknown),
+            RecordedHolder::User(id) => match self.db.user(id).await? {
+                Some(account) if account.user.is_enabled => Ok(KeyHolder::User(account.user)),
+                _ => Err(Error::ApiKeyInvalid),
+            },
         }
     }
 
@@ -245,7 +243,7 @@ impl AuthService {
             info!(user_id = %record.user_id, "refresh token reused; all sessions revoked");
             return Err(Error::AuthRefreshTokenReused);
         }
-        if record.revoked_at.is_some() || record.expires_at <= at {
+        if record.revoked_at.is_some() || to_micros(record.expires_at) <= at {
             return Err(Error::AuthRefreshTokenInvalid);
         }
         if !self.db.use_refresh_token(&record.id, at).await? {
@@ -316,198 +314,5 @@ impl AuthService {
             .await?;
         info!(username = %user.username, "bootstrap super admin created");
         Ok(())
-    }
-
-    /// Creates an operator key (CLI, first start): full rank, `permissions`.
-    pub async fn create_api_key(
-        &self,
-        name: &str,
-        permissions: Permissions,
-    ) -> Result<CreatedApiKey> {
-        self.store_api_key(name, permissions, HolderKind::Operator, None)
-            .await
-    }
-
-    /// Stores a key (hashed) for its holder; the secret is returned once.
-    async fn store_api_key(
-        &self,
-        name: &str,
-        permissions: Permissions,
-        holder: HolderKind,
-        holder_user_id: Option<&str>,
-    ) -> Result<CreatedApiKey> {
-        let name = name.trim();
-        if name.is_empty() || name.chars().count() > 100 {
-            return Err(Error::InvalidRequest(
-                "an API key needs a name of 1 to 100 characters".into(),
-            ));
-        }
-        let key = generate_api_key();
-        let prefix = lookup_prefix(&key)
-            .ok_or_else(|| Error::internal("api key", "generated key has no prefix"))?;
-        let scopes: Vec<&str> = permissions.iter().map(Permission::as_str).collect();
-        let record = ApiKeyRecord {
-            id: Uuid::now_v7().to_string(),
-            name: name.to_string(),
-            prefix: prefix.to_string(),
-            key_hash: hash_secret_hex(&key),
-            scopes: serde_json::to_string(&scopes)
-                .map_err(|e| Error::internal("api key scopes", e))?,
-            holder: holder.as_str().into(),
-            holder_user_id: holder_user_id.map(str::to_string),
-        };
-        self.db.insert_api_key(&record).await?;
-        Ok(CreatedApiKey {
-            id: record.id,
-            name: record.name,
-            key: Secret::new(key),
-        })
-    }
-
-    /// Creates a key for the caller. Scopes are permission names; a caller
-    /// cannot hand out more than it holds. Without scopes, the key gets the
-    /// caller's own permissions. The key acts for the caller's user (or, made
-    /// by a key, for that key's holder), so it never outranks its maker.
-    #[instrument(skip_all)]
-    pub async fn create_api_key_for(
-        &self,
-        principal: &Principal,
-        name: &str,
-        scopes: Option<Vec<String>>,
-    ) -> Result<(CreatedApiKey, ApiKeyInfo)> {
-        principal.require(Permission::ApiKeysManage)?;
-        let held = principal.permissions();
-        let wanted: Permissions = match scopes {
-            None => held,
-            Some(names) => names
-                .iter()
-                .map(|n| {
-                    Permission::parse(n.trim()).ok_or_else(|| Error::ApiKeyScopeInvalid(n.clone()))
-                })
-                .collect::<Result<Vec<_>>>()?
-                .into_iter()
-                .collect(),
-        };
-        if !held.covers(wanted) {
-            let missing = wanted
-                .iter()
-                .find(|p| !held.contains(*p))
-                .unwrap_or(Permission::ApiKeysManage);
-            return Err(Error::Forbidden {
-                permission: missing.as_str(),
-            });
-        }
-        let (holder, holder_user_id) = match principal {
-            Principal::User(user) => (HolderKind::User, Some(user.id.as_str())),
-            Principal::ApiKey { holder, .. } => match holder {
-                KeyHolder::Operator => (HolderKind::Operator, None),
-                KeyHolder::User(user) => (HolderKind::User, Some(user.id.as_str())),
-                // Nobody answers for it: it may not multiply itself.
-                KeyHolder::Unknown => {
-                    return Err(Error::Forbidden {
-                        permission: "a key with a recorded holder",
-                    });
-                }
-            },
-            Principal::Anonymous => return Err(Error::Unauthorized),
-        };
-        let created = self
-            .store_api_key(name, wanted, holder, holder_user_id)
-            .await?;
-        // Described from what was just stored, without reading every key back.
-        let key = created.key.expose();
-        let info = ApiKeyInfo {
-            id: created.id.clone(),
-            name: created.name.clone(),
-            prefix: lookup_prefix(key).unwrap_or_default().to_string(),
-            scopes: wanted,
-            created_at: now(),
-            last_used_at: None,
-            revoked_at: None,
-        };
-        Ok((created, info))
-    }
-
-    /// The keys the caller may manage: its own, and those of holders it outranks.
-    pub async fn list_api_keys(&self, principal: &Principal) -> Result<Vec<ApiKeyInfo>> {
-        principal.require(Permission::ApiKeysManage)?;
-        Ok(self
-            .db
-            .list_api_keys()
-            .await?
-            .into_iter()
-            .filter(|k| may_manage_key(principal, k))
-            .map(|k| ApiKeyInfo {
-                scopes: parse_scopes(&k.scopes),
-                id: k.id,
-                name: k.name,
-                prefix: k.prefix,
-                created_at: from_micros(k.created_at),
-                last_used_at: k.last_used_at.map(from_micros),
-                revoked_at: k.revoked_at.map(from_micros),
-            })
-            .collect())
-    }
-
-    /// Revoked keys stop working at once. A key the caller may not manage
-    /// is as absent as a key that does not exist.
-    pub async fn revoke_api_key(&self, principal: &Principal, id: &str) -> Result<()> {
-        principal.require(Permission::ApiKeysManage)?;
-        let id = id.trim();
-        let manageable = self
-            .db
-            .api_key(id)
-            .await?
-            .is_some_and(|key| may_manage_key(principal, &key));
-        if manageable && self.db.revoke_api_key(id, to_micros(now())).await? {
-            Ok(())
-        } else {
-            Err(Error::ApiKeyNotFound(id.to_string()))
-        }
-    }
-
-    /// On a first start with no way in (no static key, no stored key, no
-    /// user), creates a full-access key so the quick start works at once.
-    pub async fn ensure_quickstart_key(&self) -> Result<Option<CreatedApiKey>> {
-        if !self.static_key_hashes.is_empty()
-            || self.db.count_api_keys().await? > 0
-            || self.db.count_users().await? > 0
-        {
-            return Ok(None);
-        }
-        self.create_api_key("quickstart", Permissions::all())
-            .await
-            .map(Some)
-    }
-}
-
-fn parse_scopes(json: &str) -> Permissions {
-    serde_json::from_str::<Vec<String>>(json)
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|s| Permission::parse(s))
-        .collect()
-}
-
-/// Users manage their own keys; another holder's keys need outranking that
-/// holder. The operator manages every key, its own included.
-fn may_manage_key(principal: &Principal, key: &ApiKeyListing) -> bool {
-    let own = principal
-        .acting_user_id()
-        .is_some_and(|me| key.holder_user_id.as_deref() == Some(me));
-    let rank = principal.rank();
-    own || rank == Rank::Operator || rank > holder_rank(key)
-}
-
-fn holder_rank(key: &ApiKeyListing) -> Rank {
-    match HolderKind::parse(&key.holder) {
-        HolderKind::Operator => Rank::Operator,
-        HolderKind::User => key
-            .holder_role
-            .as_deref()
-            .and_then(Role::parse)
-            .map_or(Rank::None, Rank::from),
-        // Made before holders were recorded: for super admins and the operator to manage.
-        HolderKind::Unknown => Rank::Admin,
     }
 }
