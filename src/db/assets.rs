@@ -9,9 +9,8 @@ use super::{
 };
 use crate::{
     domain::{
-        Asset, AssetOrderBy, AssetStatus, ContentTypeFilter, ContentTypeUsage, Derivative,
-        ListQuery, OrderDirection, ProviderType, StructuredResult, UsageStats, from_micros,
-        to_micros,
+        Asset, AssetOrderBy, AssetStatus, ContentTypeFilter, ListQuery, OrderDirection,
+        ProviderType, from_micros, to_micros,
     },
     error::{Error, Result},
 };
@@ -81,28 +80,8 @@ impl TryFrom<AssetRow> for Asset {
     }
 }
 
-#[derive(FromRow)]
-struct DerivativeRow {
-    kind: String,
-    content_type: String,
-    extension: String,
-    size: i64,
-    width: Option<i64>,
-    height: Option<i64>,
-    storage_key: String,
-    created_at: i64,
-}
-
-fn non_negative(value: i64) -> u64 {
+pub(super) fn non_negative(value: i64) -> u64 {
     u64::try_from(value).unwrap_or(0)
-}
-
-/// Where the bytes behind a public `/content/{storageKey}` address live.
-#[derive(Clone, Debug)]
-pub struct PublicContent {
-    pub storage_profile_id: String,
-    pub content_type: String,
-    pub checksum_sha256: Option<String>,
 }
 
 /// A rewritten original (EXIF strip, format conversion, watermark).
@@ -329,42 +308,6 @@ impl Db {
             .transpose()
     }
 
-    /// Stores a derivative, replacing the one of the same kind. Returns the
-    /// replaced file's key when it differs, so the caller can remove it.
-    pub async fn upsert_derivative(
-        &self,
-        asset_id: Uuid,
-        derivative: &Derivative,
-    ) -> Result<Option<String>> {
-        let previous: Option<String> = sqlx::query_scalar(
-            "SELECT storage_key FROM derivatives WHERE asset_id = $1 AND kind = $2",
-        )
-        .bind(asset_id.to_string())
-        .bind(&derivative.kind)
-        .fetch_optional(&self.pool)
-        .await?;
-        sqlx::query(
-            "INSERT INTO derivatives (id, asset_id, kind, content_type, extension, size, width, \
-             height, storage_key, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
-             ON CONFLICT (asset_id, kind) DO UPDATE SET content_type = excluded.content_type, \
-             extension = excluded.extension, size = excluded.size, width = excluded.width, \
-             height = excluded.height, storage_key = excluded.storage_key, created_at = excluded.created_at",
-        )
-        .bind(Uuid::now_v7().to_string())
-        .bind(asset_id.to_string())
-        .bind(&derivative.kind)
-        .bind(&derivative.content_type)
-        .bind(&derivative.extension)
-        .bind(i64::try_from(derivative.size).unwrap_or(i64::MAX))
-        .bind(derivative.width.map(i64::from))
-        .bind(derivative.height.map(i64::from))
-        .bind(&derivative.storage_key)
-        .bind(to_micros(derivative.created_at))
-        .execute(&self.pool)
-        .await?;
-        Ok(previous.filter(|key| *key != derivative.storage_key))
-    }
-
     /// Moves an asset that is still being processed (`pending` or
     /// `processing`) to `status`. `None` when it no longer exists or has
     /// settled already: whoever settled it first (a worker finishing, or an
@@ -377,12 +320,14 @@ impl Db {
     ) -> Result<Option<Asset>> {
         let sql = format!(
             "UPDATE assets SET status = $1, updated_at = $2 \
-             WHERE id = $3 AND status IN ('pending', 'processing') RETURNING {ASSET_COLUMNS}"
+             WHERE id = $3 AND status IN ($4, $5) RETURNING {ASSET_COLUMNS}"
         );
         sqlx::query_as::<_, AssetRow>(AssertSqlSafe(sql))
             .bind(status.as_str())
             .bind(to_micros(at))
             .bind(id.to_string())
+            .bind(AssetStatus::Pending.as_str())
+            .bind(AssetStatus::Processing.as_str())
             .fetch_optional(&self.pool)
             .await?
             .map(Asset::try_from)
@@ -483,122 +428,6 @@ impl Db {
         .fetch_all(&self.pool)
         .await?;
         Ok((same, hashes))
-    }
-
-    pub async fn derivatives(&self, asset_id: Uuid) -> Result<Vec<Derivative>> {
-        let rows = sqlx::query_as::<_, DerivativeRow>(
-            "SELECT kind, content_type, extension, size, width, height, storage_key, created_at \
-             FROM derivatives WHERE asset_id = $1 ORDER BY kind",
-        )
-        .bind(asset_id.to_string())
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
-            .into_iter()
-            .map(|row| Derivative {
-                kind: row.kind,
-                content_type: row.content_type,
-                extension: row.extension,
-                size: non_negative(row.size),
-                width: row.width.and_then(|w| u32::try_from(w).ok()),
-                height: row.height.and_then(|h| u32::try_from(h).ok()),
-                storage_key: row.storage_key,
-                created_at: from_micros(row.created_at),
-                public_url: None,
-            })
-            .collect())
-    }
-
-    pub async fn structured_results(&self, asset_id: Uuid) -> Result<Vec<StructuredResult>> {
-        let rows: Vec<(String, String, i64)> = sqlx::query_as(
-            "SELECT kind, payload_json, created_at FROM structured_results \
-             WHERE asset_id = $1 ORDER BY kind",
-        )
-        .bind(asset_id.to_string())
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(kind, payload_json, created_at)| StructuredResult {
-                kind,
-                payload_json,
-                created_at: from_micros(created_at),
-            })
-            .collect())
-    }
-
-    /// Finds a *public* asset or derivative stored under `storage_key`.
-    /// Every storage key a row refers to (originals and derivatives, every
-    /// profile): what the orphan sweep must never remove.
-    pub async fn recorded_storage_keys(&self) -> Result<std::collections::HashSet<String>> {
-        let keys: Vec<String> = sqlx::query_scalar(
-            "SELECT storage_key FROM assets UNION SELECT storage_key FROM derivatives",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(keys.into_iter().collect())
-    }
-
-    pub async fn find_public_content(&self, storage_key: &str) -> Result<Option<PublicContent>> {
-        let original: Option<(String, String, String)> = sqlx::query_as(
-            "SELECT storage_profile_id, content_type, checksum_sha256 FROM assets \
-             WHERE storage_key = $1 AND is_public = 1 AND status = 'ready'",
-        )
-        .bind(storage_key)
-        .fetch_optional(&self.pool)
-        .await?;
-        if let Some((storage_profile_id, content_type, checksum)) = original {
-            return Ok(Some(PublicContent {
-                storage_profile_id,
-                content_type,
-                checksum_sha256: Some(checksum),
-            }));
-        }
-        let derivative: Option<(String, String)> = sqlx::query_as(
-            "SELECT a.storage_profile_id, d.content_type FROM derivatives d \
-             JOIN assets a ON a.id = d.asset_id \
-             WHERE d.storage_key = $1 AND a.is_public = 1 AND a.status = 'ready'",
-        )
-        .bind(storage_key)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(
-            derivative.map(|(storage_profile_id, content_type)| PublicContent {
-                storage_profile_id,
-                content_type,
-                checksum_sha256: None,
-            }),
-        )
-    }
-
-    pub async fn usage_stats(&self) -> Result<UsageStats> {
-        let (total_assets, total_bytes): (i64, i64) =
-            sqlx::query_as("SELECT COUNT(*), CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM assets")
-                .fetch_one(&self.pool)
-                .await?;
-        let total_derivatives: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM derivatives")
-            .fetch_one(&self.pool)
-            .await?;
-        let breakdown: Vec<(String, i64, i64)> = sqlx::query_as(
-            "SELECT content_type, COUNT(*), CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM assets \
-             GROUP BY content_type ORDER BY COUNT(*) DESC, content_type",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(UsageStats {
-            total_assets: non_negative(total_assets),
-            total_bytes: non_negative(total_bytes),
-            total_derivatives: non_negative(total_derivatives),
-            content_type_breakdown: breakdown
-                .into_iter()
-                .map(|(content_type, count, bytes)| ContentTypeUsage {
-                    content_type,
-                    count: non_negative(count),
-                    total_bytes: non_negative(bytes),
-                })
-                .collect(),
-            most_active_skill: None,
-        })
     }
 }
 

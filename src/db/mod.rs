@@ -4,12 +4,15 @@
 mod ai_providers;
 mod api_keys;
 mod assets;
+mod derivatives;
 mod executions;
+mod inventory;
 mod jobs;
 mod storage_profiles;
 mod users;
 
-pub use assets::{AssetUpdate, OriginalReplacement, PublicContent};
+pub use assets::{AssetUpdate, OriginalReplacement};
+pub use inventory::PublicContent;
 pub use jobs::{JOBS_CHANNEL, LeasedJob, NewJob};
 
 use std::{path::Path, str::FromStr, time::Duration};
