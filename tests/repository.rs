@@ -19,7 +19,7 @@ fn asset(profile: &str, name: &str, content_type: &str, size: u64, is_public: bo
     let at = now();
     Asset {
         id,
-        kind: "image".into(),
+        asset_type: "image".into(),
         status: AssetStatus::Ready,
         original_file_name: Some(name.into()),
         stored_file_name: format!("{id}.bin"),

@@ -36,14 +36,14 @@ pub struct RequestContext {
     pub trace_id: String,
     /// The peer address, for per-client limits (login attempts).
     pub client_ip: Option<std::net::IpAddr>,
-    caller: Result<Principal, Error>,
+    principal: Result<Principal, Error>,
 }
 
 impl RequestContext {
     /// The authenticated caller (or anonymous); refused credentials are an error
     /// even on routes that allow anonymous access.
     pub fn principal(&self) -> Result<Principal, Error> {
-        self.caller.clone()
+        self.principal.clone()
     }
 }
 
@@ -72,7 +72,7 @@ pub async fn request_context(
         .and_then(deadline::Framing::of);
     let deadline = framing.and_then(|_| deadline::deadline(request.headers()));
     let trace_id = uuid::Uuid::now_v7().simple().to_string();
-    let caller = match request.headers().get(AUTHORIZATION) {
+    let principal = match request.headers().get(AUTHORIZATION) {
         None => Ok(Principal::Anonymous),
         Some(value) => match bearer_token(value) {
             None => Err(Error::Unauthorized),
@@ -113,14 +113,14 @@ pub async fn request_context(
         request_bytes: Arc::new(AtomicU64::new(0)),
         response_bytes: 0,
         trace_id: trace_id.clone(),
-        caller: caller_label(&caller),
+        caller: caller_label(&principal),
         client_ip,
         response_counter: metrics::counter!(telemetry::RESPONSE_BYTES, "protocol" => protocol),
     };
     request.extensions_mut().insert(RequestContext {
         trace_id: trace_id.clone(),
         client_ip,
-        caller,
+        principal,
     });
     let request_bytes = entry.request_bytes.clone();
     let request = request.map(|body| counted_request(body, protocol, request_bytes));
@@ -151,8 +151,8 @@ pub async fn request_context(
 }
 
 /// Who called, for the access log: never a secret.
-fn caller_label(caller: &Result<Principal, Error>) -> String {
-    match caller {
+fn caller_label(principal: &Result<Principal, Error>) -> String {
+    match principal {
         Ok(Principal::Anonymous) => "anonymous".into(),
         Ok(Principal::User(user)) => format!("user:{}", user.id),
         Ok(Principal::ApiKey {

@@ -23,7 +23,7 @@ const ASSET_COLUMNS: &str = "id, type, status, original_file_name, stored_file_n
 struct AssetRow {
     id: String,
     #[sqlx(rename = "type")]
-    kind: String,
+    asset_type: String,
     status: String,
     original_file_name: String,
     stored_file_name: String,
@@ -48,7 +48,7 @@ impl TryFrom<AssetRow> for Asset {
     fn try_from(row: AssetRow) -> Result<Asset> {
         Ok(Asset {
             id: Uuid::parse_str(&row.id).map_err(|e| Error::internal("corrupt asset id", e))?,
-            kind: row.kind,
+            asset_type: row.asset_type,
             status: row
                 .status
                 .parse()
@@ -119,7 +119,7 @@ impl Db {
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
         )
         .bind(asset.id.to_string())
-        .bind(&asset.kind)
+        .bind(&asset.asset_type)
         .bind(asset.status.as_str())
         .bind(asset.original_file_name.as_deref().unwrap_or_default())
         .bind(&asset.stored_file_name)

@@ -57,8 +57,9 @@ impl FromStr for AssetStatus {
 #[derive(Clone, Debug)]
 pub struct Asset {
     pub id: Uuid,
-    /// Always `image` today; kept so other media can join without a contract change.
-    pub kind: String,
+    /// `type` in SQL, JSON and proto: always `image` today; kept so other
+    /// media can join without a contract change.
+    pub asset_type: String,
     pub status: AssetStatus,
     /// The name the client gave; `None` once a client cleared it.
     pub original_file_name: Option<String>,

@@ -1,7 +1,7 @@
 use tonic::{Request, Response, Status};
 
 use super::{
-    CallContext, cleared,
+    Authenticated, cleared,
     proto::{
         self, ActivateAiProviderRequest, ActivateAiProviderResponse, CreateAiProviderRequest,
         CreateAiProviderResponse, DeleteAiProviderRequest, DeleteAiProviderResponse,
@@ -48,7 +48,7 @@ impl AiProviderService for AiProvidersGrpc {
         &self,
         request: Request<ListAiProvidersRequest>,
     ) -> Result<Response<ListAiProvidersResponse>, Status> {
-        let call = CallContext::of(&request)?;
+        let call = Authenticated::of(&request)?;
         let providers = self
             .services
             .ai_providers
@@ -64,7 +64,7 @@ impl AiProviderService for AiProvidersGrpc {
         &self,
         request: Request<GetAiProviderRequest>,
     ) -> Result<Response<GetAiProviderResponse>, Status> {
-        let call = CallContext::of(&request)?;
+        let call = Authenticated::of(&request)?;
         let provider = self
             .services
             .ai_providers
@@ -80,7 +80,7 @@ impl AiProviderService for AiProvidersGrpc {
         &self,
         request: Request<CreateAiProviderRequest>,
     ) -> Result<Response<CreateAiProviderResponse>, Status> {
-        let call = CallContext::of(&request)?;
+        let call = Authenticated::of(&request)?;
         let r = request.into_inner();
         let input = NewAiProvider {
             name: r.name,
@@ -105,7 +105,7 @@ impl AiProviderService for AiProvidersGrpc {
         &self,
         request: Request<UpdateAiProviderRequest>,
     ) -> Result<Response<UpdateAiProviderResponse>, Status> {
-        let call = CallContext::of(&request)?;
+        let call = Authenticated::of(&request)?;
         let r = request.into_inner();
         let patch = AiProviderPatch {
             name: r.name,
@@ -129,7 +129,7 @@ impl AiProviderService for AiProvidersGrpc {
         &self,
         request: Request<DeleteAiProviderRequest>,
     ) -> Result<Response<DeleteAiProviderResponse>, Status> {
-        let call = CallContext::of(&request)?;
+        let call = Authenticated::of(&request)?;
         let provider = self
             .services
             .ai_providers
@@ -145,7 +145,7 @@ impl AiProviderService for AiProvidersGrpc {
         &self,
         request: Request<ActivateAiProviderRequest>,
     ) -> Result<Response<ActivateAiProviderResponse>, Status> {
-        let call = CallContext::of(&request)?;
+        let call = Authenticated::of(&request)?;
         let provider = self
             .services
             .ai_providers
@@ -161,7 +161,7 @@ impl AiProviderService for AiProvidersGrpc {
         &self,
         request: Request<TestAiProviderRequest>,
     ) -> Result<Response<TestAiProviderResponse>, Status> {
-        let call = CallContext::of(&request)?;
+        let call = Authenticated::of(&request)?;
         let outcome = self
             .services
             .ai_providers

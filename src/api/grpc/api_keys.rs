@@ -1,7 +1,7 @@
 use tonic::{Request, Response, Status};
 
 use super::{
-    CallContext,
+    Authenticated,
     proto::{
         self, CreateApiKeyRequest, CreateApiKeyResponse, ListApiKeysRequest, ListApiKeysResponse,
         RevokeApiKeyRequest, RevokeApiKeyResponse, api_key_service_server::ApiKeyService,
@@ -39,7 +39,7 @@ impl ApiKeyService for ApiKeysGrpc {
         &self,
         request: Request<ListApiKeysRequest>,
     ) -> Result<Response<ListApiKeysResponse>, Status> {
-        let call = CallContext::of(&request)?;
+        let call = Authenticated::of(&request)?;
         let keys = self
             .services
             .auth
@@ -55,7 +55,7 @@ impl ApiKeyService for ApiKeysGrpc {
         &self,
         request: Request<CreateApiKeyRequest>,
     ) -> Result<Response<CreateApiKeyResponse>, Status> {
-        let call = CallContext::of(&request)?;
+        let call = Authenticated::of(&request)?;
         let body = request.into_inner();
         let scopes = (!body.scopes.is_empty()).then_some(body.scopes);
         let (created, info) = self
@@ -74,7 +74,7 @@ impl ApiKeyService for ApiKeysGrpc {
         &self,
         request: Request<RevokeApiKeyRequest>,
     ) -> Result<Response<RevokeApiKeyResponse>, Status> {
-        let call = CallContext::of(&request)?;
+        let call = Authenticated::of(&request)?;
         self.services
             .auth
             .revoke_api_key(&call.principal, &request.into_inner().id)

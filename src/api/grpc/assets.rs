@@ -4,7 +4,7 @@ use futures_util::{Stream, StreamExt, stream};
 use tonic::{Request, Response, Status, Streaming};
 
 use super::{
-    CallContext, cleared,
+    Authenticated, cleared,
     proto::{
         self, AssetContentInfo, BatchDeleteAssetsRequest, BatchDeleteAssetsResponse,
         ContentTypeUsage, DeleteAssetRequest, DeleteAssetResponse, GetAssetContentRequest,
@@ -50,7 +50,7 @@ fn status_to_proto(status: AssetStatus) -> proto::AssetStatus {
 fn asset_to_proto(asset: Asset) -> proto::Asset {
     proto::Asset {
         id: asset.id.to_string(),
-        r#type: asset.kind,
+        r#type: asset.asset_type,
         status: status_to_proto(asset.status).into(),
         original_file_name: asset.original_file_name.unwrap_or_default(),
         stored_file_name: asset.stored_file_name,
@@ -211,7 +211,7 @@ impl AssetService for AssetsGrpc {
         &self,
         request: Request<Streaming<UploadAssetRequest>>,
     ) -> Result<Response<UploadAssetResponse>, Status> {
-        let call = CallContext::of(&request)?;
+        let call = Authenticated::of(&request)?;
         // The first message carries the metadata, every later one a chunk.
         let mut parts = request
             .into_inner()
@@ -233,7 +233,7 @@ impl AssetService for AssetsGrpc {
         &self,
         request: Request<GetAssetRequest>,
     ) -> Result<Response<GetAssetResponse>, Status> {
-        let call = CallContext::of(&request)?;
+        let call = Authenticated::of(&request)?;
         let details = self
             .services
             .assets
@@ -249,7 +249,7 @@ impl AssetService for AssetsGrpc {
         &self,
         request: Request<ListAssetsRequest>,
     ) -> Result<Response<ListAssetsResponse>, Status> {
-        let call = CallContext::of(&request)?;
+        let call = Authenticated::of(&request)?;
         let params = list_params(request.into_inner()).map_err(|e| call.fail(e))?;
         let page = self
             .services
@@ -269,7 +269,7 @@ impl AssetService for AssetsGrpc {
         &self,
         request: Request<UpdateAssetRequest>,
     ) -> Result<Response<UpdateAssetResponse>, Status> {
-        let call = CallContext::of(&request)?;
+        let call = Authenticated::of(&request)?;
         let request = request.into_inner();
         let patch = AssetPatch {
             description: cleared(request.description),
@@ -292,7 +292,7 @@ impl AssetService for AssetsGrpc {
         &self,
         request: Request<DeleteAssetRequest>,
     ) -> Result<Response<DeleteAssetResponse>, Status> {
-        let call = CallContext::of(&request)?;
+        let call = Authenticated::of(&request)?;
         let request = request.into_inner();
         let deleted = self
             .services
@@ -315,7 +315,7 @@ impl AssetService for AssetsGrpc {
         &self,
         request: Request<BatchDeleteAssetsRequest>,
     ) -> Result<Response<BatchDeleteAssetsResponse>, Status> {
-        let call = CallContext::of(&request)?;
+        let call = Authenticated::of(&request)?;
         let outcome = self
             .services
             .assets
@@ -335,7 +335,7 @@ impl AssetService for AssetsGrpc {
         &self,
         request: Request<GetAssetContentRequest>,
     ) -> Result<Response<Self::GetAssetContentStream>, Status> {
-        let call = CallContext::of(&request)?;
+        let call = Authenticated::of(&request)?;
         let content = self
             .services
             .assets
@@ -376,7 +376,7 @@ impl AssetService for AssetsGrpc {
         &self,
         request: Request<GetUsageStatsRequest>,
     ) -> Result<Response<GetUsageStatsResponse>, Status> {
-        let call = CallContext::of(&request)?;
+        let call = Authenticated::of(&request)?;
         let stats = self
             .services
             .assets
@@ -408,7 +408,7 @@ impl AssetService for AssetsGrpc {
         &self,
         request: Request<ListSkillsRequest>,
     ) -> Result<Response<ListSkillsResponse>, Status> {
-        let call = CallContext::of(&request)?;
+        let call = Authenticated::of(&request)?;
         let skills = self
             .services
             .skills
@@ -430,7 +430,7 @@ impl AssetService for AssetsGrpc {
         &self,
         request: Request<RunSkillRequest>,
     ) -> Result<Response<RunSkillResponse>, Status> {
-        let call = CallContext::of(&request)?;
+        let call = Authenticated::of(&request)?;
         let request = request.into_inner();
         let outcome = self
             .services
@@ -466,7 +466,7 @@ impl AssetService for AssetsGrpc {
         &self,
         request: Request<WatchAssetRequest>,
     ) -> Result<Response<Self::WatchAssetStream>, Status> {
-        let call = CallContext::of(&request)?;
+        let call = Authenticated::of(&request)?;
         let updates = self
             .services
             .assets

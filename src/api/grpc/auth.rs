@@ -1,7 +1,7 @@
 use tonic::{Request, Response, Status};
 
 use super::{
-    CallContext,
+    Authenticated,
     proto::{
         self, GetMeRequest, GetMeResponse, LoginRequest, LoginResponse, LogoutRequest,
         LogoutResponse, RefreshSessionRequest, RefreshSessionResponse,
@@ -58,7 +58,7 @@ impl AuthService for AuthGrpc {
         &self,
         request: Request<LoginRequest>,
     ) -> Result<Response<LoginResponse>, Status> {
-        let call = CallContext::lenient(&request);
+        let call = Authenticated::lenient(&request);
         let client = request
             .extensions()
             .get::<RequestContext>()
@@ -79,7 +79,7 @@ impl AuthService for AuthGrpc {
         &self,
         request: Request<RefreshSessionRequest>,
     ) -> Result<Response<RefreshSessionResponse>, Status> {
-        let call = CallContext::lenient(&request);
+        let call = Authenticated::lenient(&request);
         let session = self
             .services
             .auth
@@ -95,7 +95,7 @@ impl AuthService for AuthGrpc {
         &self,
         request: Request<LogoutRequest>,
     ) -> Result<Response<LogoutResponse>, Status> {
-        let call = CallContext::lenient(&request);
+        let call = Authenticated::lenient(&request);
         self.services
             .auth
             .logout(&request.into_inner().refresh_token)
@@ -108,7 +108,7 @@ impl AuthService for AuthGrpc {
         &self,
         request: Request<GetMeRequest>,
     ) -> Result<Response<GetMeResponse>, Status> {
-        let call = CallContext::of(&request)?;
+        let call = Authenticated::of(&request)?;
         let user = self
             .services
             .auth

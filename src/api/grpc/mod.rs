@@ -49,24 +49,25 @@ pub fn status(err: Error, trace_id: Option<&str>) -> Status {
     Status::with_error_details(code.grpc_code(), err.to_string(), details)
 }
 
-/// Caller and trace id from the shared request layer.
+/// The principal and trace id of a call, from the shared request layer
+/// (`lenient` lets refused credentials count as anonymous).
 #[derive(Clone)]
-pub struct CallContext {
+pub struct Authenticated {
     pub principal: Principal,
     pub trace_id: Option<String>,
 }
 
-impl CallContext {
-    pub fn of<T>(request: &Request<T>) -> Result<CallContext, Status> {
+impl Authenticated {
+    pub fn of<T>(request: &Request<T>) -> Result<Authenticated, Status> {
         let Some(context) = request.extensions().get::<RequestContext>() else {
-            return Ok(CallContext {
+            return Ok(Authenticated {
                 principal: Principal::Anonymous,
                 trace_id: None,
             });
         };
         let trace_id = Some(context.trace_id.clone());
         match context.principal() {
-            Ok(principal) => Ok(CallContext {
+            Ok(principal) => Ok(Authenticated {
                 principal,
                 trace_id,
             }),
@@ -76,8 +77,8 @@ impl CallContext {
 
     /// For calls that need no credentials (login, refresh, the public
     /// gallery): refused credentials count as anonymous instead of failing.
-    pub fn lenient<T>(request: &Request<T>) -> CallContext {
-        CallContext::of(request).unwrap_or_else(|_| CallContext {
+    pub fn lenient<T>(request: &Request<T>) -> Authenticated {
+        Authenticated::of(request).unwrap_or_else(|_| Authenticated {
             principal: Principal::Anonymous,
             trace_id: request
                 .extensions()

@@ -1,7 +1,7 @@
 use tonic::{Request, Response, Status};
 
 use super::{
-    CallContext,
+    Authenticated,
     assets::list_params,
     proto::{
         self, GetPublicAssetRequest, GetPublicAssetResponse, ListAssetsRequest,
@@ -26,7 +26,7 @@ impl PublicAssetsGrpc {
 fn to_proto(a: Asset) -> proto::PublicAsset {
     proto::PublicAsset {
         id: a.id.to_string(),
-        r#type: a.kind,
+        r#type: a.asset_type,
         original_file_name: a.original_file_name.unwrap_or_default(),
         content_type: a.content_type,
         size: i64::try_from(a.size).unwrap_or(i64::MAX),
@@ -47,7 +47,7 @@ impl PublicAssetService for PublicAssetsGrpc {
         &self,
         request: Request<ListPublicAssetsRequest>,
     ) -> Result<Response<ListPublicAssetsResponse>, Status> {
-        let call = CallContext::lenient(&request);
+        let call = Authenticated::lenient(&request);
         let r = request.into_inner();
         let params = list_params(ListAssetsRequest {
             page: r.page,
@@ -77,7 +77,7 @@ impl PublicAssetService for PublicAssetsGrpc {
         &self,
         request: Request<GetPublicAssetRequest>,
     ) -> Result<Response<GetPublicAssetResponse>, Status> {
-        let call = CallContext::lenient(&request);
+        let call = Authenticated::lenient(&request);
         let details = self
             .services
             .assets

@@ -1,7 +1,7 @@
 use tonic::{Request, Response, Status};
 
 use super::{
-    CallContext, json_to_struct,
+    Authenticated, json_to_struct,
     proto::{
         self, CreateStorageProfileRequest, CreateStorageProfileResponse,
         DeleteStorageProfileRequest, DeleteStorageProfileResponse, GetStorageProfileRequest,
@@ -57,7 +57,7 @@ impl StorageProfileService for StorageProfilesGrpc {
         &self,
         request: Request<ListStorageProfilesRequest>,
     ) -> Result<Response<ListStorageProfilesResponse>, Status> {
-        let call = CallContext::of(&request)?;
+        let call = Authenticated::of(&request)?;
         let profiles = self
             .services
             .storage_profiles
@@ -73,7 +73,7 @@ impl StorageProfileService for StorageProfilesGrpc {
         &self,
         request: Request<GetStorageProfileRequest>,
     ) -> Result<Response<GetStorageProfileResponse>, Status> {
-        let call = CallContext::of(&request)?;
+        let call = Authenticated::of(&request)?;
         let profile = self
             .services
             .storage_profiles
@@ -89,7 +89,7 @@ impl StorageProfileService for StorageProfilesGrpc {
         &self,
         request: Request<CreateStorageProfileRequest>,
     ) -> Result<Response<CreateStorageProfileResponse>, Status> {
-        let call = CallContext::of(&request)?;
+        let call = Authenticated::of(&request)?;
         let body = request.into_inner();
         let input = NewStorageProfile {
             name: body.name,
@@ -114,7 +114,7 @@ impl StorageProfileService for StorageProfilesGrpc {
         &self,
         request: Request<UpdateStorageProfileRequest>,
     ) -> Result<Response<UpdateStorageProfileResponse>, Status> {
-        let call = CallContext::of(&request)?;
+        let call = Authenticated::of(&request)?;
         let body = request.into_inner();
         let patch = StorageProfilePatch {
             display_name: body.display_name,
@@ -136,7 +136,7 @@ impl StorageProfileService for StorageProfilesGrpc {
         &self,
         request: Request<DeleteStorageProfileRequest>,
     ) -> Result<Response<DeleteStorageProfileResponse>, Status> {
-        let call = CallContext::of(&request)?;
+        let call = Authenticated::of(&request)?;
         let profile = self
             .services
             .storage_profiles
@@ -152,7 +152,7 @@ impl StorageProfileService for StorageProfilesGrpc {
         &self,
         request: Request<SetDefaultStorageProfileRequest>,
     ) -> Result<Response<SetDefaultStorageProfileResponse>, Status> {
-        let call = CallContext::of(&request)?;
+        let call = Authenticated::of(&request)?;
         let profile = self
             .services
             .storage_profiles

@@ -1,7 +1,7 @@
 use tonic::{Request, Response, Status};
 
 use super::{
-    CallContext,
+    Authenticated,
     auth::user_to_proto,
     proto::{
         CreateUserRequest, CreateUserResponse, GetUserRequest, GetUserResponse, ListUsersRequest,
@@ -31,7 +31,7 @@ impl UserService for UsersGrpc {
         &self,
         request: Request<ListUsersRequest>,
     ) -> Result<Response<ListUsersResponse>, Status> {
-        let call = CallContext::of(&request)?;
+        let call = Authenticated::of(&request)?;
         let users = self
             .services
             .users
@@ -47,7 +47,7 @@ impl UserService for UsersGrpc {
         &self,
         request: Request<GetUserRequest>,
     ) -> Result<Response<GetUserResponse>, Status> {
-        let call = CallContext::of(&request)?;
+        let call = Authenticated::of(&request)?;
         let user = self
             .services
             .users
@@ -63,7 +63,7 @@ impl UserService for UsersGrpc {
         &self,
         request: Request<CreateUserRequest>,
     ) -> Result<Response<CreateUserResponse>, Status> {
-        let call = CallContext::of(&request)?;
+        let call = Authenticated::of(&request)?;
         let body = request.into_inner();
         let role_name = if body.role.is_empty() {
             "user"
@@ -86,7 +86,7 @@ impl UserService for UsersGrpc {
         &self,
         request: Request<UpdateUserRequest>,
     ) -> Result<Response<UpdateUserResponse>, Status> {
-        let call = CallContext::of(&request)?;
+        let call = Authenticated::of(&request)?;
         let body = request.into_inner();
         let permissions = if body.reset_permissions {
             Some(None)
@@ -119,7 +119,7 @@ impl UserService for UsersGrpc {
         &self,
         request: Request<ResetUserPasswordRequest>,
     ) -> Result<Response<ResetUserPasswordResponse>, Status> {
-        let call = CallContext::of(&request)?;
+        let call = Authenticated::of(&request)?;
         let body = request.into_inner();
         let change = UserChange {
             password: Some(body.password),

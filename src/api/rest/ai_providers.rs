@@ -3,7 +3,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::Path;
-use super::{ApiError, Caller, Data, IdPath, JsonBody, data, present, utc};
+use super::{ApiError, Authenticated, Data, IdPath, JsonBody, data, present, utc};
 use crate::{
     domain::{AiProvider, AiProviderPatch, AiProviderTest, NewAiProvider},
     service::Services,
@@ -107,7 +107,7 @@ impl From<AiProviderTest> for AiProviderTestDto {
 )]
 pub async fn list(
     State(services): State<Services>,
-    Caller(principal): Caller,
+    Authenticated(principal): Authenticated,
 ) -> Result<impl IntoResponse, ApiError> {
     let providers = services.ai_providers.list(&principal).await?;
     Ok(data(
@@ -128,7 +128,7 @@ pub async fn list(
 )]
 pub async fn get(
     State(services): State<Services>,
-    Caller(principal): Caller,
+    Authenticated(principal): Authenticated,
     Path(IdPath { id }): Path<IdPath>,
 ) -> Result<impl IntoResponse, ApiError> {
     Ok(data(AiProviderDto::from(
@@ -146,7 +146,7 @@ pub async fn get(
 )]
 pub async fn create(
     State(services): State<Services>,
-    Caller(principal): Caller,
+    Authenticated(principal): Authenticated,
     JsonBody(body): JsonBody<CreateAiProviderBody>,
 ) -> Result<impl IntoResponse, ApiError> {
     let input = NewAiProvider {
@@ -172,7 +172,7 @@ pub async fn create(
 )]
 pub async fn update(
     State(services): State<Services>,
-    Caller(principal): Caller,
+    Authenticated(principal): Authenticated,
     Path(IdPath { id }): Path<IdPath>,
     JsonBody(body): JsonBody<UpdateAiProviderBody>,
 ) -> Result<impl IntoResponse, ApiError> {
@@ -198,7 +198,7 @@ pub async fn update(
 )]
 pub async fn delete(
     State(services): State<Services>,
-    Caller(principal): Caller,
+    Authenticated(principal): Authenticated,
     Path(IdPath { id }): Path<IdPath>,
 ) -> Result<impl IntoResponse, ApiError> {
     Ok(data(AiProviderDto::from(
@@ -216,7 +216,7 @@ pub async fn delete(
 )]
 pub async fn activate(
     State(services): State<Services>,
-    Caller(principal): Caller,
+    Authenticated(principal): Authenticated,
     Path(IdPath { id }): Path<IdPath>,
 ) -> Result<impl IntoResponse, ApiError> {
     Ok(data(AiProviderDto::from(
@@ -234,7 +234,7 @@ pub async fn activate(
 )]
 pub async fn test(
     State(services): State<Services>,
-    Caller(principal): Caller,
+    Authenticated(principal): Authenticated,
     Path(IdPath { id }): Path<IdPath>,
 ) -> Result<impl IntoResponse, ApiError> {
     Ok(data(AiProviderTestDto::from(
@@ -254,7 +254,7 @@ pub async fn test(
 )]
 pub async fn replace(
     services: State<Services>,
-    caller: Caller,
+    caller: Authenticated,
     id: Path<IdPath>,
     body: JsonBody<UpdateAiProviderBody>,
 ) -> Result<impl IntoResponse, ApiError> {

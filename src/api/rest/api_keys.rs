@@ -3,7 +3,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::Path;
-use super::{ApiError, Caller, Data, IdPath, JsonBody, data, utc};
+use super::{ApiError, Authenticated, Data, IdPath, JsonBody, data, utc};
 use crate::{domain::ApiKeyInfo, service::Services};
 
 #[derive(Serialize, ToSchema)]
@@ -59,7 +59,7 @@ pub struct CreateApiKeyBody {
 )]
 pub async fn list(
     State(services): State<Services>,
-    Caller(principal): Caller,
+    Authenticated(principal): Authenticated,
 ) -> Result<impl IntoResponse, ApiError> {
     let keys = services.auth.list_api_keys(&principal).await?;
     Ok(data(
@@ -77,7 +77,7 @@ pub async fn list(
 )]
 pub async fn create(
     State(services): State<Services>,
-    Caller(principal): Caller,
+    Authenticated(principal): Authenticated,
     JsonBody(body): JsonBody<CreateApiKeyBody>,
 ) -> Result<impl IntoResponse, ApiError> {
     let (created, info) = services
@@ -101,7 +101,7 @@ pub async fn create(
 )]
 pub async fn revoke(
     State(services): State<Services>,
-    Caller(principal): Caller,
+    Authenticated(principal): Authenticated,
     Path(IdPath { id }): Path<IdPath>,
 ) -> Result<impl IntoResponse, ApiError> {
     services.auth.revoke_api_key(&principal, &id).await?;

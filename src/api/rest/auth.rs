@@ -2,7 +2,7 @@ use axum::{Extension, extract::State, http::StatusCode, response::IntoResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{ApiError, Caller, Data, JsonBody, data, utc};
+use super::{ApiError, Authenticated, Data, JsonBody, data, utc};
 use crate::{
     api::middleware::RequestContext,
     domain::{Session, User},
@@ -138,7 +138,7 @@ pub async fn logout(
 )]
 pub async fn me(
     State(services): State<Services>,
-    Caller(principal): Caller,
+    Authenticated(principal): Authenticated,
 ) -> Result<impl IntoResponse, ApiError> {
     Ok(data(UserDto::from(services.auth.me(&principal)?)))
 }

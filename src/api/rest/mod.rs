@@ -263,12 +263,12 @@ pub struct IdPath {
     pub id: String,
 }
 
-/// The authenticated caller, from the shared request layer. Every route that
-/// takes a `Caller` needs credentials, so an anonymous request is refused here,
+/// The authenticated principal, from the shared request layer. Every route that
+/// takes `Authenticated` needs credentials, so an anonymous request is refused here,
 /// before its body is read: it learns about the missing credentials first.
-pub struct Caller(pub Principal);
+pub struct Authenticated(pub Principal);
 
-impl<S: Send + Sync> FromRequestParts<S> for Caller {
+impl<S: Send + Sync> FromRequestParts<S> for Authenticated {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
@@ -278,7 +278,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
         };
         match principal {
             Principal::Anonymous => Err(ApiError(Error::Unauthorized)),
-            principal => Ok(Caller(principal)),
+            principal => Ok(Authenticated(principal)),
         }
     }
 }

@@ -25,7 +25,7 @@ use crate::{
 struct PublicAssetDto {
     id: String,
     #[serde(rename = "type")]
-    kind: String,
+    asset_type: String,
     original_file_name: Option<String>,
     content_type: String,
     size: u64,
@@ -55,7 +55,7 @@ impl From<Asset> for PublicAssetDto {
     fn from(a: Asset) -> Self {
         PublicAssetDto {
             id: a.id.to_string(),
-            kind: a.kind,
+            asset_type: a.asset_type,
             original_file_name: a.original_file_name,
             content_type: a.content_type,
             size: a.size,

@@ -4,7 +4,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::Path;
-use super::{ApiError, Caller, Data, assets::AssetDto, data, optional_json};
+use super::{ApiError, Authenticated, Data, assets::AssetDto, data, optional_json};
 use crate::{
     domain::{SkillInfo, SkillRunOutcome},
     service::Services,
@@ -37,7 +37,7 @@ impl From<SkillInfo> for SkillDto {
 )]
 pub async fn list(
     State(services): State<Services>,
-    Caller(principal): Caller,
+    Authenticated(principal): Authenticated,
 ) -> Result<impl IntoResponse, ApiError> {
     let skills = services.skills.list(&principal)?;
     Ok(data(
@@ -99,7 +99,7 @@ impl From<SkillRunOutcome> for SkillRunDto {
 )]
 pub async fn run(
     State(services): State<Services>,
-    Caller(principal): Caller,
+    Authenticated(principal): Authenticated,
     Path((id, skill_name)): Path<(String, String)>,
     body: Bytes,
 ) -> Result<impl IntoResponse, ApiError> {

@@ -4,7 +4,7 @@ use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
 use super::Path;
-use super::{ApiError, Caller, Data, IdPath, JsonBody, data, utc};
+use super::{ApiError, Authenticated, Data, IdPath, JsonBody, data, utc};
 use crate::{
     domain::{NewStorageProfile, StorageProfile, StorageProfilePatch},
     service::Services,
@@ -85,7 +85,7 @@ pub struct UpdateStorageProfileBody {
 )]
 pub async fn list(
     State(services): State<Services>,
-    Caller(principal): Caller,
+    Authenticated(principal): Authenticated,
 ) -> Result<impl IntoResponse, ApiError> {
     let profiles = services.storage_profiles.list(&principal).await?;
     Ok(data(
@@ -106,7 +106,7 @@ pub async fn list(
 )]
 pub async fn get(
     State(services): State<Services>,
-    Caller(principal): Caller,
+    Authenticated(principal): Authenticated,
     Path(IdPath { id }): Path<IdPath>,
 ) -> Result<impl IntoResponse, ApiError> {
     Ok(data(StorageProfileDto::from(
@@ -124,7 +124,7 @@ pub async fn get(
 )]
 pub async fn create(
     State(services): State<Services>,
-    Caller(principal): Caller,
+    Authenticated(principal): Authenticated,
     JsonBody(body): JsonBody<CreateStorageProfileBody>,
 ) -> Result<impl IntoResponse, ApiError> {
     let input = NewStorageProfile {
@@ -150,7 +150,7 @@ pub async fn create(
 )]
 pub async fn update(
     State(services): State<Services>,
-    Caller(principal): Caller,
+    Authenticated(principal): Authenticated,
     Path(IdPath { id }): Path<IdPath>,
     JsonBody(body): JsonBody<UpdateStorageProfileBody>,
 ) -> Result<impl IntoResponse, ApiError> {
@@ -195,7 +195,7 @@ async fn set_enabled(
 )]
 pub async fn enable(
     State(services): State<Services>,
-    Caller(principal): Caller,
+    Authenticated(principal): Authenticated,
     Path(IdPath { id }): Path<IdPath>,
 ) -> Result<impl IntoResponse, ApiError> {
     Ok(data(set_enabled(&services, &principal, &id, true).await?))
@@ -211,7 +211,7 @@ pub async fn enable(
 )]
 pub async fn disable(
     State(services): State<Services>,
-    Caller(principal): Caller,
+    Authenticated(principal): Authenticated,
     Path(IdPath { id }): Path<IdPath>,
 ) -> Result<impl IntoResponse, ApiError> {
     Ok(data(set_enabled(&services, &principal, &id, false).await?))
@@ -227,7 +227,7 @@ pub async fn disable(
 )]
 pub async fn set_default(
     State(services): State<Services>,
-    Caller(principal): Caller,
+    Authenticated(principal): Authenticated,
     Path(IdPath { id }): Path<IdPath>,
 ) -> Result<impl IntoResponse, ApiError> {
     Ok(data(StorageProfileDto::from(
@@ -248,7 +248,7 @@ pub async fn set_default(
 )]
 pub async fn delete(
     State(services): State<Services>,
-    Caller(principal): Caller,
+    Authenticated(principal): Authenticated,
     Path(IdPath { id }): Path<IdPath>,
 ) -> Result<impl IntoResponse, ApiError> {
     Ok(data(StorageProfileDto::from(

@@ -3,7 +3,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::Path;
-use super::{ApiError, Caller, Data, IdPath, JsonBody, auth::UserDto, data, present};
+use super::{ApiError, Authenticated, Data, IdPath, JsonBody, auth::UserDto, data, present};
 use crate::{
     domain::Role,
     service::{Services, UserChange},
@@ -54,7 +54,7 @@ pub struct SetPermissionsBody {
 )]
 pub async fn list(
     State(services): State<Services>,
-    Caller(principal): Caller,
+    Authenticated(principal): Authenticated,
 ) -> Result<impl IntoResponse, ApiError> {
     let users = services.users.list(&principal).await?;
     Ok(data(
@@ -72,7 +72,7 @@ pub async fn list(
 )]
 pub async fn get(
     State(services): State<Services>,
-    Caller(principal): Caller,
+    Authenticated(principal): Authenticated,
     Path(IdPath { id }): Path<IdPath>,
 ) -> Result<impl IntoResponse, ApiError> {
     Ok(data(UserDto::from(
@@ -90,7 +90,7 @@ pub async fn get(
 )]
 pub async fn create(
     State(services): State<Services>,
-    Caller(principal): Caller,
+    Authenticated(principal): Authenticated,
     JsonBody(body): JsonBody<CreateUserBody>,
 ) -> Result<impl IntoResponse, ApiError> {
     let role: Role = body.role.as_deref().unwrap_or("user").parse()?;
@@ -123,7 +123,7 @@ async fn change(
 )]
 pub async fn update(
     State(services): State<Services>,
-    Caller(principal): Caller,
+    Authenticated(principal): Authenticated,
     Path(IdPath { id }): Path<IdPath>,
     JsonBody(body): JsonBody<UpdateUserBody>,
 ) -> Result<impl IntoResponse, ApiError> {
@@ -146,7 +146,7 @@ pub async fn update(
 )]
 pub async fn enable(
     State(services): State<Services>,
-    Caller(principal): Caller,
+    Authenticated(principal): Authenticated,
     Path(IdPath { id }): Path<IdPath>,
 ) -> Result<impl IntoResponse, ApiError> {
     let update = UserChange {
@@ -166,7 +166,7 @@ pub async fn enable(
 )]
 pub async fn disable(
     State(services): State<Services>,
-    Caller(principal): Caller,
+    Authenticated(principal): Authenticated,
     Path(IdPath { id }): Path<IdPath>,
 ) -> Result<impl IntoResponse, ApiError> {
     let update = UserChange {
@@ -187,7 +187,7 @@ pub async fn disable(
 )]
 pub async fn reset_password(
     State(services): State<Services>,
-    Caller(principal): Caller,
+    Authenticated(principal): Authenticated,
     Path(IdPath { id }): Path<IdPath>,
     JsonBody(body): JsonBody<ResetPasswordBody>,
 ) -> Result<impl IntoResponse, ApiError> {
@@ -209,7 +209,7 @@ pub async fn reset_password(
 )]
 pub async fn set_permissions(
     State(services): State<Services>,
-    Caller(principal): Caller,
+    Authenticated(principal): Authenticated,
     Path(IdPath { id }): Path<IdPath>,
     JsonBody(body): JsonBody<SetPermissionsBody>,
 ) -> Result<impl IntoResponse, ApiError> {

@@ -314,7 +314,7 @@ impl AssetService {
         let process = metadata.run_enrichment.unwrap_or(true);
         let asset = Asset {
             id: staged.id,
-            kind: "image".into(),
+            asset_type: "image".into(),
             status: if process {
                 AssetStatus::Pending
             } else {

@@ -13,7 +13,7 @@ pub struct AssetSummaryDto {
     id: String,
     /// Always `image` today.
     #[serde(rename = "type")]
-    kind: String,
+    asset_type: String,
     /// `pending`, `processing`, `ready` or `failed`.
     status: &'static str,
     original_file_name: Option<String>,
@@ -121,7 +121,7 @@ impl From<Asset> for AssetSummaryDto {
     fn from(asset: Asset) -> Self {
         AssetSummaryDto {
             id: asset.id.to_string(),
-            kind: asset.kind,
+            asset_type: asset.asset_type,
             status: asset.status.as_str(),
             original_file_name: asset.original_file_name,
             content_type: asset.content_type,

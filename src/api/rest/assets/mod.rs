@@ -16,8 +16,8 @@ use utoipa::{IntoParams, ToSchema, openapi::Object};
 
 use super::Path;
 use super::{
-    ApiError, AssetIdPath, Caller, Data, JsonBody, JsonValue, content::content_response, data,
-    invalid_json, one_of, optional_json, present, utc,
+    ApiError, AssetIdPath, Authenticated, Data, JsonBody, JsonValue, content::content_response,
+    data, invalid_json, one_of, optional_json, present, utc,
 };
 use crate::{
     domain::{
@@ -39,7 +39,7 @@ use dto::AssetPageDto;
 )]
 pub async fn list(
     State(services): State<Services>,
-    Caller(principal): Caller,
+    Authenticated(principal): Authenticated,
     query: Result<Query<AssetListQuery>, QueryRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
     let Query(query) = query.map_err(|r| Error::InvalidRequest(r.body_text()))?;
@@ -130,7 +130,7 @@ pub(super) fn list_params(query: AssetListQuery) -> Result<ListParams, Error> {
 )]
 pub async fn get(
     State(services): State<Services>,
-    Caller(principal): Caller,
+    Authenticated(principal): Authenticated,
     Path(AssetIdPath { id }): Path<AssetIdPath>,
 ) -> Result<impl IntoResponse, ApiError> {
     let details = services.assets.get(&principal, &id).await?;
@@ -167,7 +167,7 @@ pub struct UpdateAssetBody {
 )]
 pub async fn update(
     State(services): State<Services>,
-    Caller(principal): Caller,
+    Authenticated(principal): Authenticated,
     Path(AssetIdPath { id }): Path<AssetIdPath>,
     JsonBody(body): JsonBody<UpdateAssetBody>,
 ) -> Result<impl IntoResponse, ApiError> {
@@ -219,7 +219,7 @@ impl From<DeletedAsset> for DeletedAssetDto {
 )]
 pub async fn delete(
     State(services): State<Services>,
-    Caller(principal): Caller,
+    Authenticated(principal): Authenticated,
     Path(AssetIdPath { id }): Path<AssetIdPath>,
     body: Bytes,
 ) -> Result<impl IntoResponse, ApiError> {
@@ -296,7 +296,7 @@ impl From<BatchDeleteOutcome> for BatchDeleteAssetsDto {
 )]
 pub async fn batch_delete(
     State(services): State<Services>,
-    Caller(principal): Caller,
+    Authenticated(principal): Authenticated,
     JsonValue(body): JsonValue,
 ) -> Result<impl IntoResponse, ApiError> {
     let ids = BatchDeleteAssetsBody::parse(body)?.into_ids();
@@ -317,7 +317,7 @@ pub async fn batch_delete(
 )]
 pub async fn content(
     State(services): State<Services>,
-    Caller(principal): Caller,
+    Authenticated(principal): Authenticated,
     Path(AssetIdPath { id }): Path<AssetIdPath>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
@@ -401,7 +401,7 @@ impl From<UsageStats> for UsageStatsDto {
 )]
 pub async fn usage_stats(
     State(services): State<Services>,
-    Caller(principal): Caller,
+    Authenticated(principal): Authenticated,
 ) -> Result<impl IntoResponse, ApiError> {
     let stats = services.assets.usage_stats(&principal).await?;
     Ok(data(UsageStatsDto::from(stats)))

@@ -10,7 +10,7 @@ use axum::{
 use futures_util::{Stream, StreamExt, stream};
 use utoipa::ToSchema;
 
-use super::super::{ApiError, Caller, Data, data};
+use super::super::{ApiError, Authenticated, Data, data};
 use super::dto::AssetDto;
 use crate::{
     domain::{MAX_TEXT_LEN, UploadMetadata, UploadPart},
@@ -63,7 +63,7 @@ pub struct UploadForm {
 /// the client receives the error rather than a reset connection.
 pub async fn upload(
     State(services): State<Services>,
-    caller: Result<Caller, ApiError>,
+    caller: Result<Authenticated, ApiError>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
@@ -72,7 +72,7 @@ pub async fn upload(
         Err(err) => return Err(caller.err().unwrap_or(ApiError(err))),
     };
     let received = match caller {
-        Ok(Caller(principal)) => services.assets.upload(&principal, &mut parts).await,
+        Ok(Authenticated(principal)) => services.assets.upload(&principal, &mut parts).await,
         Err(refused) => Err(refused.0),
     };
     match received {
