@@ -29,7 +29,7 @@ use crate::{
 use configuration::{PRIVATE_TOKEN, capabilities, secret_field};
 use registry::StorageRegistry;
 
-/// The backend this instance was configured with (`TESSERA_STORAGE_ROOT`),
+/// The backend this instance was configured with (`TESSERA_STORAGE_LOCAL_ROOT`),
 /// behind the `local` profile.
 pub struct LocalProfile {
     pub id: String,
