@@ -149,6 +149,9 @@ pub enum Error {
     Forbidden { permission: &'static str },
     #[error("no route for this path")]
     RouteNotFound,
+    /// gRPC's own answer to a method it does not serve is `UNIMPLEMENTED`.
+    #[error("no such gRPC service or method")]
+    RpcNotFound,
     #[error("method not allowed on this path")]
     MethodNotAllowed,
     /// Detail is logged where the failure happens; clients see a generic message.
@@ -259,6 +262,7 @@ error_codes! {
     ApiKeyInvalid => "api_key_invalid", UNAUTHORIZED, Unauthenticated;
     Forbidden => "auth_forbidden", FORBIDDEN, PermissionDenied;
     RouteNotFound => "route_not_found", NOT_FOUND, NotFound;
+    RpcNotFound => "rpc_not_found", NOT_FOUND, Unimplemented;
     MethodNotAllowed => "method_not_allowed", METHOD_NOT_ALLOWED, Unimplemented;
     Internal => "internal_error", INTERNAL_SERVER_ERROR, Internal;
 }
@@ -400,6 +404,7 @@ impl Error {
                 permission: "example",
             },
             ErrorCode::RouteNotFound => Error::RouteNotFound,
+            ErrorCode::RpcNotFound => Error::RpcNotFound,
             ErrorCode::MethodNotAllowed => Error::MethodNotAllowed,
             ErrorCode::Internal => Error::Internal("example".into()),
         }

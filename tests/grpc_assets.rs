@@ -277,6 +277,22 @@ async fn errors_carry_the_rest_code(backend: Backend) {
         (err.code(), reason(&err).as_str()),
         (Code::Unauthenticated, "auth_unauthorized")
     );
+    // A method nobody serves: gRPC's UNIMPLEMENTED, with the code like any error.
+    let (channel, _) = server.grpc_parts(None).await;
+    let mut raw = tonic::client::Grpc::new(channel);
+    raw.ready().await.expect("channel ready");
+    let err = raw
+        .unary::<GetUsageStatsRequest, proto::GetUsageStatsResponse, _>(
+            tonic::Request::new(GetUsageStatsRequest {}),
+            http::uri::PathAndQuery::from_static("/tessera.v1.NoSuchService/NoSuchMethod"),
+            tonic_prost::ProstCodec::default(),
+        )
+        .await
+        .expect_err("unknown method");
+    assert_eq!(
+        (err.code(), reason(&err).as_str()),
+        (Code::Unimplemented, "rpc_not_found")
+    );
     let mut wrong = server.grpc_with_key(Some("tsk_not_a_real_key")).await;
     let err = wrong
         .get_asset(GetAssetRequest { id: "x".into() })

@@ -7,6 +7,31 @@ pub mod middleware;
 pub mod rest;
 pub mod server;
 
+use axum::{
+    extract::Request,
+    http::header,
+    response::{IntoResponse, Response},
+};
+
+use crate::{error::Error, telemetry};
+
+/// What answers a path no route serves: a gRPC call gets a gRPC status
+/// (`rpc_not_found`, `UNIMPLEMENTED` as gRPC clients expect), anything else
+/// the REST envelope (`route_not_found`).
+pub(crate) async fn route_not_found(request: Request) -> Response {
+    let is_grpc = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/grpc"));
+    if is_grpc {
+        let trace_id = telemetry::current_trace_id();
+        return grpc::status(Error::RpcNotFound, trace_id.as_deref())
+            .into_http::<axum::body::Body>();
+    }
+    rest::ApiError(Error::RouteNotFound).into_response()
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;

@@ -15,7 +15,6 @@ mod users;
 
 use axum::{
     Extension, Json, Router,
-    body::Body,
     extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Request},
     http::{StatusCode, header, request::Parts},
     response::{IntoResponse, Response},
@@ -100,7 +99,7 @@ pub fn router(services: Services) -> Result<Router, serde_json::Error> {
         .route_layer(axum::middleware::from_fn(
             crate::api::middleware::remember_route,
         ))
-        .fallback(route_not_found)
+        .fallback(super::route_not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(Extension(document))
         .with_state(services))
@@ -192,19 +191,6 @@ pub struct ErrorDetail {
 fn error_codes() -> utoipa::openapi::Object {
     let names: Vec<&str> = ErrorCode::ALL.iter().map(|code| code.as_str()).collect();
     one_of(&names)
-}
-
-async fn route_not_found(request: Request) -> Response {
-    // A gRPC call to an unknown service gets a gRPC answer, not JSON.
-    let is_grpc = request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/grpc"));
-    if is_grpc {
-        return tonic::Status::unimplemented("unknown gRPC service").into_http::<Body>();
-    }
-    ApiError(Error::RouteNotFound).into_response()
 }
 
 async fn method_not_allowed() -> ApiError {
