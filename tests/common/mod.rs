@@ -287,6 +287,18 @@ impl TestServer {
         (status, response.json().await.expect("JSON body"))
     }
 
+    /// Posts a multipart form to the upload route as it is, fields in its order.
+    pub async fn post_form(&self, form: reqwest::multipart::Form) -> (u16, serde_json::Value) {
+        let response = self
+            .post("/api/v1/assets")
+            .multipart(form)
+            .send()
+            .await
+            .expect("POST");
+        let status = response.status().as_u16();
+        (status, response.json().await.expect("JSON body"))
+    }
+
     /// Uploads a test image and returns the asset JSON (`data`).
     pub async fn upload_ok(&self, relative: &str, fields: &[(&str, &str)]) -> serde_json::Value {
         let name = relative.rsplit('/').next().unwrap_or(relative);
