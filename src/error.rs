@@ -40,8 +40,12 @@ pub enum Error {
     AiProviderNotFound(String),
     #[error("an AI provider named '{0}' already exists")]
     AiProviderNameTaken(String),
-    #[error("name must be 1 to 100 characters")]
+    #[error("name is required")]
+    AiProviderNameRequired,
+    #[error("name must be at most 100 characters")]
     AiProviderNameInvalid,
+    #[error("apiBaseUrl is required")]
+    AiProviderUrlRequired,
     #[error("apiBaseUrl must be an http(s) URL without credentials: {0}")]
     AiProviderUrlInvalid(String),
     #[error("modelName is required")]
@@ -211,13 +215,15 @@ error_codes! {
     AssetBatchTooLarge => "asset_batch_too_large", BAD_REQUEST, InvalidArgument;
     SkillNotFound => "skill_not_found", NOT_FOUND, NotFound;
     SkillParametersInvalid => "skill_parameters_invalid", BAD_REQUEST, InvalidArgument;
-    AiProviderNotFound => "ai_provider_not_found", NOT_FOUND, NotFound;
-    AiProviderNameTaken => "ai_provider_name_taken", CONFLICT, AlreadyExists;
-    AiProviderNameInvalid => "ai_provider_name_invalid", BAD_REQUEST, InvalidArgument;
-    AiProviderUrlInvalid => "ai_provider_url_invalid", BAD_REQUEST, InvalidArgument;
-    AiProviderModelRequired => "ai_provider_model_required", BAD_REQUEST, InvalidArgument;
-    AiProviderApiKeyInvalid => "ai_provider_api_key_invalid", BAD_REQUEST, InvalidArgument;
-    AiProviderPromptTooLong => "ai_provider_prompt_too_long", BAD_REQUEST, InvalidArgument;
+    AiProviderNotFound => "ai_provider_profile_not_found", NOT_FOUND, NotFound;
+    AiProviderNameTaken => "ai_provider_profile_name_conflict", BAD_REQUEST, AlreadyExists;
+    AiProviderNameRequired => "ai_provider_profile_name_required", BAD_REQUEST, InvalidArgument;
+    AiProviderNameInvalid => "ai_provider_profile_name_invalid", BAD_REQUEST, InvalidArgument;
+    AiProviderUrlRequired => "ai_provider_profile_api_base_url_required", BAD_REQUEST, InvalidArgument;
+    AiProviderUrlInvalid => "ai_provider_profile_api_base_url_invalid", BAD_REQUEST, InvalidArgument;
+    AiProviderModelRequired => "ai_provider_profile_model_name_required", BAD_REQUEST, InvalidArgument;
+    AiProviderApiKeyInvalid => "ai_provider_profile_api_key_invalid", BAD_REQUEST, InvalidArgument;
+    AiProviderPromptTooLong => "ai_provider_profile_prompt_too_long", BAD_REQUEST, InvalidArgument;
     InvalidPage => "invalid_page", BAD_REQUEST, InvalidArgument;
     InvalidPageSize => "invalid_page_size", BAD_REQUEST, InvalidArgument;
     InvalidStatus => "invalid_status", BAD_REQUEST, InvalidArgument;
@@ -338,7 +344,9 @@ impl Error {
             },
             ErrorCode::AiProviderNotFound => Error::AiProviderNotFound("example".into()),
             ErrorCode::AiProviderNameTaken => Error::AiProviderNameTaken("example".into()),
+            ErrorCode::AiProviderNameRequired => Error::AiProviderNameRequired,
             ErrorCode::AiProviderNameInvalid => Error::AiProviderNameInvalid,
+            ErrorCode::AiProviderUrlRequired => Error::AiProviderUrlRequired,
             ErrorCode::AiProviderUrlInvalid => Error::AiProviderUrlInvalid("example".into()),
             ErrorCode::AiProviderModelRequired => Error::AiProviderModelRequired,
             ErrorCode::AiProviderApiKeyInvalid => Error::AiProviderApiKeyInvalid,

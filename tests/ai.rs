@@ -6,8 +6,8 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use tessera::api::grpc::proto::{
     ActivateAiProviderRequest, CreateAiProviderRequest, DeleteAiProviderRequest,
-    ListAiProvidersRequest, TestAiProviderRequest, UpdateAiProviderRequest,
-    ai_provider_service_client::AiProviderServiceClient,
+    GetActiveAiProviderRequest, ListAiProvidersRequest, TestAiProviderRequest,
+    UpdateAiProviderRequest, ai_provider_service_client::AiProviderServiceClient,
 };
 use tonic::Code;
 
@@ -20,6 +20,7 @@ use crate::on_both_databases;
 
 on_both_databases!(
     profiles_are_validated_and_keys_never_leave,
+    nekohub_profile_contract,
     uploads_get_captions_and_alt_text,
     failures_are_recorded_without_secrets,
     profiles_through_grpc,
@@ -81,25 +82,28 @@ async fn profiles_are_validated_and_keys_never_leave(backend: Backend) {
     for (patch, code) in [
         (
             json!({ "apiBaseUrl": "ftp://models.example" }),
-            "ai_provider_url_invalid",
+            "ai_provider_profile_api_base_url_invalid",
         ),
         (
             json!({ "apiBaseUrl": "http://user:pw@models.example" }),
-            "ai_provider_url_invalid",
+            "ai_provider_profile_api_base_url_invalid",
         ),
         (
             json!({ "apiBaseUrl": "not a url" }),
-            "ai_provider_url_invalid",
+            "ai_provider_profile_api_base_url_invalid",
         ),
-        (json!({ "modelName": "  " }), "ai_provider_model_required"),
-        (json!({ "name": "" }), "ai_provider_name_invalid"),
+        (
+            json!({ "modelName": "  " }),
+            "ai_provider_profile_model_name_required",
+        ),
+        (json!({ "name": "" }), "ai_provider_profile_name_required"),
         (
             json!({ "apiKey": "has spaces in it" }),
-            "ai_provider_api_key_invalid",
+            "ai_provider_profile_api_key_invalid",
         ),
         (
             json!({ "defaultSystemPrompt": "x".repeat(4001) }),
-            "ai_provider_prompt_too_long",
+            "ai_provider_profile_prompt_too_long",
         ),
     ] {
         let mut body = valid.clone();
@@ -116,7 +120,7 @@ async fn profiles_are_validated_and_keys_never_leave(backend: Backend) {
     let (status, error) = create(&server, json!({ "name": "p", "modelName": "m" })).await;
     assert_eq!(
         (status, error["error"]["code"].as_str()),
-        (400, Some("ai_provider_url_invalid"))
+        (400, Some("ai_provider_profile_api_base_url_required"))
     );
 
     let first = active_provider(&server, &fake, json!({})).await;
@@ -127,7 +131,7 @@ async fn profiles_are_validated_and_keys_never_leave(backend: Backend) {
     .await;
     assert_eq!(
         (status, taken["error"]["code"].as_str()),
-        (409, Some("ai_provider_name_taken"))
+        (400, Some("ai_provider_profile_name_conflict"))
     );
     let (status, second) = create(&server, json!({ "name": "local", "apiBaseUrl": format!("{}/v1/", fake.base_url), "modelName": "llava" })).await;
     assert_eq!(status, 201);
@@ -152,7 +156,7 @@ async fn profiles_are_validated_and_keys_never_leave(backend: Backend) {
         .find(|p| p["id"] == first.as_str())
         .unwrap()
         .clone();
-    assert_eq!(fake_profile["apiKey"], "****6789");
+    assert_eq!(fake_profile["apiKey"], "sk-***");
     assert_eq!(fake_profile["isActive"], true);
     assert_eq!(fake_profile["modelName"], "vision-test-1");
 
@@ -206,7 +210,7 @@ async fn profiles_are_validated_and_keys_never_leave(backend: Backend) {
     let (status, body) = server.get_json(&missing).await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
-        (404, Some("ai_provider_not_found"))
+        (404, Some("ai_provider_profile_not_found"))
     );
     assert_eq!(
         server
@@ -249,6 +253,161 @@ async fn profiles_are_validated_and_keys_never_leave(backend: Backend) {
             .status(),
         401
     );
+}
+
+/// NekoHub's AI provider contract (§1.8, §2.18): the active profile, tests
+/// of saved and unsaved configurations, activation rules, names unique in
+/// any case, the prompt in use always shown, the delete answer.
+async fn nekohub_profile_contract(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let fake = FakeAi::start().await;
+    let (status, none) = server.get_json(&format!("{PROVIDERS}/active")).await;
+    assert_eq!((status, &none["data"]), (200, &Value::Null), "{none}");
+
+    // The first profile becomes active without being asked; the prompt in
+    // use is shown even when the profile has none of its own.
+    let (status, first) = create(
+        &server,
+        json!({ "name": "Primary", "apiBaseUrl": fake.base_url, "apiKey": "key-provider-a-0123", "modelName": "m1" }),
+    )
+    .await;
+    assert_eq!(status, 201, "{first}");
+    let first = first["data"].clone();
+    assert_eq!(first["isActive"], true);
+    assert_eq!(first["apiKey"], "key-***");
+    assert_eq!(
+        first["defaultSystemPrompt"],
+        tessera::ai::DEFAULT_SYSTEM_PROMPT
+    );
+    let (status, conflict) = create(
+        &server,
+        json!({ "name": "PRIMARY", "apiBaseUrl": fake.base_url, "modelName": "m" }),
+    )
+    .await;
+    assert_eq!(
+        (status, conflict["error"]["code"].as_str()),
+        (400, Some("ai_provider_profile_name_conflict"))
+    );
+    let (_, second) = create(
+        &server,
+        json!({ "name": "secondary", "apiBaseUrl": fake.base_url, "modelName": "m2", "defaultSystemPrompt": "Answer in JSON." }),
+    )
+    .await;
+    let second = second["data"].clone();
+    assert_eq!(second["isActive"], false, "one active profile already");
+    let (_, active) = server.get_json(&format!("{PROVIDERS}/active")).await;
+    assert_eq!(active["data"]["id"], first["id"]);
+
+    // PATCH isActive: true moves the active mark, false leaves none.
+    let second_url = format!("{PROVIDERS}/{}", second["id"].as_str().unwrap());
+    let patch = |body: Value| server.patch(&second_url).json(&body).send();
+    assert_eq!(
+        patch(json!({ "isActive": true })).await.unwrap().status(),
+        200
+    );
+    let (_, list) = server.get_json(PROVIDERS).await;
+    assert_eq!(list["data"][0]["id"], second["id"], "active first: {list}");
+    assert_eq!(list["data"][1]["isActive"], false);
+    assert_eq!(
+        patch(json!({ "isActive": false })).await.unwrap().status(),
+        200
+    );
+    let (_, none) = server.get_json(&format!("{PROVIDERS}/active")).await;
+    assert_eq!(none["data"], Value::Null);
+
+    // Test an unsaved configuration: it is called as given.
+    let server = &server;
+    let test = |body: Value| async move {
+        let response = server
+            .post(&format!("{PROVIDERS}/test"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        (
+            response.status().as_u16(),
+            response.json::<Value>().await.unwrap(),
+        )
+    };
+    let (status, tested) = test(json!({
+        "apiBaseUrl": fake.base_url, "apiKey": "sk-unsaved", "modelName": "gpt-4.1-mini",
+        "defaultSystemPrompt": "Return JSON only."
+    }))
+    .await;
+    assert_eq!(status, 200, "{tested}");
+    assert_eq!(tested["data"]["succeeded"], true);
+    assert_eq!(tested["data"]["caption"], "A cat resting on a blanket");
+    assert_eq!(tested["data"]["resolvedModelName"], "gpt-4.1-mini");
+    assert_eq!(tested["data"]["resolvedApiBaseUrl"], fake.base_url.as_str());
+    assert_eq!(tested["data"]["errorMessage"], Value::Null);
+    let seen = fake.seen().last().unwrap().clone();
+    assert_eq!(seen.authorization.as_deref(), Some("Bearer sk-unsaved"));
+    assert_eq!(seen.model(), "gpt-4.1-mini");
+    assert_eq!(seen.system_prompt(), "Return JSON only.");
+    for (body, code) in [
+        (
+            json!({ "apiBaseUrl": fake.base_url }),
+            "ai_provider_profile_model_name_required",
+        ),
+        (
+            json!({ "modelName": "m" }),
+            "ai_provider_profile_api_base_url_required",
+        ),
+        (
+            json!({ "apiBaseUrl": "ftp://x", "modelName": "m" }),
+            "ai_provider_profile_api_base_url_invalid",
+        ),
+        (
+            json!({ "profileId": uuid::Uuid::now_v7() }),
+            "ai_provider_profile_not_found",
+        ),
+    ] {
+        let (status, refused) = test(body.clone()).await;
+        let expected = if code.ends_with("not_found") {
+            404
+        } else {
+            400
+        };
+        assert_eq!(
+            (status, refused["error"]["code"].as_str()),
+            (expected, Some(code)),
+            "{body}"
+        );
+    }
+    // A saved profile: its values, its decrypted key, overridden by what is given.
+    let (_, tested) = test(json!({ "profileId": first["id"] })).await;
+    assert_eq!(tested["data"]["resolvedModelName"], "m1");
+    assert_eq!(
+        fake.seen().last().unwrap().authorization.as_deref(),
+        Some("Bearer key-provider-a-0123")
+    );
+    let (_, tested) = test(json!({ "profileId": first["id"], "modelName": "override" })).await;
+    assert_eq!(tested["data"]["resolvedModelName"], "override");
+    assert_eq!(fake.seen().last().unwrap().model(), "override");
+    // The provider's failure is the answer, not an error.
+    fake.script([Reply::Status(401)]);
+    let (status, failed) = test(json!({ "profileId": first["id"] })).await;
+    assert_eq!(status, 200);
+    assert_eq!(failed["data"]["succeeded"], false);
+    assert_eq!(failed["data"]["caption"], Value::Null);
+    assert!(
+        failed["data"]["errorMessage"]
+            .as_str()
+            .is_some_and(|m| m.contains("401"))
+    );
+
+    // DELETE answers as NekoHub does.
+    let response = server
+        .delete(&format!("{PROVIDERS}/{}", first["id"].as_str().unwrap()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let deleted: Value = response.json().await.unwrap();
+    assert_eq!(deleted["data"]["id"], first["id"]);
+    assert_eq!(deleted["data"]["wasActive"], false);
+    assert_eq!(deleted["data"]["status"], "deleted");
+    assert!(deleted["data"]["deletedAtUtc"].is_string());
 }
 
 async fn uploads_get_captions_and_alt_text(backend: Backend) {
@@ -517,7 +676,10 @@ async fn profiles_through_grpc(backend: Backend) {
         .unwrap_err();
     assert_eq!(
         (err.code(), reason(&err).as_str()),
-        (Code::InvalidArgument, "ai_provider_url_invalid")
+        (
+            Code::InvalidArgument,
+            "ai_provider_profile_api_base_url_invalid"
+        )
     );
     let created = client
         .create_ai_provider(CreateAiProviderRequest {
@@ -526,15 +688,26 @@ async fn profiles_through_grpc(backend: Backend) {
             api_key: Some(SECRET.into()),
             model_name: "grpc-model".into(),
             default_system_prompt: None,
-            is_active: false,
+            is_active: Some(false),
         })
         .await
         .unwrap()
         .into_inner()
         .provider
         .unwrap();
-    assert_eq!(created.api_key.as_deref(), Some("****6789"));
+    assert_eq!(created.api_key.as_deref(), Some("sk-***"));
     assert!(!created.is_active);
+    // No profile is active yet; a created profile shows the prompt in use.
+    let active = client
+        .get_active_ai_provider(GetActiveAiProviderRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(active.provider.is_none());
+    assert_eq!(
+        created.default_system_prompt.as_deref(),
+        Some(tessera::ai::DEFAULT_SYSTEM_PROMPT)
+    );
     let err = client
         .create_ai_provider(CreateAiProviderRequest {
             name: "g".into(),
@@ -546,7 +719,7 @@ async fn profiles_through_grpc(backend: Backend) {
         .unwrap_err();
     assert_eq!(
         (err.code(), reason(&err).as_str()),
-        (Code::AlreadyExists, "ai_provider_name_taken")
+        (Code::AlreadyExists, "ai_provider_profile_name_conflict")
     );
 
     let activated = client
@@ -559,9 +732,55 @@ async fn profiles_through_grpc(backend: Backend) {
         .provider
         .unwrap();
     assert!(activated.is_active);
+    let active = client
+        .get_active_ai_provider(GetActiveAiProviderRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .provider
+        .expect("an active profile");
+    assert_eq!(active.id, created.id);
+    // An unsaved configuration is tried as given.
+    let tested = client
+        .test_ai_provider(TestAiProviderRequest {
+            api_base_url: Some(fake.base_url.clone()),
+            api_key: Some("unsaved-key".into()),
+            model_name: Some("unsaved-model".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(tested.succeeded, "{tested:?}");
+    assert_eq!(
+        (
+            tested.resolved_model_name.as_str(),
+            tested.resolved_api_base_url.as_str()
+        ),
+        ("unsaved-model", fake.base_url.as_str())
+    );
+    assert_eq!(
+        fake.seen().last().unwrap().authorization.as_deref(),
+        Some("Bearer unsaved-key")
+    );
+    let err = client
+        .test_ai_provider(TestAiProviderRequest {
+            api_base_url: Some(fake.base_url.clone()),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (err.code(), reason(&err).as_str()),
+        (
+            Code::InvalidArgument,
+            "ai_provider_profile_model_name_required"
+        )
+    );
     let tested = client
         .test_ai_provider(TestAiProviderRequest {
             id: created.id.clone(),
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -596,19 +815,27 @@ async fn profiles_through_grpc(backend: Backend) {
         .into_inner()
         .providers;
     assert_eq!(listed.len(), 1);
-    client
+    let deleted = client
         .delete_ai_provider(DeleteAiProviderRequest {
             id: created.id.clone(),
         })
         .await
-        .unwrap();
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        (deleted.id.as_str(), deleted.was_active),
+        (created.id.as_str(), true)
+    );
     let err = client
-        .test_ai_provider(TestAiProviderRequest { id: created.id })
+        .test_ai_provider(TestAiProviderRequest {
+            id: created.id,
+            ..Default::default()
+        })
         .await
         .unwrap_err();
     assert_eq!(
         (err.code(), reason(&err).as_str()),
-        (Code::NotFound, "ai_provider_not_found")
+        (Code::NotFound, "ai_provider_profile_not_found")
     );
 }
 
@@ -629,7 +856,7 @@ async fn profile_seeded_from_configuration(backend: Backend) {
         (Some("default"), Some(true))
     );
     assert_eq!(seeded["modelName"], "seeded-model");
-    assert_eq!(seeded["apiKey"], "****6789");
+    assert_eq!(seeded["apiKey"], "sk-***");
 
     let asset = server.upload_ok("normal/rocket_falcon9.jpg", &[]).await;
     let (_, settled) = server.wait_settled(asset["id"].as_str().unwrap()).await;

@@ -145,26 +145,53 @@ impl AiProviders {
         stored: &crate::domain::StoredAiProvider,
     ) -> Result<ResolvedProvider, AiError> {
         let record = &stored.provider;
-        let api_key = stored
+        Ok(self.client(
+            &record.api_base_url,
+            self.api_key(stored)?,
+            &record.model_name,
+            record.default_system_prompt.as_deref(),
+        ))
+    }
+
+    /// A stored profile's key, opened for a call.
+    pub fn api_key(
+        &self,
+        stored: &crate::domain::StoredAiProvider,
+    ) -> Result<Option<String>, AiError> {
+        stored
             .api_key_ciphertext
             .as_deref()
-            .map(|sealed| self.cipher.decrypt(sealed, &record.id))
+            .map(|sealed| self.cipher.decrypt(sealed, &stored.provider.id))
             .transpose()
-            .map_err(|_| AiError::KeyUnavailable)?;
-        Ok(ResolvedProvider {
+            .map_err(|_| AiError::KeyUnavailable)
+    }
+
+    /// A client for these values (a saved profile's, or a configuration
+    /// being tried before it is saved); a blank prompt is the default one.
+    pub fn client(
+        &self,
+        api_base_url: &str,
+        api_key: Option<String>,
+        model_name: &str,
+        system_prompt: Option<&str>,
+    ) -> ResolvedProvider {
+        ResolvedProvider {
             client: OpenAiClient::new(
                 self.http.clone(),
-                &record.api_base_url,
+                api_base_url,
                 api_key,
-                &record.model_name,
+                model_name,
                 self.policy,
             ),
-            model_name: record.model_name.clone(),
-            system_prompt: record
-                .default_system_prompt
-                .clone()
-                .filter(|p| !p.trim().is_empty())
-                .unwrap_or_else(|| DEFAULT_SYSTEM_PROMPT.to_string()),
-        })
+            model_name: model_name.to_string(),
+            system_prompt: effective_prompt(system_prompt).to_string(),
+        }
     }
+}
+
+/// The system prompt a profile uses: its own, or the default when blank.
+pub fn effective_prompt(prompt: Option<&str>) -> &str {
+    prompt
+        .filter(|p| !p.trim().is_empty())
+        .unwrap_or(DEFAULT_SYSTEM_PROMPT)
 }

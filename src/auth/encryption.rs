@@ -141,15 +141,18 @@ pub fn write_private(path: &Path, data: &[u8]) -> std::io::Result<()> {
 
 /// What a client may see of a secret: its last four characters at most.
 pub fn mask(secret: &str) -> String {
-    let chars: Vec<char> = secret.chars().collect();
-    if chars.len() >= 12 {
-        format!(
-            "****{}",
-            chars[chars.len() - 4..].iter().collect::<String>()
-        )
-    } else {
-        "****".into()
+    let secret = secret.trim();
+    if secret
+        .get(..3)
+        .is_some_and(|prefix| prefix.eq_ignore_ascii_case("sk-"))
+    {
+        return "sk-***".into();
     }
+    // NekoHub's shape (up to four leading characters, then `***`), but a
+    // short key shows nothing: at most a quarter of a key is ever shown.
+    let chars: Vec<char> = secret.chars().collect();
+    let shown = if chars.len() >= 16 { 4 } else { 0 };
+    format!("{}***", chars[..shown].iter().collect::<String>())
 }
 
 #[cfg(test)]
@@ -178,7 +181,9 @@ mod tests {
         let other = SecretCipher::load(Some(&"ab".repeat(32)), dir.path()).unwrap();
         assert!(other.decrypt(&stored, "row-1").is_err());
         assert!(SecretCipher::load(Some("short"), dir.path()).is_err());
-        assert_eq!(mask("sk-1234567890abcd"), "****abcd");
-        assert_eq!(mask("short"), "****");
+        assert_eq!(mask("sk-1234567890abcd"), "sk-***");
+        assert_eq!(mask("SK-live"), "sk-***");
+        assert_eq!(mask("key-provider-b-0123"), "key-***");
+        assert_eq!(mask("short"), "***");
     }
 }

@@ -45,7 +45,7 @@ const COLUMNS: &str = "id, name, api_base_url, api_key_ciphertext, api_key_hint,
 
 impl Db {
     pub async fn list_ai_providers(&self) -> Result<Vec<StoredAiProvider>> {
-        let sql = format!("SELECT {COLUMNS} FROM ai_providers ORDER BY name");
+        let sql = format!("SELECT {COLUMNS} FROM ai_providers ORDER BY is_active DESC, name");
         let rows: Vec<AiProviderRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .fetch_all(&self.pool)
             .await?;
@@ -62,7 +62,8 @@ impl Db {
     }
 
     pub async fn ai_provider_by_name(&self, name: &str) -> Result<Option<StoredAiProvider>> {
-        let sql = format!("SELECT {COLUMNS} FROM ai_providers WHERE name = $1");
+        // Names are unique regardless of case, as NekoHub's are.
+        let sql = format!("SELECT {COLUMNS} FROM ai_providers WHERE lower(name) = lower($1)");
         let row: Option<AiProviderRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(name)
             .fetch_optional(&self.pool)
@@ -122,6 +123,17 @@ impl Db {
                 .await?;
         tx.commit().await?;
         Ok(done.rows_affected() == 1)
+    }
+
+    /// Leaves `id` inactive (and so no profile active, if it was).
+    pub async fn deactivate_ai_provider(&self, id: &str, at: i64) -> Result<()> {
+        sqlx::query("UPDATE ai_providers SET is_active = $1, updated_at = $2 WHERE id = $3")
+            .bind(flag(false))
+            .bind(at)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     pub async fn delete_ai_provider(&self, id: &str) -> Result<bool> {

@@ -31,7 +31,8 @@ pub struct NewAiProvider {
     pub api_key: Option<String>,
     pub model_name: String,
     pub default_system_prompt: Option<String>,
-    pub is_active: bool,
+    /// `None`: active when no other profile is.
+    pub is_active: Option<bool>,
 }
 
 /// A partial update: `None` leaves a field alone; for the key and the
@@ -43,14 +44,36 @@ pub struct AiProviderPatch {
     pub api_key: Option<Option<String>>,
     pub model_name: Option<String>,
     pub default_system_prompt: Option<Option<String>>,
+    /// `true` makes it the active one; `false` leaves no profile active.
+    pub is_active: Option<bool>,
 }
 
-/// What `POST .../{id}/test` reports.
+/// What a test calls: a saved profile, whose values any non-blank field
+/// here overrides, or (without `profile_id`) an unsaved configuration.
+#[derive(Clone, Debug, Default)]
+pub struct AiProviderTestRequest {
+    pub profile_id: Option<String>,
+    pub api_base_url: Option<String>,
+    pub api_key: Option<String>,
+    pub model_name: Option<String>,
+    pub default_system_prompt: Option<String>,
+}
+
+/// What a test reports; an AI failure is a result, not an error.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AiProviderTest {
     pub succeeded: bool,
     pub caption: Option<String>,
     pub error_message: Option<String>,
     pub model_name: String,
+    pub api_base_url: String,
     pub latency_ms: u64,
+}
+
+/// A deleted profile, as NekoHub reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeletedAiProvider {
+    pub id: String,
+    pub was_active: bool,
+    pub deleted_at: DateTime<Utc>,
 }

@@ -4,12 +4,12 @@ use tracing::{info, instrument};
 use uuid::Uuid;
 
 use crate::{
-    ai::{AiProviders, VisionClient, VisionRequest},
+    ai::{AiProviders, VisionClient, VisionRequest, effective_prompt},
     auth::encryption::mask,
     db::Db,
     domain::{
-        AiProvider, AiProviderPatch, AiProviderTest, NewAiProvider, Permission, Principal,
-        StoredAiProvider, now, to_micros,
+        AiProvider, AiProviderPatch, AiProviderTest, AiProviderTestRequest, DeletedAiProvider,
+        NewAiProvider, Permission, Principal, StoredAiProvider, now, to_micros,
     },
     error::{Error, Result},
 };
@@ -39,7 +39,10 @@ pub struct AiProviderService {
 
 fn valid_name(name: &str) -> Result<String> {
     let name = name.trim();
-    if name.is_empty() || name.chars().count() > MAX_NAME_LEN {
+    if name.is_empty() {
+        return Err(Error::AiProviderNameRequired);
+    }
+    if name.chars().count() > MAX_NAME_LEN {
         return Err(Error::AiProviderNameInvalid);
     }
     Ok(name.to_string())
@@ -48,6 +51,9 @@ fn valid_name(name: &str) -> Result<String> {
 /// http(s) only, with a host and no user info (credentials belong in `apiKey`).
 fn valid_url(url: &str) -> Result<String> {
     let url = url.trim().trim_end_matches('/');
+    if url.is_empty() {
+        return Err(Error::AiProviderUrlRequired);
+    }
     let parsed =
         reqwest::Url::parse(url).map_err(|e| Error::AiProviderUrlInvalid(e.to_string()))?;
     if !matches!(parsed.scheme(), "http" | "https") {
@@ -117,6 +123,14 @@ impl AiProviderService {
             .ok_or_else(|| Error::AiProviderNotFound(id.to_string()))
     }
 
+    /// What callers see: the prompt in use is shown, the default one too.
+    fn present(stored: StoredAiProvider) -> AiProvider {
+        let mut provider = stored.provider;
+        let prompt = effective_prompt(provider.default_system_prompt.as_deref()).to_string();
+        provider.default_system_prompt = Some(prompt);
+        provider
+    }
+
     async fn check_name_free(&self, name: &str, own_id: &str) -> Result<()> {
         match self.db.ai_provider_by_name(name).await? {
             Some(other) if other.provider.id != own_id => {
@@ -133,13 +147,19 @@ impl AiProviderService {
             .list_ai_providers()
             .await?
             .into_iter()
-            .map(|stored| stored.provider)
+            .map(Self::present)
             .collect())
     }
 
     pub async fn get(&self, principal: &Principal, id: &str) -> Result<AiProvider> {
         principal.require(Permission::AiManage)?;
-        Ok(self.load(id).await?.provider)
+        Ok(Self::present(self.load(id).await?))
+    }
+
+    /// The profile AI steps use now, if any.
+    pub async fn active(&self, principal: &Principal) -> Result<Option<AiProvider>> {
+        principal.require(Permission::AiManage)?;
+        Ok(self.db.active_ai_provider().await?.map(Self::present))
     }
 
     #[instrument(skip_all)]
@@ -171,12 +191,17 @@ impl AiProviderService {
             }
             return Err(err);
         }
-        if input.is_active {
+        // Without a say, the first profile becomes the active one.
+        let activate = match input.is_active {
+            Some(active) => active,
+            None => self.db.active_ai_provider().await?.is_none(),
+        };
+        if activate {
             self.db
                 .activate_ai_provider(&provider.id, to_micros(at))
                 .await?;
         }
-        Ok(self.load(&provider.id).await?.provider)
+        Ok(Self::present(self.load(&provider.id).await?))
     }
 
     #[instrument(skip_all, fields(id = %id))]
@@ -206,16 +231,36 @@ impl AiProviderService {
             let key = valid_key(key)?;
             self.set_key(&mut record, key);
         }
-        record.provider.updated_at = now();
+        let at = now();
+        record.provider.updated_at = at;
         self.db.save_ai_provider(&record).await?;
-        Ok(self.load(&record.provider.id).await?.provider)
+        match patch.is_active {
+            Some(true) => {
+                self.db
+                    .activate_ai_provider(&record.provider.id, to_micros(at))
+                    .await?;
+            }
+            Some(false) => {
+                self.db
+                    .deactivate_ai_provider(&record.provider.id, to_micros(at))
+                    .await?;
+            }
+            None => {}
+        }
+        Ok(Self::present(self.load(&record.provider.id).await?))
     }
 
-    pub async fn delete(&self, principal: &Principal, id: &str) -> Result<AiProvider> {
+    /// Deleting the active profile leaves none active (AI steps are then
+    /// skipped or fail as without a profile).
+    pub async fn delete(&self, principal: &Principal, id: &str) -> Result<DeletedAiProvider> {
         principal.require(Permission::AiManage)?;
         let record = self.load(id).await?;
         self.db.delete_ai_provider(&record.provider.id).await?;
-        Ok(record.provider)
+        Ok(DeletedAiProvider {
+            id: record.provider.id,
+            was_active: record.provider.is_active,
+            deleted_at: now(),
+        })
     }
 
     pub async fn activate(&self, principal: &Principal, id: &str) -> Result<AiProvider> {
@@ -224,24 +269,58 @@ impl AiProviderService {
         self.db
             .activate_ai_provider(&record.provider.id, to_micros(now()))
             .await?;
-        Ok(self.load(&record.provider.id).await?.provider)
+        Ok(Self::present(self.load(&record.provider.id).await?))
     }
 
-    /// Sends a tiny real image and reports the caption or the precise failure.
-    #[instrument(skip_all, fields(id = %id))]
-    pub async fn test(&self, principal: &Principal, id: &str) -> Result<AiProviderTest> {
+    /// Sends a tiny real image and reports the caption or the precise
+    /// failure. The values are checked as a save would check them; the
+    /// call's own failure is the result, not an error.
+    #[instrument(skip_all)]
+    pub async fn test(
+        &self,
+        principal: &Principal,
+        request: AiProviderTestRequest,
+    ) -> Result<AiProviderTest> {
         principal.require(Permission::AiManage)?;
-        let record = self.load(id).await?;
+        let given = |value: Option<String>| value.filter(|v| !v.trim().is_empty());
+        let saved = match request.profile_id.as_deref().map(str::trim) {
+            Some(id) if !id.is_empty() => Some(self.load(id).await?),
+            _ => None,
+        };
+        let api_base_url = match (given(request.api_base_url), &saved) {
+            (Some(url), _) => valid_url(&url)?,
+            (None, Some(saved)) => saved.provider.api_base_url.clone(),
+            (None, None) => return Err(Error::AiProviderUrlRequired),
+        };
+        let model_name = match (given(request.model_name), &saved) {
+            (Some(model), _) => valid_model(&model)?,
+            (None, Some(saved)) => saved.provider.model_name.clone(),
+            (None, None) => return Err(Error::AiProviderModelRequired),
+        };
+        let prompt = match given(request.default_system_prompt) {
+            Some(prompt) => valid_prompt(Some(prompt))?,
+            None => saved
+                .as_ref()
+                .and_then(|s| s.provider.default_system_prompt.clone()),
+        };
+        let api_key = match (valid_key(request.api_key)?, &saved) {
+            (Some(key), _) => Ok(Some(key)),
+            (None, Some(saved)) => self.providers.api_key(saved),
+            (None, None) => Ok(None),
+        };
         let started = Instant::now();
-        let outcome = match self.providers.resolve(&record) {
-            Ok(provider) => {
+        let outcome = match api_key {
+            Ok(api_key) => {
+                let provider =
+                    self.providers
+                        .client(&api_base_url, api_key, &model_name, prompt.as_deref());
                 let jpeg = test_image();
-                let request = VisionRequest {
+                let vision = VisionRequest {
                     system_prompt: &provider.system_prompt,
                     task_prompt: "Describe this test image in a few words.",
                     jpeg: &jpeg,
                 };
-                provider.client.describe(&request).await
+                provider.client.describe(&vision).await
             }
             Err(err) => Err(err),
         };
@@ -250,7 +329,8 @@ impl AiProviderService {
             succeeded: outcome.is_ok(),
             error_message: outcome.as_ref().err().map(ToString::to_string),
             caption: outcome.ok(),
-            model_name: record.provider.model_name,
+            model_name,
+            api_base_url,
             latency_ms,
         })
     }

@@ -5,15 +5,15 @@ use super::{
     proto::{
         self, ActivateAiProviderRequest, ActivateAiProviderResponse, CreateAiProviderRequest,
         CreateAiProviderResponse, DeleteAiProviderRequest, DeleteAiProviderResponse,
-        GetAiProviderRequest, GetAiProviderResponse, ListAiProvidersRequest,
-        ListAiProvidersResponse, TestAiProviderRequest, TestAiProviderResponse,
-        UpdateAiProviderRequest, UpdateAiProviderResponse,
-        ai_provider_service_server::AiProviderService,
+        GetActiveAiProviderRequest, GetActiveAiProviderResponse, GetAiProviderRequest,
+        GetAiProviderResponse, ListAiProvidersRequest, ListAiProvidersResponse,
+        TestAiProviderRequest, TestAiProviderResponse, UpdateAiProviderRequest,
+        UpdateAiProviderResponse, ai_provider_service_server::AiProviderService,
     },
     timestamp,
 };
 use crate::{
-    domain::{AiProvider, AiProviderPatch, NewAiProvider},
+    domain::{AiProvider, AiProviderPatch, AiProviderTestRequest, NewAiProvider},
     service::Services,
 };
 
@@ -113,6 +113,7 @@ impl AiProviderService for AiProvidersGrpc {
             api_key: cleared(r.api_key),
             model_name: r.model_name,
             default_system_prompt: cleared(r.default_system_prompt),
+            is_active: r.is_active,
         };
         let provider = self
             .services
@@ -130,14 +131,16 @@ impl AiProviderService for AiProvidersGrpc {
         request: Request<DeleteAiProviderRequest>,
     ) -> Result<Response<DeleteAiProviderResponse>, Status> {
         let call = Authenticated::of(&request)?;
-        let provider = self
+        let deleted = self
             .services
             .ai_providers
             .delete(&call.principal, &request.into_inner().id)
             .await
             .map_err(|e| call.fail(e))?;
         Ok(Response::new(DeleteAiProviderResponse {
-            provider: Some(to_proto(provider)),
+            id: deleted.id,
+            was_active: deleted.was_active,
+            deleted_at_utc: Some(timestamp(deleted.deleted_at)),
         }))
     }
 
@@ -162,18 +165,44 @@ impl AiProviderService for AiProvidersGrpc {
         request: Request<TestAiProviderRequest>,
     ) -> Result<Response<TestAiProviderResponse>, Status> {
         let call = Authenticated::of(&request)?;
+        let r = request.into_inner();
+        let test = AiProviderTestRequest {
+            profile_id: Some(r.id).filter(|id| !id.is_empty()),
+            api_base_url: r.api_base_url,
+            api_key: r.api_key,
+            model_name: r.model_name,
+            default_system_prompt: r.default_system_prompt,
+        };
         let outcome = self
             .services
             .ai_providers
-            .test(&call.principal, &request.into_inner().id)
+            .test(&call.principal, test)
             .await
             .map_err(|e| call.fail(e))?;
         Ok(Response::new(TestAiProviderResponse {
             succeeded: outcome.succeeded,
             caption: outcome.caption,
             error_message: outcome.error_message,
+            resolved_model_name: outcome.model_name.clone(),
+            resolved_api_base_url: outcome.api_base_url,
             model_name: outcome.model_name,
             latency_ms: i64::try_from(outcome.latency_ms).unwrap_or(i64::MAX),
+        }))
+    }
+
+    async fn get_active_ai_provider(
+        &self,
+        request: Request<GetActiveAiProviderRequest>,
+    ) -> Result<Response<GetActiveAiProviderResponse>, Status> {
+        let call = Authenticated::of(&request)?;
+        let provider = self
+            .services
+            .ai_providers
+            .active(&call.principal)
+            .await
+            .map_err(|e| call.fail(e))?;
+        Ok(Response::new(GetActiveAiProviderResponse {
+            provider: provider.map(to_proto),
         }))
     }
 }

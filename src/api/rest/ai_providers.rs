@@ -5,7 +5,10 @@ use utoipa::ToSchema;
 use super::Path;
 use super::{ApiError, Authenticated, Data, IdPath, JsonBody, data, present, utc};
 use crate::{
-    domain::{AiProvider, AiProviderPatch, AiProviderTest, NewAiProvider},
+    domain::{
+        AiProvider, AiProviderPatch, AiProviderTest, AiProviderTestRequest, DeletedAiProvider,
+        NewAiProvider,
+    },
     service::Services,
 };
 
@@ -15,10 +18,12 @@ struct AiProviderDto {
     id: String,
     name: String,
     api_base_url: String,
-    /// Masked: `****` and at most the last four characters.
+    /// Masked as NekoHub does: `sk-***`, or at most four leading characters
+    /// and `***` (none for keys under 16 characters); `null` without a key.
     api_key: Option<String>,
     model_name: String,
-    default_system_prompt: Option<String>,
+    /// The prompt in use: the profile's own, or the default one.
+    default_system_prompt: String,
     is_active: bool,
     created_at_utc: String,
     updated_at_utc: String,
@@ -32,7 +37,7 @@ impl From<AiProvider> for AiProviderDto {
             api_base_url: p.api_base_url,
             api_key: p.api_key_masked,
             model_name: p.model_name,
-            default_system_prompt: p.default_system_prompt,
+            default_system_prompt: p.default_system_prompt.unwrap_or_default(),
             is_active: p.is_active,
             created_at_utc: utc(p.created_at),
             updated_at_utc: utc(p.updated_at),
@@ -53,8 +58,9 @@ pub struct CreateAiProviderBody {
     model_name: String,
     #[serde(default)]
     default_system_prompt: Option<String>,
+    /// Default: active when no other profile is.
     #[serde(default)]
-    is_active: bool,
+    is_active: Option<bool>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -70,10 +76,53 @@ pub struct UpdateAiProviderBody {
     api_key: Option<Option<String>>,
     #[serde(default)]
     model_name: Option<String>,
-    /// `null` clears the prompt.
+    /// `null` or blank returns to the default prompt.
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>)]
     default_system_prompt: Option<Option<String>>,
+    /// `true` makes it the active profile (the others inactive); `false`
+    /// leaves none active.
+    #[serde(default)]
+    is_active: Option<bool>,
+}
+
+/// `POST .../test`: a saved profile (`profileId`; any other non-blank field
+/// overrides its value) or an unsaved configuration (`apiBaseUrl` and
+/// `modelName` required).
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TestAiProviderBody {
+    #[serde(default)]
+    profile_id: Option<String>,
+    #[serde(default)]
+    api_base_url: Option<String>,
+    #[serde(default)]
+    api_key: Option<String>,
+    #[serde(default)]
+    model_name: Option<String>,
+    #[serde(default)]
+    default_system_prompt: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct DeletedAiProviderDto {
+    id: String,
+    was_active: bool,
+    /// Always `deleted`.
+    status: &'static str,
+    deleted_at_utc: String,
+}
+
+impl From<DeletedAiProvider> for DeletedAiProviderDto {
+    fn from(d: DeletedAiProvider) -> Self {
+        DeletedAiProviderDto {
+            id: d.id,
+            was_active: d.was_active,
+            status: "deleted",
+            deleted_at_utc: utc(d.deleted_at),
+        }
+    }
 }
 
 #[derive(Serialize, ToSchema)]
@@ -82,6 +131,10 @@ struct AiProviderTestDto {
     succeeded: bool,
     caption: Option<String>,
     error_message: Option<String>,
+    /// The model and base URL the test called (NekoHub's names).
+    resolved_model_name: String,
+    resolved_api_base_url: String,
+    /// The same model name, as earlier tessera versions sent it.
     model_name: String,
     latency_ms: u64,
 }
@@ -92,6 +145,8 @@ impl From<AiProviderTest> for AiProviderTestDto {
             succeeded: t.succeeded,
             caption: t.caption,
             error_message: t.error_message,
+            resolved_model_name: t.model_name.clone(),
+            resolved_api_base_url: t.api_base_url,
             model_name: t.model_name,
             latency_ms: t.latency_ms,
         }
@@ -182,6 +237,7 @@ pub async fn update(
         api_key: body.api_key,
         model_name: body.model_name,
         default_system_prompt: body.default_system_prompt,
+        is_active: body.is_active,
     };
     Ok(data(AiProviderDto::from(
         services.ai_providers.update(&principal, &id, patch).await?,
@@ -194,15 +250,55 @@ pub async fn update(
     path = "/api/v1/system/ai/providers/{id}",
     tag = "ai",
     params(IdPath),
-    responses((status = OK, body = Data<AiProviderDto>))
+    responses((status = OK, body = Data<DeletedAiProviderDto>))
 )]
 pub async fn delete(
     State(services): State<Services>,
     Authenticated(principal): Authenticated,
     Path(IdPath { id }): Path<IdPath>,
 ) -> Result<impl IntoResponse, ApiError> {
-    Ok(data(AiProviderDto::from(
+    Ok(data(DeletedAiProviderDto::from(
         services.ai_providers.delete(&principal, &id).await?,
+    )))
+}
+
+#[utoipa::path(
+    get,
+    operation_id = "getActiveAiProvider",
+    path = "/api/v1/system/ai/providers/active",
+    tag = "ai",
+    responses((status = OK, description = "The active profile, or `null` when none is", body = Data<Option<AiProviderDto>>))
+)]
+pub async fn active(
+    State(services): State<Services>,
+    Authenticated(principal): Authenticated,
+) -> Result<impl IntoResponse, ApiError> {
+    let active = services.ai_providers.active(&principal).await?;
+    Ok(data(active.map(AiProviderDto::from)))
+}
+
+#[utoipa::path(
+    post,
+    operation_id = "testAiProviderConfiguration",
+    path = "/api/v1/system/ai/providers/test",
+    tag = "ai",
+    request_body = TestAiProviderBody,
+    responses((status = OK, description = "The call's outcome; an AI failure is `succeeded: false`", body = Data<AiProviderTestDto>))
+)]
+pub async fn test_configuration(
+    State(services): State<Services>,
+    Authenticated(principal): Authenticated,
+    JsonBody(body): JsonBody<TestAiProviderBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    let request = AiProviderTestRequest {
+        profile_id: body.profile_id,
+        api_base_url: body.api_base_url,
+        api_key: body.api_key,
+        model_name: body.model_name,
+        default_system_prompt: body.default_system_prompt,
+    };
+    Ok(data(AiProviderTestDto::from(
+        services.ai_providers.test(&principal, request).await?,
     )))
 }
 
@@ -237,8 +333,12 @@ pub async fn test(
     Authenticated(principal): Authenticated,
     Path(IdPath { id }): Path<IdPath>,
 ) -> Result<impl IntoResponse, ApiError> {
+    let request = AiProviderTestRequest {
+        profile_id: Some(id),
+        ..AiProviderTestRequest::default()
+    };
     Ok(data(AiProviderTestDto::from(
-        services.ai_providers.test(&principal, &id).await?,
+        services.ai_providers.test(&principal, request).await?,
     )))
 }
 

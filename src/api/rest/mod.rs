@@ -86,6 +86,8 @@ pub fn router(services: Services) -> Result<Router, serde_json::Error> {
             ai_providers::replace,
             ai_providers::delete
         ))
+        .routes(routes!(ai_providers::active))
+        .routes(routes!(ai_providers::test_configuration))
         .routes(routes!(ai_providers::activate))
         .routes(routes!(ai_providers::test))
         .routes(routes!(openapi::document))
