@@ -58,7 +58,7 @@ pub enum Error {
     InvalidPage(String),
     #[error("pageSize must be an integer of at least 1, got '{0}'")]
     InvalidPageSize(String),
-    #[error("status must be one of pending, processing, ready, failed, got '{0}'")]
+    #[error("status must be one of pending, processing, ready, failed, deleted, got '{0}'")]
     InvalidStatus(String),
     #[error("orderBy must be one of createdAtUtc, size, got '{0}'")]
     InvalidOrderBy(String),

@@ -381,11 +381,35 @@ async fn real_responses_match_the_document(backend: Backend) {
             201,
         )
         .await;
-    assert_eq!(provider["data"]["apiKey"], "****6789");
+    assert_eq!(provider["data"]["apiKey"], "sk-***");
     contract
         .call(
             server.get("/api/v1/system/ai/providers"),
             "/api/v1/system/ai/providers",
+            200,
+        )
+        .await;
+    contract
+        .call(
+            server.get("/api/v1/system/ai/providers/active"),
+            "/api/v1/system/ai/providers/active",
+            200,
+        )
+        .await;
+    contract
+        .call(
+            server
+                .post("/api/v1/system/ai/providers/test")
+                .json(&json!({ "apiBaseUrl": "ftp://x", "modelName": "m" })),
+            "/api/v1/system/ai/providers/test",
+            400,
+        )
+        .await;
+    let provider_id = provider["data"]["id"].as_str().unwrap();
+    contract
+        .call(
+            server.delete(&format!("/api/v1/system/ai/providers/{provider_id}")),
+            "/api/v1/system/ai/providers/{id}",
             200,
         )
         .await;

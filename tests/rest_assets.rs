@@ -388,6 +388,23 @@ async fn list_filters_sort_and_page(backend: Backend) {
     assert_eq!(ids(&body), vec![id(2)]);
     let (_, body) = server.get_json("/api/v1/assets?status=pending").await;
     assert_eq!(body["data"]["total"], 0);
+    // NekoHub's `deleted` (any case) is a status a client may ask for; deleted
+    // assets are gone here, so it matches nothing.
+    for status in ["deleted", "Deleted"] {
+        let (code, body) = server
+            .get_json(&format!(
+                "/api/v1/assets?status={status}&sortBy=size&sortDirection=ASC"
+            ))
+            .await;
+        assert_eq!(code, 200, "{body}");
+        assert_eq!(
+            (
+                body["data"]["total"].as_u64(),
+                body["data"]["items"].as_array().map(Vec::len)
+            ),
+            (Some(0), Some(0))
+        );
+    }
 
     let mut by_size: Vec<(u64, String)> = assets
         .iter()

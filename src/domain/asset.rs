@@ -53,6 +53,25 @@ impl FromStr for AssetStatus {
     }
 }
 
+/// The `status` filter of a list. `deleted` is NekoHub's status of deleted
+/// assets, which its clients may ask for; tessera deletes for real, so it
+/// matches nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StatusFilter {
+    Is(AssetStatus),
+    Deleted,
+}
+
+impl FromStr for StatusFilter {
+    type Err = Error;
+    fn from_str(value: &str) -> Result<Self, Error> {
+        if value.trim().eq_ignore_ascii_case("deleted") {
+            return Ok(StatusFilter::Deleted);
+        }
+        value.parse().map(StatusFilter::Is)
+    }
+}
+
 /// A stored image and what tessera knows about it.
 #[derive(Clone, Debug)]
 pub struct Asset {
@@ -233,7 +252,7 @@ pub struct ListParams {
     pub page_size: Option<i64>,
     pub query: Option<String>,
     pub content_type: Option<ContentTypeFilter>,
-    pub status: Option<AssetStatus>,
+    pub status: Option<StatusFilter>,
     pub order_by: AssetOrderBy,
     pub direction: OrderDirection,
 }

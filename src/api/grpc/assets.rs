@@ -20,7 +20,8 @@ use super::{
 use crate::{
     domain::{
         Asset, AssetDetails, AssetOrderBy, AssetPatch, AssetStatus, ContentRequest,
-        ContentTypeFilter, ListParams, OrderDirection, SkillExecution, UploadMetadata, UploadPart,
+        ContentTypeFilter, ListParams, OrderDirection, SkillExecution, StatusFilter,
+        UploadMetadata, UploadPart,
     },
     error::Error,
     service::{Content, Services},
@@ -135,10 +136,10 @@ fn details_to_proto(details: AssetDetails) -> proto::Asset {
 pub(super) fn list_params(request: ListAssetsRequest) -> Result<ListParams, Error> {
     let status = match request.status() {
         proto::AssetStatus::Unspecified => None,
-        proto::AssetStatus::Pending => Some(AssetStatus::Pending),
-        proto::AssetStatus::Processing => Some(AssetStatus::Processing),
-        proto::AssetStatus::Ready => Some(AssetStatus::Ready),
-        proto::AssetStatus::Failed => Some(AssetStatus::Failed),
+        proto::AssetStatus::Pending => Some(StatusFilter::Is(AssetStatus::Pending)),
+        proto::AssetStatus::Processing => Some(StatusFilter::Is(AssetStatus::Processing)),
+        proto::AssetStatus::Ready => Some(StatusFilter::Is(AssetStatus::Ready)),
+        proto::AssetStatus::Failed => Some(StatusFilter::Is(AssetStatus::Failed)),
     };
     let order_by = match request.order_by() {
         proto::AssetOrderBy::Unspecified | proto::AssetOrderBy::CreatedAtUtc => {

@@ -13,7 +13,8 @@ use crate::{
     db::AssetUpdate,
     domain::{
         Asset, AssetDetails, AssetPatch, AssetStatus, BatchDeleteOutcome, DeletedAsset, ListParams,
-        ListQuery, MAX_TEXT_LEN, Page, Permission, Principal, UsageStats, now, parse_asset_id,
+        ListQuery, MAX_TEXT_LEN, Page, Permission, Principal, StatusFilter, UsageStats, now,
+        parse_asset_id,
     },
     error::{Error, Result},
 };
@@ -36,7 +37,7 @@ impl AssetService {
     #[instrument(skip_all)]
     pub async fn list_public(&self, params: ListParams) -> Result<Page<Asset>> {
         let params = ListParams {
-            status: Some(AssetStatus::Ready),
+            status: Some(StatusFilter::Is(AssetStatus::Ready)),
             ..params
         };
         self.list_matching(params, true).await
@@ -67,6 +68,19 @@ impl AssetService {
                 .unwrap_or(u32::MAX)
                 .min(self.limits.max_page_size),
         };
+        let status = match params.status {
+            // Deleted assets are gone: nothing to read.
+            Some(StatusFilter::Deleted) => {
+                return Ok(Page {
+                    items: Vec::new(),
+                    page,
+                    page_size,
+                    total: 0,
+                });
+            }
+            Some(StatusFilter::Is(status)) => Some(status),
+            None => None,
+        };
         let query = ListQuery {
             public_only,
             page,
@@ -76,7 +90,7 @@ impl AssetService {
                 .map(|q| q.trim().to_string())
                 .filter(|q| !q.is_empty()),
             content_type: params.content_type,
-            status: params.status,
+            status,
             order_by: params.order_by,
             direction: params.direction,
         };

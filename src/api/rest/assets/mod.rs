@@ -78,8 +78,11 @@ pub struct AssetListQuery {
     order_direction: Option<String>,
 }
 
+/// The statuses, and NekoHub's `deleted` (which matches nothing here).
 fn status_values() -> Object {
-    one_of(&AssetStatus::ALL.map(AssetStatus::as_str))
+    let mut values = AssetStatus::ALL.map(AssetStatus::as_str).to_vec();
+    values.push("deleted");
+    one_of(&values)
 }
 
 fn order_by_values() -> Object {
