@@ -515,13 +515,15 @@ async fn profiles_made_on_one_instance_work_on_another(backend: Backend) {
     let key = asset["storageKey"].as_str().unwrap();
     assert!(fake.file("images", &format!("cdn/{key}")).is_some());
 
-    let (status, _) = post(
+    // NekoHub's path for the same operation, on the other instance.
+    let (status, made_default) = post(
         &first,
-        &format!("{PROFILES}/{profile_id}/default"),
+        &format!("{PROFILES}/{profile_id}/set-default"),
         json!({}),
     )
     .await;
-    assert_eq!(status, 200);
+    assert_eq!(status, 200, "{made_default}");
+    assert_eq!(made_default["data"]["isDefault"], true);
     let asset = second
         .upload_ok("normal/flower_canon_s40.jpg", &[("runEnrichment", "false")])
         .await;

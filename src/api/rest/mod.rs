@@ -58,6 +58,7 @@ pub fn router(services: Services) -> Result<Router, serde_json::Error> {
             storage_profiles::delete
         ))
         .routes(routes!(storage_profiles::set_default))
+        .routes(routes!(storage_profiles::set_default_nekohub))
         .routes(routes!(storage_profiles::enable))
         .routes(routes!(storage_profiles::disable))
         .routes(routes!(users::list, users::create))

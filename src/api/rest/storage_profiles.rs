@@ -238,6 +238,23 @@ pub async fn set_default(
     )))
 }
 
+/// NekoHub's path for the same operation (its console calls this one).
+#[utoipa::path(
+    post,
+    operation_id = "setDefaultStorageProfileNekoHub",
+    path = "/api/v1/system/storage/providers/{id}/set-default",
+    tag = "storage",
+    params(IdPath),
+    responses((status = OK, body = Data<StorageProfileDto>))
+)]
+pub async fn set_default_nekohub(
+    services: State<Services>,
+    principal: Authenticated,
+    id: Path<IdPath>,
+) -> Result<impl IntoResponse, ApiError> {
+    set_default(services, principal, id).await
+}
+
 #[utoipa::path(
     delete,
     operation_id = "deleteStorageProfile",
