@@ -1,10 +1,9 @@
 use sqlx::{AssertSqlSafe, FromRow};
 
-use super::Db;
+use super::{Db, permissions_from_json, permissions_to_json};
 use crate::{
     domain::{
-        ApiKeyInfo, ApiKeyListing, Permission, Permissions, RecordedHolder, Role, StoredApiKey,
-        from_micros, now, to_micros,
+        ApiKeyInfo, ApiKeyListing, RecordedHolder, Role, StoredApiKey, from_micros, now, to_micros,
     },
     error::Result,
 };
@@ -28,20 +27,6 @@ fn recorded_holder(holder: &str, user_id: Option<String>) -> RecordedHolder {
     }
 }
 
-/// Scopes as stored: a JSON array of permission names.
-fn scopes_from_json(json: &str) -> Permissions {
-    serde_json::from_str::<Vec<String>>(json)
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|name| Permission::parse(name))
-        .collect()
-}
-
-fn scopes_json(scopes: Permissions) -> String {
-    let names: Vec<&str> = scopes.iter().map(Permission::as_str).collect();
-    serde_json::Value::from(names).to_string()
-}
-
 #[derive(FromRow)]
 struct ApiKeyRow {
     id: String,
@@ -56,7 +41,7 @@ struct ApiKeyRow {
 impl From<ApiKeyRow> for StoredApiKey {
     fn from(row: ApiKeyRow) -> StoredApiKey {
         StoredApiKey {
-            scopes: scopes_from_json(&row.scopes),
+            scopes: permissions_from_json(&row.scopes),
             holder: recorded_holder(&row.holder, row.holder_user_id),
             id: row.id,
             name: row.name,
@@ -84,7 +69,7 @@ impl From<ApiKeyListingRow> for ApiKeyListing {
     fn from(row: ApiKeyListingRow) -> ApiKeyListing {
         ApiKeyListing {
             info: ApiKeyInfo {
-                scopes: scopes_from_json(&row.scopes),
+                scopes: permissions_from_json(&row.scopes),
                 id: row.id,
                 name: row.name,
                 prefix: row.prefix,
@@ -113,7 +98,7 @@ impl Db {
         .bind(&key.name)
         .bind(&key.prefix)
         .bind(&key.key_hash)
-        .bind(scopes_json(key.scopes))
+        .bind(permissions_to_json(key.scopes))
         .bind(holder)
         .bind(holder_user_id)
         .bind(to_micros(now()))

@@ -17,6 +17,8 @@ pub use jobs::{JOBS_CHANNEL, LeasedJob, NewJob};
 
 use std::{path::Path, str::FromStr, time::Duration};
 
+use crate::domain::{Permission, Permissions};
+
 use sqlx::{
     Any, AnyPool, Executor, Transaction,
     any::{AnyConnectOptions, AnyPoolOptions},
@@ -148,4 +150,19 @@ fn like_escape(text: &str) -> String {
 
 fn flag(value: bool) -> i16 {
     i16::from(value)
+}
+
+/// A permission set as stored (user grants, key scopes): a JSON array of
+/// names. Names this version does not know are dropped, never widened.
+fn permissions_from_json(json: &str) -> Permissions {
+    serde_json::from_str::<Vec<String>>(json)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|name| Permission::parse(name))
+        .collect()
+}
+
+fn permissions_to_json(permissions: Permissions) -> String {
+    let names: Vec<&str> = permissions.iter().map(Permission::as_str).collect();
+    serde_json::Value::from(names).to_string()
 }

@@ -1,11 +1,8 @@
 use sqlx::{AssertSqlSafe, FromRow};
 
-use super::{Db, Dialect, flag};
+use super::{Db, Dialect, flag, permissions_from_json, permissions_to_json};
 use crate::{
-    domain::{
-        Permission, Permissions, Role, StoredRefreshToken, User, UserAccount, from_micros,
-        to_micros,
-    },
+    domain::{Permissions, Role, StoredRefreshToken, User, UserAccount, from_micros, to_micros},
     error::{Error, Result},
 };
 
@@ -29,13 +26,7 @@ impl TryFrom<UserRow> for UserAccount {
     fn try_from(row: UserRow) -> Result<UserAccount> {
         let role = Role::parse(&row.role)
             .ok_or_else(|| Error::internal("user", format!("corrupt role {}", row.role)))?;
-        let own_permissions = row.permissions.map(|json| {
-            serde_json::from_str::<Vec<String>>(&json)
-                .unwrap_or_default()
-                .iter()
-                .filter_map(|name| Permission::parse(name))
-                .collect::<Permissions>()
-        });
+        let own_permissions = row.permissions.as_deref().map(permissions_from_json);
         let mut account = UserAccount {
             user: User {
                 id: row.id,
@@ -56,10 +47,7 @@ impl TryFrom<UserRow> for UserAccount {
 
 /// Own permissions as stored: a JSON array of names, or `NULL` for the role's.
 fn permissions_json(account: &UserAccount) -> Option<String> {
-    account.own_permissions.map(|permissions| {
-        let names: Vec<&str> = permissions.iter().map(Permission::as_str).collect();
-        serde_json::Value::from(names).to_string()
-    })
+    account.own_permissions.map(permissions_to_json)
 }
 
 #[derive(FromRow)]

@@ -16,6 +16,7 @@ use crate::{
     error::{Error, Result},
     jobs::JobSignal,
     service::StorageProfileService,
+    storage::BlobStore,
 };
 
 pub use content::{Content, ContentBody};
@@ -63,11 +64,18 @@ impl AssetService {
         }
     }
 
+    /// The backend that gives a public asset its links; `None` for a
+    /// private asset (it has none).
+    async fn public_store(&self, asset: &Asset) -> Option<Arc<dyn BlobStore>> {
+        if !asset.is_public {
+            return None;
+        }
+        self.profiles.store(&asset.storage_profile_id).await.ok()
+    }
+
     /// Adds what only the backend knows (the public URL) to an asset.
     async fn present(&self, mut asset: Asset) -> Asset {
-        if asset.is_public
-            && let Ok(store) = self.profiles.store(&asset.storage_profile_id).await
-        {
+        if let Some(store) = self.public_store(&asset).await {
             asset.public_url = Some(store.public_url(&asset.storage_key));
         }
         asset
@@ -81,15 +89,15 @@ impl AssetService {
             self.db.structured_results(asset.id),
             self.db.latest_execution(asset.id),
         )?;
-        if asset.is_public
-            && let Ok(store) = self.profiles.store(&asset.storage_profile_id).await
-        {
+        let mut asset = asset;
+        if let Some(store) = self.public_store(&asset).await {
+            asset.public_url = Some(store.public_url(&asset.storage_key));
             for derivative in &mut derivatives {
                 derivative.public_url = Some(store.public_url(&derivative.storage_key));
             }
         }
         Ok(AssetDetails {
-            asset: self.present(asset).await,
+            asset,
             derivatives,
             structured_results,
             latest_execution,
