@@ -119,8 +119,14 @@ pub enum Error {
     AuthTokenExpired,
     #[error("wrong username or password")]
     AuthInvalidCredentials,
-    #[error("the refresh token is invalid or expired")]
+    #[error("the refresh token is invalid or was revoked")]
     AuthRefreshTokenInvalid,
+    #[error("the refresh token has expired; log in again")]
+    AuthRefreshTokenExpired,
+    #[error("this account is disabled")]
+    AuthUserInactive,
+    #[error("invalid request: {0}")]
+    AuthRequestInvalid(&'static str),
     #[error("the refresh token was already used; all sessions of this user were ended")]
     AuthRefreshTokenReused,
     #[error("too many failed logins; try again in {retry_after_seconds} seconds")]
@@ -135,18 +141,42 @@ pub enum Error {
     ApiKeyScopeInvalid(String),
     #[error("user '{0}' was not found")]
     UserNotFound(String),
-    #[error("you cannot disable or demote yourself")]
-    UserSelfChangeRefused,
-    #[error("the last enabled super admin cannot be disabled or demoted")]
-    UserLastSuperAdmin,
     #[error("a user named '{0}' already exists")]
-    UserUsernameTaken(String),
+    UserUsernameConflict(String),
+    #[error("username is required")]
+    UserUsernameRequired,
     #[error("username must be 3 to 64 characters: letters, digits, '.', '_', '-' or '@'")]
     UserUsernameInvalid,
+    #[error("password is required")]
+    UserPasswordRequired,
     #[error("password must be at least {min} characters")]
     UserPasswordTooShort { min: usize },
-    #[error("role must be superAdmin, admin or user, got '{0}'")]
-    UserRoleInvalid(String),
+    #[error("you may not manage this user: admins manage accounts with the role user only")]
+    UserManageForbidden,
+    #[error("a super admin cannot manage another super admin")]
+    UserManageSuperAdminForbidden,
+    #[error(
+        "you may not create a user with this role: admins create accounts with the role user only"
+    )]
+    UserCreateForbidden,
+    #[error(
+        "super admins are not created through the API; use `tessera user create --role superAdmin` on the server"
+    )]
+    UserSuperAdminCreateForbidden,
+    #[error("nobody is promoted to super admin through the API")]
+    UserSuperAdminPromoteForbidden,
+    #[error("a super admin's role cannot be changed")]
+    UserSuperAdminRoleChangeForbidden,
+    #[error("you cannot change your own role")]
+    UserSelfRoleChangeForbidden,
+    #[error("a super admin cannot be disabled")]
+    UserSuperAdminDisableForbidden,
+    #[error("you cannot disable yourself")]
+    UserSelfDisableForbidden,
+    #[error("a super admin's permissions cannot be edited: super admins hold every permission")]
+    UserSuperAdminPermissionsForbidden,
+    #[error("you cannot edit your own permissions")]
+    UserSelfPermissionsForbidden,
     #[error("the API key is invalid or revoked")]
     ApiKeyInvalid,
     #[error("this credential lacks the '{permission}' permission")]
@@ -230,7 +260,7 @@ error_codes! {
     InvalidOrderBy => "invalid_order_by", BAD_REQUEST, InvalidArgument;
     InvalidOrderDirection => "invalid_order_direction", BAD_REQUEST, InvalidArgument;
     InvalidContentType => "invalid_content_type", BAD_REQUEST, InvalidArgument;
-    InvalidRequest => "invalid_request", BAD_REQUEST, InvalidArgument;
+    InvalidRequest => "request_invalid", BAD_REQUEST, InvalidArgument;
     RequestBodyTooLarge => "request_body_too_large", PAYLOAD_TOO_LARGE, ResourceExhausted;
     RangeNotSatisfiable => "range_not_satisfiable", RANGE_NOT_SATISFIABLE, OutOfRange;
     ContentNotFound => "content_not_found", NOT_FOUND, NotFound;
@@ -253,18 +283,31 @@ error_codes! {
     AuthTokenExpired => "auth_token_expired", UNAUTHORIZED, Unauthenticated;
     AuthInvalidCredentials => "auth_invalid_credentials", UNAUTHORIZED, Unauthenticated;
     AuthRefreshTokenInvalid => "auth_refresh_token_invalid", UNAUTHORIZED, Unauthenticated;
+    AuthRefreshTokenExpired => "auth_refresh_token_expired", UNAUTHORIZED, Unauthenticated;
+    AuthUserInactive => "auth_user_inactive", UNAUTHORIZED, Unauthenticated;
+    AuthRequestInvalid => "auth_request_invalid", BAD_REQUEST, InvalidArgument;
     AuthRefreshTokenReused => "auth_refresh_token_reused", UNAUTHORIZED, Unauthenticated;
     AuthRateLimited => "auth_rate_limited", TOO_MANY_REQUESTS, ResourceExhausted;
     ImagingBusy => "imaging_busy", SERVICE_UNAVAILABLE, Unavailable;
     ApiKeyNotFound => "api_key_not_found", NOT_FOUND, NotFound;
     ApiKeyScopeInvalid => "api_key_scope_invalid", BAD_REQUEST, InvalidArgument;
     UserNotFound => "user_not_found", NOT_FOUND, NotFound;
-    UserSelfChangeRefused => "user_self_change_refused", CONFLICT, FailedPrecondition;
-    UserLastSuperAdmin => "user_last_super_admin", CONFLICT, FailedPrecondition;
-    UserUsernameTaken => "user_username_taken", CONFLICT, AlreadyExists;
+    UserUsernameConflict => "user_username_conflict", CONFLICT, AlreadyExists;
+    UserUsernameRequired => "user_username_required", BAD_REQUEST, InvalidArgument;
     UserUsernameInvalid => "user_username_invalid", BAD_REQUEST, InvalidArgument;
+    UserPasswordRequired => "user_password_required", BAD_REQUEST, InvalidArgument;
     UserPasswordTooShort => "user_password_too_short", BAD_REQUEST, InvalidArgument;
-    UserRoleInvalid => "user_role_invalid", BAD_REQUEST, InvalidArgument;
+    UserManageForbidden => "user_manage_forbidden", FORBIDDEN, PermissionDenied;
+    UserManageSuperAdminForbidden => "user_manage_super_admin_forbidden", FORBIDDEN, PermissionDenied;
+    UserCreateForbidden => "user_create_forbidden", FORBIDDEN, PermissionDenied;
+    UserSuperAdminCreateForbidden => "user_super_admin_create_forbidden", FORBIDDEN, PermissionDenied;
+    UserSuperAdminPromoteForbidden => "user_super_admin_promote_forbidden", FORBIDDEN, PermissionDenied;
+    UserSuperAdminRoleChangeForbidden => "user_super_admin_role_change_forbidden", FORBIDDEN, PermissionDenied;
+    UserSelfRoleChangeForbidden => "user_self_role_change_forbidden", FORBIDDEN, PermissionDenied;
+    UserSuperAdminDisableForbidden => "user_super_admin_disable_forbidden", FORBIDDEN, PermissionDenied;
+    UserSelfDisableForbidden => "user_self_disable_forbidden", FORBIDDEN, PermissionDenied;
+    UserSuperAdminPermissionsForbidden => "user_super_admin_permissions_forbidden", FORBIDDEN, PermissionDenied;
+    UserSelfPermissionsForbidden => "user_self_permissions_forbidden", FORBIDDEN, PermissionDenied;
     ApiKeyInvalid => "api_key_invalid", UNAUTHORIZED, Unauthenticated;
     Forbidden => "auth_forbidden", FORBIDDEN, PermissionDenied;
     RouteNotFound => "route_not_found", NOT_FOUND, NotFound;
@@ -391,6 +434,9 @@ impl Error {
             ErrorCode::AuthTokenExpired => Error::AuthTokenExpired,
             ErrorCode::AuthInvalidCredentials => Error::AuthInvalidCredentials,
             ErrorCode::AuthRefreshTokenInvalid => Error::AuthRefreshTokenInvalid,
+            ErrorCode::AuthRefreshTokenExpired => Error::AuthRefreshTokenExpired,
+            ErrorCode::AuthUserInactive => Error::AuthUserInactive,
+            ErrorCode::AuthRequestInvalid => Error::AuthRequestInvalid("example"),
             ErrorCode::AuthRefreshTokenReused => Error::AuthRefreshTokenReused,
             ErrorCode::AuthRateLimited => Error::AuthRateLimited {
                 retry_after_seconds: 3,
@@ -401,12 +447,26 @@ impl Error {
             ErrorCode::ApiKeyNotFound => Error::ApiKeyNotFound("example".into()),
             ErrorCode::ApiKeyScopeInvalid => Error::ApiKeyScopeInvalid("example".into()),
             ErrorCode::UserNotFound => Error::UserNotFound("example".into()),
-            ErrorCode::UserSelfChangeRefused => Error::UserSelfChangeRefused,
-            ErrorCode::UserLastSuperAdmin => Error::UserLastSuperAdmin,
-            ErrorCode::UserUsernameTaken => Error::UserUsernameTaken("example".into()),
+            ErrorCode::UserUsernameConflict => Error::UserUsernameConflict("example".into()),
+            ErrorCode::UserUsernameRequired => Error::UserUsernameRequired,
             ErrorCode::UserUsernameInvalid => Error::UserUsernameInvalid,
+            ErrorCode::UserPasswordRequired => Error::UserPasswordRequired,
             ErrorCode::UserPasswordTooShort => Error::UserPasswordTooShort { min: 3 },
-            ErrorCode::UserRoleInvalid => Error::UserRoleInvalid("example".into()),
+            ErrorCode::UserManageForbidden => Error::UserManageForbidden,
+            ErrorCode::UserManageSuperAdminForbidden => Error::UserManageSuperAdminForbidden,
+            ErrorCode::UserCreateForbidden => Error::UserCreateForbidden,
+            ErrorCode::UserSuperAdminCreateForbidden => Error::UserSuperAdminCreateForbidden,
+            ErrorCode::UserSuperAdminPromoteForbidden => Error::UserSuperAdminPromoteForbidden,
+            ErrorCode::UserSuperAdminRoleChangeForbidden => {
+                Error::UserSuperAdminRoleChangeForbidden
+            }
+            ErrorCode::UserSelfRoleChangeForbidden => Error::UserSelfRoleChangeForbidden,
+            ErrorCode::UserSuperAdminDisableForbidden => Error::UserSuperAdminDisableForbidden,
+            ErrorCode::UserSelfDisableForbidden => Error::UserSelfDisableForbidden,
+            ErrorCode::UserSuperAdminPermissionsForbidden => {
+                Error::UserSuperAdminPermissionsForbidden
+            }
+            ErrorCode::UserSelfPermissionsForbidden => Error::UserSelfPermissionsForbidden,
             ErrorCode::ApiKeyInvalid => Error::ApiKeyInvalid,
             ErrorCode::Forbidden => Error::Forbidden {
                 permission: "example",

@@ -161,7 +161,7 @@ async fn api_keys_are_scoped_and_revocable(backend: Backend) {
     let (_, manager) = create_key(
         &server,
         API_KEY,
-        json!({ "name": "manager", "scopes": ["apikeys.manage", "assets.read"] }),
+        json!({ "name": "manager", "scopes": ["apiKeys.manage", "assets.read"] }),
     )
     .await;
     let manager = manager["data"]["key"].as_str().unwrap().to_string();
@@ -496,9 +496,36 @@ async fn auth_matrix_holds_on_every_door(backend: Backend) {
         let session = auth.login(name, password, None).await.unwrap();
         tokens.insert(name, (user.id, session.access_token));
     }
-    db.set_user_enabled(&tokens["gone"].0, false, 0)
+    db.set_user_active(&tokens["gone"].0, false, 0)
         .await
         .unwrap();
+    // A plain user reads assets only, unless granted more.
+    let (status, editor) = {
+        let response = server
+            .post("/api/v1/users")
+            .json(&json!({
+                "username": "editor",
+                "password": password,
+                "role": "user",
+                "permissions": ["assets.read", "assets.delete"],
+            }))
+            .send()
+            .await
+            .unwrap();
+        (
+            response.status().as_u16(),
+            response.json::<Value>().await.unwrap(),
+        )
+    };
+    assert_eq!(status, 201, "{editor}");
+    let session = auth.login("editor", password, None).await.unwrap();
+    tokens.insert(
+        "editor",
+        (
+            editor["data"]["id"].as_str().unwrap().to_string(),
+            session.access_token,
+        ),
+    );
     let (_, reader) = create_key(
         &server,
         API_KEY,
@@ -533,7 +560,7 @@ async fn auth_matrix_holds_on_every_door(backend: Backend) {
     let forbidden: Expect = (403, Some("auth_forbidden"));
     let ok: Expect = (200, None);
     let not_found: Expect = (404, Some("asset_not_found"));
-    // (caller, token, [read assets, delete an asset, manage keys, manage AI])
+    // (caller, token, [read assets, delete an asset, manage keys, read AI providers])
     let cases: Vec<(&str, Option<String>, [Expect; 4])> = vec![
         ("nobody", None, [unauth; 4]),
         ("malformed", Some("Basic Zm9vOmJhcg==".into()), [unauth; 4]),
@@ -559,6 +586,11 @@ async fn auth_matrix_holds_on_every_door(backend: Backend) {
         (
             "user role",
             Some(tokens["member"].1.clone()),
+            [ok, forbidden, forbidden, forbidden],
+        ),
+        (
+            "user granted delete",
+            Some(tokens["editor"].1.clone()),
             [ok, not_found, forbidden, forbidden],
         ),
         (

@@ -82,6 +82,14 @@ async fn sessions_rotate_and_detect_reuse(backend: Backend) {
         (401, Some("auth_invalid_credentials")),
         "same answer for unknown users"
     );
+    for (username, password) in [("", PASSWORD), ("   ", PASSWORD), (ADMIN, "")] {
+        let (status, body) = login(&server, username, password).await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (400, Some("request_invalid")),
+            "{username:?} {password:?}"
+        );
+    }
 
     let (status, session) = login(&server, "ADMIN", PASSWORD).await;
     assert_eq!(status, 200, "{session}");
@@ -100,19 +108,26 @@ async fn sessions_rotate_and_detect_reuse(backend: Backend) {
     assert_eq!(session["user"]["username"], ADMIN);
     assert_eq!(session["user"]["role"], "superAdmin");
     assert!(session["user"].get("passwordHash").is_none());
+    assert_eq!(session["user"]["isActive"], true);
+    assert!(
+        session["user"]["lastLoginAtUtc"].is_string(),
+        "the login is recorded: {session}"
+    );
     let access = session["accessToken"].as_str().unwrap().to_string();
     let refresh = session["refreshToken"].as_str().unwrap().to_string();
 
     let (status, me) = get_with(&server, "/api/v1/auth/me", &access).await;
     assert_eq!(status, 200);
     assert_eq!(me["data"]["username"], ADMIN);
-    assert!(
-        me["data"]["permissions"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|p| p == "users.manage")
-    );
+    assert!(me["data"]["lastLoginAtUtc"].is_string(), "{me}");
+    // A super admin holds every permission, listed by name.
+    let mut every: Vec<&str> = tessera::domain::Permission::ALL
+        .iter()
+        .map(|p| p.as_str())
+        .collect();
+    every.sort_unstable();
+    assert_eq!(me["data"]["permissions"], json!(every));
+    assert!(every.contains(&"users.managePermissions") && every.contains(&"apiKeys.manage"));
     // The access token opens the asset routes too.
     let (status, _) = get_with(&server, "/api/v1/assets", &access).await;
     assert_eq!(status, 200);
@@ -212,6 +227,39 @@ async fn sessions_rotate_and_detect_reuse(backend: Backend) {
         (status, body["error"]["code"].as_str()),
         (401, Some("auth_refresh_token_invalid"))
     );
+    for (token, expected) in [("", "request_invalid"), ("   ", "auth_request_invalid")] {
+        let (status, body) = post_json(
+            &server,
+            "/api/v1/auth/refresh",
+            json!({ "refreshToken": token }),
+        )
+        .await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (400, Some(expected)),
+            "{token:?}"
+        );
+    }
+
+    // An expired refresh token is told apart from an invalid one.
+    let (_, late) = login(&server, ADMIN, PASSWORD).await;
+    let late_refresh = late["data"]["refreshToken"].as_str().unwrap();
+    sqlx::query(
+        "UPDATE refresh_tokens SET expires_at = 1 WHERE used_at IS NULL AND revoked_at IS NULL",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    let (status, body) = post_json(
+        &server,
+        "/api/v1/auth/refresh",
+        json!({ "refreshToken": late_refresh }),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (401, Some("auth_refresh_token_expired"))
+    );
 }
 
 async fn bad_tokens_are_refused_with_precise_codes(backend: Backend) {
@@ -219,6 +267,10 @@ async fn bad_tokens_are_refused_with_precise_codes(backend: Backend) {
     let (_, session) = login(&server, ADMIN, PASSWORD).await;
     let access = session["data"]["accessToken"].as_str().unwrap().to_string();
     let user_id = session["data"]["user"]["id"].as_str().unwrap().to_string();
+    let refresh = session["data"]["refreshToken"]
+        .as_str()
+        .unwrap()
+        .to_string();
 
     // The server's own secret, from its data dir, mints an expired token.
     let keys = JwtKeys::load(None, server.data_dir.path()).unwrap();
@@ -254,16 +306,33 @@ async fn bad_tokens_are_refused_with_precise_codes(backend: Backend) {
     let db = tessera::db::Db::connect(&server.database_url)
         .await
         .unwrap();
-    db.set_user_enabled(&user_id, false, 0).await.unwrap();
+    db.set_user_active(&user_id, false, 0).await.unwrap();
     let (status, body) = get_with(&server, "/api/v1/assets", &access).await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
         (401, Some("auth_unauthorized"))
     );
+    // The right password learns the account is disabled; a wrong one learns nothing.
     let (status, body) = login(&server, ADMIN, PASSWORD).await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
+        (401, Some("auth_user_inactive"))
+    );
+    let (status, body) = login(&server, ADMIN, "wrong-password").await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
         (401, Some("auth_invalid_credentials"))
+    );
+    // Nor does a session of theirs go on.
+    let (status, body) = post_json(
+        &server,
+        "/api/v1/auth/refresh",
+        json!({ "refreshToken": refresh }),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (401, Some("auth_user_inactive"))
     );
     // A session that is not a user's: /me needs a user.
     let (status, body) = server.get_json("/api/v1/auth/me").await;
@@ -470,7 +539,21 @@ async fn sessions_through_grpc_and_grpc_web(backend: Backend) {
         .into_inner()
         .session
         .unwrap();
-    assert_eq!(session.user.as_ref().unwrap().role, "superAdmin");
+    let user = session.user.as_ref().unwrap();
+    assert_eq!(user.role, "superAdmin");
+    assert!(user.is_active);
+    assert!(user.last_login_at_utc.is_some(), "the login is recorded");
+    let err = client
+        .login(LoginRequest {
+            username: String::new(),
+            password: PASSWORD.into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (err.code(), reason(&err).as_str()),
+        (Code::InvalidArgument, "request_invalid")
+    );
 
     let mut request = tonic::Request::new(GetMeRequest {});
     request.metadata_mut().insert(

@@ -88,7 +88,7 @@ async fn refused_uploads_leave_no_row_and_no_file(backend: Backend) {
         .await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
-        (400, Some("invalid_request"))
+        (400, Some("request_invalid"))
     );
 
     let form = reqwest::multipart::Form::new().text("description", "no file");
@@ -118,7 +118,7 @@ async fn refused_uploads_leave_no_row_and_no_file(backend: Backend) {
     let (status, body) = server.post_form(form).await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
-        (400, Some("invalid_request"))
+        (400, Some("request_invalid"))
     );
 
     let (_, list) = server.get_json("/api/v1/assets").await;
@@ -313,7 +313,7 @@ async fn credentials_ids_and_routes_fail_clearly(backend: Backend) {
             "{path}"
         );
         let body: Value = response.json().await.unwrap();
-        assert_eq!(body["error"]["code"], "invalid_request", "{path}: {body}");
+        assert_eq!(body["error"]["code"], "request_invalid", "{path}: {body}");
         assert!(body["error"]["traceId"].as_str().is_some(), "{body}");
     }
     expect(400, "asset_id_invalid")(send(server.get("/api/v1/assets/..%2F..%2Fetc/content")).await);
@@ -349,7 +349,7 @@ async fn credentials_ids_and_routes_fail_clearly(backend: Backend) {
         )
         .await,
     );
-    expect(400, "invalid_request")(
+    expect(400, "request_invalid")(
         send(
             server
                 .delete(&format!("/api/v1/assets/{missing}"))

@@ -385,7 +385,7 @@ async fn errors_carry_the_rest_code(backend: Backend) {
         .upload_asset(futures_util::stream::iter(chunk_first))
         .await
         .expect_err("no metadata");
-    assert_eq!(reason(&err), "invalid_request");
+    assert_eq!(reason(&err), "request_invalid");
     let err = client
         .upload_asset(futures_util::stream::iter(Vec::<UploadAssetRequest>::new()))
         .await

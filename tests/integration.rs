@@ -26,4 +26,5 @@ mod skills;
 mod storage;
 mod storage_profiles;
 mod system;
+mod user_guards;
 mod users;

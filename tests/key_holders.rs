@@ -1,20 +1,22 @@
 //! A key acts for the user who made it and never outranks them: an admin's
-//! key cannot make super admins or touch them, it stops when its user is
-//! disabled and shrinks when they are demoted, and users manage only their
-//! own keys and those of users they outrank. Only operator keys (the
-//! configuration, the CLI) have full rank. Through REST and gRPC.
+//! key cannot make admins or super admins or touch them, it stops when its
+//! user is disabled and shrinks when they are demoted, and users manage only
+//! their own keys and those of users they outrank. Only operator keys (the
+//! configuration, the CLI) have full rank, and even they make no super
+//! admin through the API. Through REST and gRPC.
 
 use reqwest::Method as M;
 use serde_json::{Value, json};
 use tessera::api::grpc::proto::{
-    CreateUserRequest, ListApiKeysRequest, RevokeApiKeyRequest, UpdateUserRequest,
+    CreateUserRequest, ListApiKeysRequest, ResetUserPasswordRequest, RevokeApiKeyRequest,
+    SetUserPermissionsRequest, SetUserStatusRequest, UpdateUserRequest,
     api_key_service_client::ApiKeyServiceClient, user_service_client::UserServiceClient,
 };
 use tonic::Code;
 
 use crate::common::{API_KEY, Backend, TestServer, reason};
 use crate::on_both_databases;
-use crate::users::{ROOT_PASSWORD, call, code, start, token};
+use crate::users::{ROOT_PASSWORD, call, code, start, super_admin, token};
 
 on_both_databases!(
     an_admins_key_never_outranks_the_admin,
@@ -23,7 +25,7 @@ on_both_databases!(
     cli_keys_have_the_operators_rank,
     keys_from_before_holders_keep_their_scopes_but_no_rank,
     nobody_makes_a_user_stronger_than_themselves,
-    two_super_admins_cannot_disable_each_other_at_once,
+    super_admins_disabling_each_other_are_both_refused,
 );
 
 /// Creates a user as root and returns their id.
@@ -37,6 +39,33 @@ async fn user(server: &TestServer, root: &str, username: &str, role: &str) -> St
     )
     .await;
     assert_eq!(status, 201, "{body}");
+    body["data"]["id"].as_str().unwrap().to_string()
+}
+
+/// Creates a plain user holding `permissions` as root and returns their id.
+async fn granted_user(
+    server: &TestServer,
+    root: &str,
+    username: &str,
+    permissions: &[&str],
+) -> String {
+    let (status, body) = call(
+        server,
+        root,
+        M::POST,
+        "/api/v1/users",
+        Some(json!({
+            "username": username,
+            "password": format!("{username}-password-1"),
+            "role": "user",
+            "permissions": permissions,
+        })),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let mut sorted = permissions.to_vec();
+    sorted.sort_unstable();
+    assert_eq!(body["data"]["permissions"], json!(sorted), "{body}");
     body["data"]["id"].as_str().unwrap().to_string()
 }
 
@@ -62,6 +91,9 @@ async fn root_id(server: &TestServer, root: &str) -> String {
     me["data"]["id"].as_str().unwrap().to_string()
 }
 
+/// An admin manages plain users only (not other admins, not herself, not a
+/// super admin), and creates plain users only: her keys, and the keys they
+/// make, are held to the same.
 async fn an_admins_key_never_outranks_the_admin(backend: Backend) {
     let server = start(backend).await;
     let root = token(&server, "root", ROOT_PASSWORD).await;
@@ -73,43 +105,86 @@ async fn an_admins_key_never_outranks_the_admin(backend: Backend) {
     let (_, second_key) = key(&server, &alice_key, "made by a key").await;
 
     for credential in [&alice_key, &second_key] {
-        for (method, path, body) in [
+        for (method, path, body, expected) in [
             (
                 M::POST,
                 "/api/v1/users".to_string(),
                 json!({ "username": "mallory", "password": "mallory-password", "role": "superAdmin" }),
+                "user_super_admin_create_forbidden",
             ),
             (
                 M::POST,
                 "/api/v1/users".to_string(),
                 json!({ "username": "mallory", "password": "mallory-password", "role": "admin" }),
+                "user_create_forbidden",
             ),
             (
                 M::PATCH,
                 format!("/api/v1/users/{alice_id}"),
                 json!({ "role": "superAdmin" }),
+                "user_manage_forbidden",
+            ),
+            (
+                M::PATCH,
+                format!("/api/v1/users/{alice_id}/permissions"),
+                json!({ "permissions": ["assets.read"] }),
+                "user_manage_forbidden",
             ),
             (
                 M::POST,
                 format!("/api/v1/users/{root_id}/reset-password"),
-                json!({ "password": "taken-over-password" }),
+                json!({ "newPassword": "taken-over-password" }),
+                "user_manage_forbidden",
             ),
             (
                 M::PATCH,
                 format!("/api/v1/users/{root_id}"),
-                json!({ "isEnabled": false }),
+                json!({ "isActive": false }),
+                "user_manage_forbidden",
+            ),
+            (
+                M::POST,
+                format!("/api/v1/users/{root_id}/status"),
+                json!({ "isActive": false }),
+                "user_manage_forbidden",
+            ),
+            (
+                M::PATCH,
+                format!("/api/v1/users/{root_id}/permissions"),
+                json!({ "permissions": [] }),
+                "user_manage_forbidden",
             ),
         ] {
             let (status, body) = call(&server, credential, method, &path, Some(body.clone())).await;
             assert_eq!(
                 (status, code(&body)),
-                (403, Some("auth_forbidden")),
+                (403, Some(expected)),
                 "{path} {body}"
             );
         }
+        // Nor may it even look at a super admin.
+        let (status, body) = call(
+            &server,
+            credential,
+            M::GET,
+            &format!("/api/v1/users/{root_id}"),
+            None,
+        )
+        .await;
+        assert_eq!((status, code(&body)), (403, Some("user_manage_forbidden")));
     }
-    // Nothing changed: root still logs in with the old password, alice is an admin.
+    // Nothing changed: root still logs in with the old password and is
+    // active, alice is an admin with every permission.
     token(&server, "root", ROOT_PASSWORD).await;
+    let (_, root_now) = call(
+        &server,
+        &root,
+        M::GET,
+        &format!("/api/v1/users/{root_id}"),
+        None,
+    )
+    .await;
+    assert_eq!(root_now["data"]["isActive"], true, "{root_now}");
     let (_, alice_now) = call(
         &server,
         &root,
@@ -119,16 +194,21 @@ async fn an_admins_key_never_outranks_the_admin(backend: Backend) {
     )
     .await;
     assert_eq!(alice_now["data"]["role"], "admin");
+    assert_eq!(
+        alice_now["data"]["permissions"].as_array().map(Vec::len),
+        Some(tessera::domain::Permission::ALL.len())
+    );
     // What the admin may do, the key may do: plain users.
     let (status, body) = call(
         &server,
         &alice_key,
         M::POST,
         "/api/v1/users",
-        Some(json!({ "username": "carol", "password": "carol-password-1" })),
+        Some(json!({ "username": "carol", "password": "carol-password-1", "role": "user" })),
     )
     .await;
     assert_eq!(status, 201, "{body}");
+    assert_eq!(body["data"]["permissions"], json!(["assets.read"]));
 
     // gRPC: the same refusals.
     let (channel, interceptor) = server.grpc_parts(Some(&alice_key)).await;
@@ -138,12 +218,26 @@ async fn an_admins_key_never_outranks_the_admin(backend: Backend) {
             username: "mallory".into(),
             password: "mallory-password".into(),
             role: "superAdmin".into(),
+            ..Default::default()
         })
         .await
         .unwrap_err();
     assert_eq!(
         (err.code(), reason(&err).as_str()),
-        (Code::PermissionDenied, "auth_forbidden")
+        (Code::PermissionDenied, "user_super_admin_create_forbidden")
+    );
+    let err = users
+        .create_user(CreateUserRequest {
+            username: "mallory".into(),
+            password: "mallory-password".into(),
+            role: "admin".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (err.code(), reason(&err).as_str()),
+        (Code::PermissionDenied, "user_create_forbidden")
     );
     let err = users
         .update_user(UpdateUserRequest {
@@ -155,8 +249,31 @@ async fn an_admins_key_never_outranks_the_admin(backend: Backend) {
         .unwrap_err();
     assert_eq!(
         (err.code(), reason(&err).as_str()),
-        (Code::PermissionDenied, "auth_forbidden")
+        (Code::PermissionDenied, "user_manage_forbidden")
     );
+    let err = users
+        .set_user_status(SetUserStatusRequest {
+            id: root_id.clone(),
+            is_active: false,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (err.code(), reason(&err).as_str()),
+        (Code::PermissionDenied, "user_manage_forbidden")
+    );
+    let err = users
+        .reset_user_password(ResetUserPasswordRequest {
+            id: root_id.clone(),
+            new_password: "taken-over-password".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (err.code(), reason(&err).as_str()),
+        (Code::PermissionDenied, "user_manage_forbidden")
+    );
+    token(&server, "root", ROOT_PASSWORD).await;
 }
 
 async fn keys_follow_their_holder_now(backend: Backend) {
@@ -168,7 +285,8 @@ async fn keys_follow_their_holder_now(backend: Backend) {
     let (status, _) = call(&server, &alice_key, M::GET, "/api/v1/users", None).await;
     assert_eq!(status, 200);
 
-    // Demoted: the key shrinks with her (a user may not manage users).
+    // Demoted: her permissions fall back to the user role's defaults, and
+    // the key shrinks with her (a user may not manage users).
     let (status, body) = call(
         &server,
         &root,
@@ -178,21 +296,30 @@ async fn keys_follow_their_holder_now(backend: Backend) {
     )
     .await;
     assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["permissions"], json!(["assets.read"]));
     let (status, body) = call(&server, &alice_key, M::GET, "/api/v1/users", None).await;
     assert_eq!((status, code(&body)), (403, Some("auth_forbidden")));
     let (status, _) = call(&server, &alice_key, M::GET, "/api/v1/assets", None).await;
     assert_eq!(status, 200, "what a user may do still works");
+    let missing = format!("/api/v1/assets/{}", uuid::Uuid::now_v7());
+    let (status, body) = call(&server, &alice_key, M::DELETE, &missing, None).await;
+    assert_eq!(
+        (status, code(&body)),
+        (403, Some("auth_forbidden")),
+        "a plain user only reads assets"
+    );
 
     // Disabled: the key is refused like an unknown one, over REST and gRPC.
-    let (status, _) = call(
+    let (status, body) = call(
         &server,
         &root,
         M::POST,
-        &format!("/api/v1/users/{alice_id}/disable"),
-        None,
+        &format!("/api/v1/users/{alice_id}/status"),
+        Some(json!({ "isActive": false })),
     )
     .await;
-    assert_eq!(status, 200);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["isActive"], false);
     let (status, body) = call(&server, &alice_key, M::GET, "/api/v1/assets", None).await;
     assert_eq!((status, code(&body)), (401, Some("api_key_invalid")));
     let err = server
@@ -206,16 +333,17 @@ async fn keys_follow_their_holder_now(backend: Backend) {
         (Code::Unauthenticated, "api_key_invalid")
     );
 
-    // Enabled again, promoted again: the key follows.
-    call(
+    // Active again, promoted again: the key follows.
+    let (status, body) = call(
         &server,
         &root,
         M::POST,
-        &format!("/api/v1/users/{alice_id}/enable"),
-        None,
+        &format!("/api/v1/users/{alice_id}/status"),
+        Some(json!({ "isActive": true })),
     )
     .await;
-    call(
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = call(
         &server,
         &root,
         M::PATCH,
@@ -223,6 +351,7 @@ async fn keys_follow_their_holder_now(backend: Backend) {
         Some(json!({ "role": "admin" })),
     )
     .await;
+    assert_eq!(status, 200, "{body}");
     let (status, _) = call(&server, &alice_key, M::GET, "/api/v1/users", None).await;
     assert_eq!(status, 200);
 }
@@ -315,9 +444,13 @@ async fn keys_are_managed_by_their_holder_or_those_above(backend: Backend) {
     assert_eq!(status, 204);
 }
 
-/// A key made with the CLI is the operator's: it may make a super admin.
+/// A key made with the CLI is the operator's: it manages anyone, a super
+/// admin included (which no admin, and no other super admin, may), though
+/// not even the operator makes a super admin through the API.
 async fn cli_keys_have_the_operators_rank(backend: Backend) {
     let server = start(backend).await;
+    let root = token(&server, "root", ROOT_PASSWORD).await;
+    let root_id = root_id(&server, &root).await;
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
         .args(["apikey", "create", "--name", "ops"])
         .env_clear()
@@ -336,7 +469,39 @@ async fn cli_keys_have_the_operators_rank(backend: Backend) {
         Some(json!({ "username": "second-root", "password": "second-root-password", "role": "superAdmin" })),
     )
     .await;
+    assert_eq!(
+        (status, code(&body)),
+        (403, Some("user_super_admin_create_forbidden")),
+        "{body}"
+    );
+    let (status, body) = call(
+        &server,
+        &secret,
+        M::POST,
+        "/api/v1/users",
+        Some(json!({ "username": "second-admin", "password": "second-admin-password", "role": "admin" })),
+    )
+    .await;
     assert_eq!(status, 201, "{body}");
+    let (status, body) = call(
+        &server,
+        &secret,
+        M::GET,
+        &format!("/api/v1/users/{root_id}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = call(
+        &server,
+        &secret,
+        M::POST,
+        &format!("/api/v1/users/{root_id}/reset-password"),
+        Some(json!({ "newPassword": "set-by-the-operator" })),
+    )
+    .await;
+    assert_eq!(status, 204, "{body}");
+    token(&server, "root", "set-by-the-operator").await;
 }
 
 /// A key stored before keys recorded their holder (as an upgrade finds it):
@@ -355,7 +520,9 @@ async fn keys_from_before_holders_keep_their_scopes_but_no_rank(backend: Backend
         key_hash: tessera::auth::hash_secret_hex(&secret),
         scopes: [
             Permission::AssetsRead,
-            Permission::UsersManage,
+            Permission::UsersRead,
+            Permission::UsersCreate,
+            Permission::UsersUpdate,
             Permission::ApiKeysManage,
         ]
         .into_iter()
@@ -375,7 +542,10 @@ async fn keys_from_before_holders_keep_their_scopes_but_no_rank(backend: Backend
         Some(json!({ "username": "mallory", "password": "mallory-password", "role": "user" })),
     )
     .await;
-    assert_eq!((status, code(&body)), (403, Some("auth_forbidden")));
+    assert_eq!((status, code(&body)), (403, Some("user_create_forbidden")));
+    // It sees no user.
+    let (status, body) = call(&server, &secret, M::GET, "/api/v1/users", None).await;
+    assert_eq!((status, &body["data"]), (200, &json!([])), "{body}");
     let (_, body) = call(&server, &secret, M::GET, "/api/v1/apikeys", None).await;
     assert_eq!(body["data"], json!([]));
     // Nobody answers for it, so it may not multiply itself.
@@ -392,42 +562,89 @@ async fn keys_from_before_holders_keep_their_scopes_but_no_rank(backend: Backend
     let root = token(&server, "root", ROOT_PASSWORD).await;
     let (_, body) = call(&server, &root, M::GET, "/api/v1/apikeys", None).await;
     assert_eq!(body["data"].as_array().unwrap().len(), 1);
+    // Not even a plain user is within its reach.
+    let bob_id = user(&server, &root, "bob", "user").await;
+    for (method, path, body) in [
+        (M::GET, format!("/api/v1/users/{bob_id}"), None),
+        (
+            M::POST,
+            format!("/api/v1/users/{bob_id}/reset-password"),
+            Some(json!({ "newPassword": "taken-over-password" })),
+        ),
+    ] {
+        let (status, body) = call(&server, &secret, method, &path, body).await;
+        assert_eq!(
+            (status, code(&body)),
+            (403, Some("user_manage_forbidden")),
+            "{path}"
+        );
+    }
+    token(&server, "bob", "bob-password-1").await;
 }
 
-/// Role defaults count as granted permissions: a caller holding only
-/// `users.manage` cannot create a user with the default asset permissions,
-/// nor take over a stronger user by resetting their password; a key scoped
-/// to `users.manage` cannot create a super admin. REST and gRPC.
+/// Role defaults and granted lists count as granted permissions: a caller
+/// cannot create a user holding what it does not hold, grant it, promote a
+/// user to a role that holds it, nor take over a stronger user by resetting
+/// their password; a key scoped to user management alone cannot even
+/// create a plain user (who reads assets), and nobody creates a super
+/// admin. REST and gRPC.
 async fn nobody_makes_a_user_stronger_than_themselves(backend: Backend) {
     let server = start(backend).await;
     let root = token(&server, "root", ROOT_PASSWORD).await;
     let rita_id = user(&server, &root, "rita", "admin").await;
-    let bob_id = user(&server, &root, "bob", "user").await;
+    let bob_id = granted_user(&server, &root, "bob", &["assets.read", "assets.delete"]).await;
+    let cleo_id = user(&server, &root, "cleo", "user").await;
     let (status, body) = call(
         &server,
         &root,
         M::PATCH,
-        &format!("/api/v1/users/{rita_id}"),
-        Some(json!({ "permissions": ["users.manage", "assets.read"] })),
+        &format!("/api/v1/users/{rita_id}/permissions"),
+        Some(json!({ "permissions": [
+            "assets.read",
+            "users.read",
+            "users.create",
+            "users.update",
+            "users.managePermissions",
+        ] })),
     )
     .await;
     assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["data"]["permissions"],
+        json!([
+            "assets.read",
+            "users.create",
+            "users.managePermissions",
+            "users.read",
+            "users.update",
+        ])
+    );
     let rita = token(&server, "rita", "rita-password-1").await;
     for (method, path, body) in [
         (
             M::POST,
             "/api/v1/users".to_string(),
-            json!({ "username": "puppet", "password": "puppet-password-1" }),
+            json!({
+                "username": "puppet",
+                "password": "puppet-password-1",
+                "role": "user",
+                "permissions": ["assets.read", "assets.delete"],
+            }),
         ),
         (
             M::POST,
             format!("/api/v1/users/{bob_id}/reset-password"),
-            json!({ "password": "taken-over-password" }),
+            json!({ "newPassword": "taken-over-password" }),
         ),
         (
             M::PATCH,
-            format!("/api/v1/users/{bob_id}"),
-            json!({ "permissions": ["assets.read"] }),
+            format!("/api/v1/users/{cleo_id}/permissions"),
+            json!({ "permissions": ["assets.read", "assets.delete"] }),
+        ),
+        (
+            M::PATCH,
+            format!("/api/v1/users/{cleo_id}"),
+            json!({ "role": "admin" }),
         ),
     ] {
         let (status, body) = call(&server, &rita, method, &path, Some(body)).await;
@@ -438,12 +655,39 @@ async fn nobody_makes_a_user_stronger_than_themselves(backend: Backend) {
         );
     }
     token(&server, "bob", "bob-password-1").await;
-    // What she holds, she may grant.
+    let (_, cleo_now) = call(
+        &server,
+        &root,
+        M::GET,
+        &format!("/api/v1/users/{cleo_id}"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (&cleo_now["data"]["role"], &cleo_now["data"]["permissions"]),
+        (&json!("user"), &json!(["assets.read"]))
+    );
+    // What she holds, she may grant (the list trimmed, unknown names
+    // dropped, duplicates merged, sorted by name).
+    let (status, body) = call(
+        &server,
+        &rita,
+        M::PATCH,
+        &format!("/api/v1/users/{cleo_id}/permissions"),
+        Some(json!({ "permissions": ["users.read", " assets.read ", "users.read", "no.such"] })),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["data"]["permissions"],
+        json!(["assets.read", "users.read"])
+    );
+    // Once bob holds no more than she does, she may reset his password.
     let (status, body) = call(
         &server,
         &root,
         M::PATCH,
-        &format!("/api/v1/users/{bob_id}"),
+        &format!("/api/v1/users/{bob_id}/permissions"),
         Some(json!({ "permissions": ["assets.read"] })),
     )
     .await;
@@ -453,10 +697,11 @@ async fn nobody_makes_a_user_stronger_than_themselves(backend: Backend) {
         &rita,
         M::POST,
         &format!("/api/v1/users/{bob_id}/reset-password"),
-        Some(json!({ "password": "a-new-password-1" })),
+        Some(json!({ "newPassword": "a-new-password-1" })),
     )
     .await;
-    assert_eq!(status, 200, "{body}");
+    assert_eq!((status, &body), (204, &Value::Null));
+    token(&server, "bob", "a-new-password-1").await;
 
     // An operator key scoped to user management only.
     let (status, scoped) = call(
@@ -464,17 +709,44 @@ async fn nobody_makes_a_user_stronger_than_themselves(backend: Backend) {
         API_KEY,
         M::POST,
         "/api/v1/apikeys",
-        Some(json!({ "name": "user admin", "scopes": ["users.manage"] })),
+        Some(json!({ "name": "user admin", "scopes": [
+            "users.read",
+            "users.create",
+            "users.update",
+            "users.disable",
+            "users.managePermissions",
+        ] })),
     )
     .await;
     assert_eq!(status, 201, "{scoped}");
     let scoped = scoped["data"]["key"].as_str().unwrap().to_string();
     let (channel, interceptor) = server.grpc_parts(Some(&scoped)).await;
-    let err = UserServiceClient::with_interceptor(channel, interceptor)
-        .create_user(CreateUserRequest {
-            username: "second-root".into(),
-            password: "second-root-password".into(),
-            role: "superAdmin".into(),
+    let mut users = UserServiceClient::with_interceptor(channel, interceptor);
+    for (role, expected) in [
+        // A plain user reads assets, which the key may not.
+        ("user", "auth_forbidden"),
+        ("admin", "auth_forbidden"),
+        ("superAdmin", "user_super_admin_create_forbidden"),
+    ] {
+        let err = users
+            .create_user(CreateUserRequest {
+                username: "puppet".into(),
+                password: "puppet-password-1".into(),
+                role: role.into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(
+            (err.code(), reason(&err).as_str()),
+            (Code::PermissionDenied, expected),
+            "{role}"
+        );
+    }
+    let err = users
+        .set_user_permissions(SetUserPermissionsRequest {
+            id: cleo_id.clone(),
+            permissions: vec!["assets.read".into(), "assets.create".into()],
         })
         .await
         .unwrap_err();
@@ -482,46 +754,96 @@ async fn nobody_makes_a_user_stronger_than_themselves(backend: Backend) {
         (err.code(), reason(&err).as_str()),
         (Code::PermissionDenied, "auth_forbidden")
     );
+    // Without a role there is nothing to create.
+    let err = users
+        .create_user(CreateUserRequest {
+            username: "puppet".into(),
+            password: "puppet-password-1".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (err.code(), reason(&err).as_str()),
+        (Code::InvalidArgument, "request_invalid")
+    );
 }
 
-/// The last enabled super admin stays, even when two super admins disable
-/// each other at the same moment (the check is made where the write is).
-async fn two_super_admins_cannot_disable_each_other_at_once(backend: Backend) {
+/// Super admins are never disabled through the API: not by each other,
+/// even at the same moment, not by themselves, not even by the operator.
+/// (Another super admin is made on the server, as the CLI makes one.)
+async fn super_admins_disabling_each_other_are_both_refused(backend: Backend) {
     let server = start(backend).await;
     let root = token(&server, "root", ROOT_PASSWORD).await;
     let root_id = root_id(&server, &root).await;
-    let other_id = user(&server, &root, "root2", "superAdmin").await;
-    for round in 0..8 {
-        let root = token(&server, "root", ROOT_PASSWORD).await;
-        let other = token(&server, "root2", "root2-password-1").await;
-        let (other_path, root_path) = (
-            format!("/api/v1/users/{other_id}"),
-            format!("/api/v1/users/{root_id}"),
+    let other_id = super_admin(&server, "root2").await;
+    let other = token(&server, "root2", "root2-password-1").await;
+    let (other_path, root_path) = (
+        format!("/api/v1/users/{other_id}"),
+        format!("/api/v1/users/{root_id}"),
+    );
+    let disable = Some(json!({ "isActive": false }));
+    for round in 0..4 {
+        // Through the status route and through a profile change.
+        let suffix = if round % 2 == 0 { "/status" } else { "" };
+        let method = if suffix.is_empty() { M::PATCH } else { M::POST };
+        let (to_other, to_root) = (
+            format!("{other_path}{suffix}"),
+            format!("{root_path}{suffix}"),
         );
-        let disable = Some(json!({ "isEnabled": false }));
         let (first, second) = tokio::join!(
-            call(&server, &root, M::PATCH, &other_path, disable.clone()),
-            call(&server, &other, M::PATCH, &root_path, disable.clone()),
+            call(&server, &root, method.clone(), &to_other, disable.clone()),
+            call(&server, &other, method.clone(), &to_root, disable.clone()),
         );
+        for (status, body) in [&first, &second] {
+            assert_eq!(
+                (*status, code(body)),
+                (403, Some("user_manage_super_admin_forbidden")),
+                "round {round}: {body}"
+            );
+        }
         let (_, users) = call(&server, API_KEY, M::GET, "/api/v1/users", None).await;
-        let enabled = users["data"]
+        let active = users["data"]
             .as_array()
             .unwrap()
             .iter()
-            .filter(|u| u["role"] == "superAdmin" && u["isEnabled"] == true)
+            .filter(|u| u["role"] == "superAdmin" && u["isActive"] == true)
             .count();
-        assert_eq!(enabled, 1, "round {round}: {first:?} {second:?}");
-        // The operator puts both back for the next round.
-        for id in [&root_id, &other_id] {
-            let (status, body) = call(
-                &server,
-                API_KEY,
-                M::PATCH,
-                &format!("/api/v1/users/{id}"),
-                Some(json!({ "isEnabled": true })),
-            )
-            .await;
-            assert_eq!(status, 200, "{body}");
-        }
+        assert_eq!(active, 2, "round {round}: {users}");
     }
+    // Nor by themselves, nor by the operator.
+    for (credential, id) in [
+        (root.as_str(), &root_id),
+        (other.as_str(), &other_id),
+        (API_KEY, &root_id),
+    ] {
+        let (status, body) = call(
+            &server,
+            credential,
+            M::POST,
+            &format!("/api/v1/users/{id}/status"),
+            disable.clone(),
+        )
+        .await;
+        assert_eq!(
+            (status, code(&body)),
+            (403, Some("user_super_admin_disable_forbidden")),
+            "{body}"
+        );
+    }
+    let (channel, interceptor) = server.grpc_parts(Some(API_KEY)).await;
+    let err = UserServiceClient::with_interceptor(channel, interceptor)
+        .set_user_status(SetUserStatusRequest {
+            id: other_id.clone(),
+            is_active: false,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (err.code(), reason(&err).as_str()),
+        (Code::PermissionDenied, "user_super_admin_disable_forbidden")
+    );
+    // Both still log in.
+    token(&server, "root", ROOT_PASSWORD).await;
+    token(&server, "root2", "root2-password-1").await;
 }

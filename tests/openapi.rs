@@ -322,20 +322,57 @@ async fn real_responses_match_the_document(backend: Backend) {
         )
         .await;
     let user_id = user["data"]["id"].as_str().unwrap();
-    contract
+    let user = contract
         .call(
             server
                 .patch(&format!("/api/v1/users/{user_id}"))
-                .json(&json!({"permissions": ["assets.read"]})),
+                .json(&json!({"username": "contract-person", "role": "user"})),
             "/api/v1/users/{id}",
             200,
         )
         .await;
+    assert_eq!(user["data"]["lastLoginAtUtc"], Value::Null);
+    contract
+        .call(
+            server
+                .patch(&format!("/api/v1/users/{user_id}/permissions"))
+                .json(&json!({"permissions": ["assets.read", "assets.create"]})),
+            "/api/v1/users/{id}/permissions",
+            200,
+        )
+        .await;
+    contract
+        .call(
+            server
+                .post(&format!("/api/v1/users/{user_id}/status"))
+                .json(&json!({"isActive": true})),
+            "/api/v1/users/{id}/status",
+            200,
+        )
+        .await;
+    let reset = server
+        .post(&format!("/api/v1/users/{user_id}/reset-password"))
+        .json(&json!({"newPassword": "a long enough password"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reset.status(), 204, "no body to check");
+    contract
+        .call(
+            server.post("/api/v1/users").json(&json!({
+                "username": "contract-root",
+                "password": "a long enough password",
+                "role": "superAdmin",
+            })),
+            "/api/v1/users",
+            403,
+        )
+        .await;
     let session = contract
         .call(
-            anonymous
-                .post(server.url("/api/v1/auth/login"))
-                .json(&json!({"username": "contract-user", "password": "a long enough password"})),
+            anonymous.post(server.url("/api/v1/auth/login")).json(
+                &json!({"username": "contract-person", "password": "a long enough password"}),
+            ),
             "/api/v1/auth/login",
             200,
         )

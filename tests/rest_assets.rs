@@ -514,8 +514,8 @@ async fn patch_changes_only_present_fields(backend: Backend) {
             400,
             "asset_alt_text_too_long",
         ),
-        (json!({ "colour": "blue" }), 400, "invalid_request"),
-        (json!({ "isPublic": "yes" }), 400, "invalid_request"),
+        (json!({ "colour": "blue" }), 400, "request_invalid"),
+        (json!({ "isPublic": "yes" }), 400, "request_invalid"),
     ] {
         let response = server.patch(&path).json(&body).send().await.unwrap();
         assert_eq!(response.status(), status, "{body}");
@@ -628,7 +628,7 @@ async fn batch_delete_accepts_both_shapes(backend: Backend) {
     assert_eq!(response.status(), 400);
     assert_eq!(
         response.json::<Value>().await.unwrap()["error"]["code"],
-        "invalid_request"
+        "request_invalid"
     );
 }
 

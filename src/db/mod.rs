@@ -148,6 +148,12 @@ fn like_escape(text: &str) -> String {
     out
 }
 
+/// Whether a write lost to a unique index (a name taken at the same moment).
+fn is_unique_violation(err: &sqlx::Error) -> bool {
+    err.as_database_error()
+        .is_some_and(|db| db.is_unique_violation())
+}
+
 fn flag(value: bool) -> i16 {
     i16::from(value)
 }
@@ -163,6 +169,5 @@ fn permissions_from_json(json: &str) -> Permissions {
 }
 
 fn permissions_to_json(permissions: Permissions) -> String {
-    let names: Vec<&str> = permissions.iter().map(Permission::as_str).collect();
-    serde_json::Value::from(names).to_string()
+    serde_json::Value::from(permissions.names()).to_string()
 }

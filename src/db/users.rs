@@ -1,6 +1,6 @@
-use sqlx::{AssertSqlSafe, FromRow};
+use sqlx::FromRow;
 
-use super::{Db, Dialect, flag, permissions_from_json, permissions_to_json};
+use super::{Db, flag, permissions_from_json, permissions_to_json};
 use crate::{
     domain::{Permissions, Role, StoredRefreshToken, User, UserAccount, from_micros, to_micros},
     error::{Error, Result},
@@ -15,9 +15,10 @@ struct UserRow {
     role: String,
     /// JSON array of permission names; `None` means the role's defaults.
     permissions: Option<String>,
-    is_enabled: i64,
+    is_active: i64,
     created_at: i64,
     updated_at: i64,
+    last_login_at: Option<i64>,
 }
 
 impl TryFrom<UserRow> for UserAccount {
@@ -33,9 +34,10 @@ impl TryFrom<UserRow> for UserAccount {
                 username: row.username,
                 role,
                 permissions: Permissions::default(),
-                is_enabled: row.is_enabled != 0,
+                is_active: row.is_active != 0,
                 created_at: from_micros(row.created_at),
                 updated_at: from_micros(row.updated_at),
+                last_login_at: row.last_login_at.map(from_micros),
             },
             own_permissions,
             password_hash: row.password_hash,
@@ -73,14 +75,25 @@ impl From<RefreshTokenRow> for StoredRefreshToken {
     }
 }
 
-const USER_COLUMNS: &str =
-    "id, username, password_hash, role, permissions, is_enabled, created_at, updated_at";
+/// A write that lost the name to another user at the same moment is a
+/// conflict, not a server error.
+fn username_conflict<T>(done: std::result::Result<T, sqlx::Error>, username: &str) -> Result<()> {
+    match done {
+        Err(err) if super::is_unique_violation(&err) => {
+            Err(Error::UserUsernameConflict(username.to_string()))
+        }
+        Err(err) => Err(err.into()),
+        Ok(_) => Ok(()),
+    }
+}
+
+const USER_COLUMNS: &str = "id, username, password_hash, role, permissions, is_active, created_at, updated_at, last_login_at";
 
 impl Db {
     pub async fn insert_user(&self, account: &UserAccount) -> Result<()> {
         let user = &account.user;
-        sqlx::query(
-            "INSERT INTO users (id, username, password_hash, role, permissions, is_enabled, created_at, updated_at) \
+        let done = sqlx::query(
+            "INSERT INTO users (id, username, password_hash, role, permissions, is_active, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(&user.id)
@@ -88,12 +101,12 @@ impl Db {
         .bind(&account.password_hash)
         .bind(user.role.as_str())
         .bind(permissions_json(account))
-        .bind(flag(user.is_enabled))
+        .bind(flag(user.is_active))
         .bind(to_micros(user.created_at))
         .bind(to_micros(user.updated_at))
         .execute(&self.pool)
-        .await?;
-        Ok(())
+        .await;
+        username_conflict(done, &user.username)
     }
 
     pub async fn user(&self, id: &str) -> Result<Option<UserAccount>> {
@@ -114,8 +127,10 @@ impl Db {
         row.map(UserAccount::try_from).transpose()
     }
 
+    /// Every user, newest first (then by name), as NekoHub lists them.
     pub async fn list_users(&self) -> Result<Vec<User>> {
-        let sql = format!("SELECT {USER_COLUMNS} FROM users ORDER BY username");
+        let sql =
+            format!("SELECT {USER_COLUMNS} FROM users ORDER BY created_at DESC, username, id");
         let rows: Vec<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .fetch_all(&self.pool)
             .await?;
@@ -124,53 +139,34 @@ impl Db {
             .collect()
     }
 
-    /// Writes role, permissions, enabled and password hash of a user. With `keep_a_super_admin` (the change disables or
-    /// demotes an enabled super admin) it is refused, `false`, unless another
-    /// enabled super admin remains: checked in the same transaction, with
-    /// those rows locked in one order on PostgreSQL (SQLite's writer lock
-    /// serialises), so two such changes at once cannot both pass.
-    pub async fn update_user(
-        &self,
-        account: &UserAccount,
-        keep_a_super_admin: bool,
-    ) -> Result<bool> {
+    /// Writes name, role, permissions, active flag and password hash of a
+    /// user; a name another user holds is a conflict, decided by the unique
+    /// index so two renames at once cannot both take it.
+    pub async fn update_user(&self, account: &UserAccount) -> Result<()> {
         let user = &account.user;
-        let mut tx = self.begin_write().await?;
-        if keep_a_super_admin {
-            let lock = match self.dialect {
-                Dialect::Postgres => " ORDER BY id FOR UPDATE",
-                Dialect::Sqlite => "",
-            };
-            let sql =
-                format!("SELECT id FROM users WHERE role = 'superAdmin' AND is_enabled = 1{lock}");
-            let enabled: Vec<String> = sqlx::query_scalar(AssertSqlSafe(sql))
-                .fetch_all(&mut *tx)
-                .await?;
-            if !enabled.iter().any(|id| *id != user.id) {
-                return Ok(false);
-            }
-        }
-        sqlx::query(
-            "UPDATE users SET role = $1, permissions = $2, password_hash = $3, is_enabled = $4, updated_at = $5 WHERE id = $6",
+        let done = sqlx::query(
+            "UPDATE users SET username = $1, role = $2, permissions = $3, password_hash = $4, is_active = $5, updated_at = $6 \
+             WHERE id = $7",
         )
+        .bind(&user.username)
         .bind(user.role.as_str())
         .bind(permissions_json(account))
         .bind(&account.password_hash)
-        .bind(flag(user.is_enabled))
+        .bind(flag(user.is_active))
         .bind(to_micros(user.updated_at))
         .bind(&user.id)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(true)
+        .execute(&self.pool)
+        .await;
+        username_conflict(done, &user.username)
     }
 
-    pub async fn count_users_with_role(&self, role: Role) -> Result<u64> {
-        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE role = $1")
-            .bind(role.as_str())
-            .fetch_one(&self.pool)
+    pub async fn record_login(&self, id: &str, at: i64) -> Result<()> {
+        sqlx::query("UPDATE users SET last_login_at = $1 WHERE id = $2")
+            .bind(at)
+            .bind(id)
+            .execute(&self.pool)
             .await?;
-        Ok(u64::try_from(count).unwrap_or(0))
+        Ok(())
     }
 
     pub async fn count_users(&self) -> Result<u64> {
@@ -180,9 +176,9 @@ impl Db {
         Ok(u64::try_from(count).unwrap_or(0))
     }
 
-    pub async fn set_user_enabled(&self, id: &str, enabled: bool, at: i64) -> Result<bool> {
-        let done = sqlx::query("UPDATE users SET is_enabled = $1, updated_at = $2 WHERE id = $3")
-            .bind(flag(enabled))
+    pub async fn set_user_active(&self, id: &str, active: bool, at: i64) -> Result<bool> {
+        let done = sqlx::query("UPDATE users SET is_active = $1, updated_at = $2 WHERE id = $3")
+            .bind(flag(active))
             .bind(at)
             .bind(id)
             .execute(&self.pool)

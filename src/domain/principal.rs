@@ -1,66 +1,94 @@
 use crate::error::Error;
 
-/// A permission a credential may hold; the names are the ones API key scopes use.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Permission {
-    AssetsRead,
-    AssetsCreate,
-    AssetsUpdate,
-    AssetsDelete,
-    StorageManage,
-    AiManage,
-    UsersManage,
-    ApiKeysManage,
+/// Defines [`Permission`] from one table: the variant and its wire name.
+macro_rules! permissions {
+    ($($variant:ident => $name:literal,)*) => {
+        /// A permission a user or API key may hold. The names are NekoHub's
+        /// nineteen, plus `apiKeys.manage` for the keys NekoHub does not have.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum Permission {
+            $($variant,)*
+        }
+
+        impl Permission {
+            pub const ALL: &'static [Permission] = &[$(Permission::$variant,)*];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Permission::$variant => $name,)*
+                }
+            }
+        }
+    };
+}
+
+permissions! {
+    AssetsRead => "assets.read",
+    AssetsCreate => "assets.create",
+    AssetsUpdate => "assets.update",
+    AssetsDelete => "assets.delete",
+    ProvidersRead => "providers.read",
+    ProvidersCreate => "providers.create",
+    ProvidersUpdate => "providers.update",
+    ProvidersDelete => "providers.delete",
+    AiProvidersRead => "aiProviders.read",
+    AiProvidersCreate => "aiProviders.create",
+    AiProvidersUpdate => "aiProviders.update",
+    AiProvidersDelete => "aiProviders.delete",
+    SettingsRead => "settings.read",
+    SettingsUpdate => "settings.update",
+    UsersRead => "users.read",
+    UsersCreate => "users.create",
+    UsersUpdate => "users.update",
+    UsersDisable => "users.disable",
+    UsersManagePermissions => "users.managePermissions",
+    ApiKeysManage => "apiKeys.manage",
 }
 
 impl Permission {
-    pub const ALL: [Permission; 8] = [
-        Permission::AssetsRead,
-        Permission::AssetsCreate,
-        Permission::AssetsUpdate,
-        Permission::AssetsDelete,
-        Permission::StorageManage,
-        Permission::AiManage,
-        Permission::UsersManage,
-        Permission::ApiKeysManage,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Permission::AssetsRead => "assets.read",
-            Permission::AssetsCreate => "assets.create",
-            Permission::AssetsUpdate => "assets.update",
-            Permission::AssetsDelete => "assets.delete",
-            Permission::StorageManage => "storage.manage",
-            Permission::AiManage => "ai.manage",
-            Permission::UsersManage => "users.manage",
-            Permission::ApiKeysManage => "apikeys.manage",
-        }
-    }
-
     pub fn parse(value: &str) -> Option<Permission> {
-        Permission::ALL.into_iter().find(|p| p.as_str() == value)
+        Permission::ALL
+            .iter()
+            .copied()
+            .find(|p| p.as_str() == value)
     }
 
-    fn bit(self) -> u16 {
-        1 << (self as u16)
+    fn bit(self) -> u32 {
+        1 << (self as u32)
     }
 }
 
 /// A set of permissions, cheap to copy into every request.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Permissions(u16);
+pub struct Permissions(u32);
 
 impl Permissions {
     pub fn all() -> Self {
-        Permission::ALL.into_iter().collect()
+        Permission::ALL.iter().copied().collect()
+    }
+
+    /// A requested list as NekoHub normalises it: names trimmed, unknown
+    /// names dropped, duplicates merged.
+    pub fn from_names<S: AsRef<str>>(names: &[S]) -> Permissions {
+        names
+            .iter()
+            .filter_map(|name| Permission::parse(name.as_ref().trim()))
+            .collect()
+    }
+
+    /// The names in ordinal order, as every response lists them.
+    pub fn names(self) -> Vec<&'static str> {
+        let mut names: Vec<&'static str> = self.iter().map(Permission::as_str).collect();
+        names.sort_unstable();
+        names
     }
     pub fn contains(self, permission: Permission) -> bool {
         self.0 & permission.bit() != 0
     }
     pub fn iter(self) -> impl Iterator<Item = Permission> {
         Permission::ALL
-            .into_iter()
+            .iter()
+            .copied()
             .filter(move |p| self.contains(*p))
     }
 

@@ -32,18 +32,12 @@ impl Role {
         }
     }
 
-    /// What the role may do unless the user has permissions of their own.
+    /// What the role may do unless the user was granted permissions of
+    /// their own (NekoHub's defaults). A super admin always holds them all.
     pub fn default_permissions(self) -> Permissions {
         match self {
             Role::SuperAdmin | Role::Admin => Permissions::all(),
-            Role::User => [
-                Permission::AssetsRead,
-                Permission::AssetsCreate,
-                Permission::AssetsUpdate,
-                Permission::AssetsDelete,
-            ]
-            .into_iter()
-            .collect(),
+            Role::User => [Permission::AssetsRead].into_iter().collect(),
         }
     }
 }
@@ -51,7 +45,11 @@ impl Role {
 impl std::str::FromStr for Role {
     type Err = crate::error::Error;
     fn from_str(value: &str) -> Result<Role, Self::Err> {
-        Role::parse(value).ok_or_else(|| crate::error::Error::UserRoleInvalid(value.to_string()))
+        Role::parse(value).ok_or_else(|| {
+            crate::error::Error::InvalidRequest(format!(
+                "role must be superAdmin, admin or user, got '{value}'"
+            ))
+        })
     }
 }
 
@@ -62,9 +60,12 @@ pub struct User {
     pub username: String,
     pub role: Role,
     pub permissions: Permissions,
-    pub is_enabled: bool,
+    /// A user who is not active cannot log in, and their sessions and keys
+    /// stop at once.
+    pub is_active: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub last_login_at: Option<DateTime<Utc>>,
 }
 
 /// A user as stored: with the hash their password is checked against, and
@@ -77,7 +78,7 @@ pub struct UserAccount {
 }
 
 impl UserAccount {
-    /// A new, enabled user with the role's permissions.
+    /// A new, active user with the role's permissions.
     pub fn new(id: String, username: String, role: Role, password_hash: String) -> Self {
         let at = super::now();
         UserAccount {
@@ -86,9 +87,10 @@ impl UserAccount {
                 username,
                 role,
                 permissions: role.default_permissions(),
-                is_enabled: true,
+                is_active: true,
                 created_at: at,
                 updated_at: at,
+                last_login_at: None,
             },
             own_permissions: None,
             password_hash,
@@ -98,9 +100,10 @@ impl UserAccount {
     /// Sets what the user may do from their role and own permissions (after
     /// either changed).
     pub fn settle_permissions(&mut self) {
-        self.user.permissions = self
-            .own_permissions
-            .unwrap_or_else(|| self.user.role.default_permissions());
+        self.user.permissions = match (self.user.role, self.own_permissions) {
+            (Role::SuperAdmin, _) | (_, None) => self.user.role.default_permissions(),
+            (_, Some(own)) => own,
+        };
     }
 }
 

@@ -141,7 +141,7 @@ impl AiProviderService {
     }
 
     pub async fn list(&self, principal: &Principal) -> Result<Vec<AiProvider>> {
-        principal.require(Permission::AiManage)?;
+        principal.require(Permission::AiProvidersRead)?;
         Ok(self
             .db
             .list_ai_providers()
@@ -152,19 +152,19 @@ impl AiProviderService {
     }
 
     pub async fn get(&self, principal: &Principal, id: &str) -> Result<AiProvider> {
-        principal.require(Permission::AiManage)?;
+        principal.require(Permission::AiProvidersRead)?;
         Ok(Self::present(self.load(id).await?))
     }
 
     /// The profile AI steps use now, if any.
     pub async fn active(&self, principal: &Principal) -> Result<Option<AiProvider>> {
-        principal.require(Permission::AiManage)?;
+        principal.require(Permission::AiProvidersRead)?;
         Ok(self.db.active_ai_provider().await?.map(Self::present))
     }
 
     #[instrument(skip_all)]
     pub async fn create(&self, principal: &Principal, input: NewAiProvider) -> Result<AiProvider> {
-        principal.require(Permission::AiManage)?;
+        principal.require(Permission::AiProvidersCreate)?;
         let at = now();
         let mut record = StoredAiProvider {
             provider: AiProvider {
@@ -211,7 +211,7 @@ impl AiProviderService {
         id: &str,
         patch: AiProviderPatch,
     ) -> Result<AiProvider> {
-        principal.require(Permission::AiManage)?;
+        principal.require(Permission::AiProvidersUpdate)?;
         let mut record = self.load(id).await?;
         if let Some(name) = patch.name {
             record.provider.name = valid_name(&name)?;
@@ -253,7 +253,7 @@ impl AiProviderService {
     /// Deleting the active profile leaves none active (AI steps are then
     /// skipped or fail as without a profile).
     pub async fn delete(&self, principal: &Principal, id: &str) -> Result<DeletedAiProvider> {
-        principal.require(Permission::AiManage)?;
+        principal.require(Permission::AiProvidersDelete)?;
         let record = self.load(id).await?;
         self.db.delete_ai_provider(&record.provider.id).await?;
         Ok(DeletedAiProvider {
@@ -264,7 +264,7 @@ impl AiProviderService {
     }
 
     pub async fn activate(&self, principal: &Principal, id: &str) -> Result<AiProvider> {
-        principal.require(Permission::AiManage)?;
+        principal.require(Permission::AiProvidersUpdate)?;
         let record = self.load(id).await?;
         self.db
             .activate_ai_provider(&record.provider.id, to_micros(now()))
@@ -281,7 +281,7 @@ impl AiProviderService {
         principal: &Principal,
         request: AiProviderTestRequest,
     ) -> Result<AiProviderTest> {
-        principal.require(Permission::AiManage)?;
+        principal.require(Permission::AiProvidersUpdate)?;
         let given = |value: Option<String>| value.filter(|v| !v.trim().is_empty());
         let saved = match request.profile_id.as_deref().map(str::trim) {
             Some(id) if !id.is_empty() => Some(self.load(id).await?),

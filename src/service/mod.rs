@@ -17,7 +17,7 @@ pub use auth::{AuthService, CreatedApiKey, MIN_PASSWORD_LEN, SessionSettings};
 pub use skills::SkillService;
 pub use storage_profiles::{LocalProfile, StorageProfileService};
 pub use system::{BootstrapInfo, Readiness, SystemService};
-pub use users::{UserChange, UserService};
+pub use users::{NewUser, UserChange, UserService};
 
 use std::{sync::Arc, time::Duration};
 

@@ -81,7 +81,7 @@ fn completion(text: &str) -> Value {
 }
 
 fn error_body(status: u16, message: &str) -> Value {
-    json!({ "error": { "message": message, "type": "invalid_request_error", "code": status } })
+    json!({ "error": { "message": message, "type": "request_invalid_error", "code": status } })
 }
 
 async fn chat(

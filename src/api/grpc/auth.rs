@@ -33,12 +33,14 @@ pub fn user_to_proto(u: User) -> proto::User {
         role: u.role.as_str().into(),
         permissions: u
             .permissions
-            .iter()
-            .map(|p| p.as_str().to_string())
+            .names()
+            .into_iter()
+            .map(String::from)
             .collect(),
-        is_enabled: u.is_enabled,
+        is_active: u.is_active,
         created_at_utc: Some(timestamp(u.created_at)),
         updated_at_utc: Some(timestamp(u.updated_at)),
+        last_login_at_utc: u.last_login_at.map(timestamp),
     }
 }
 

@@ -5,13 +5,15 @@ use super::{
     auth::user_to_proto,
     proto::{
         CreateUserRequest, CreateUserResponse, GetUserRequest, GetUserResponse, ListUsersRequest,
-        ListUsersResponse, ResetUserPasswordRequest, ResetUserPasswordResponse, UpdateUserRequest,
-        UpdateUserResponse, user_service_server::UserService,
+        ListUsersResponse, ResetUserPasswordRequest, ResetUserPasswordResponse,
+        SetUserPermissionsRequest, SetUserPermissionsResponse, SetUserStatusRequest,
+        SetUserStatusResponse, UpdateUserRequest, UpdateUserResponse,
+        user_service_server::UserService,
     },
 };
 use crate::{
     domain::Role,
-    service::{Services, UserChange},
+    service::{NewUser, Services, UserChange},
 };
 
 /// `tessera.v1.UserService` over the shared services.
@@ -65,16 +67,17 @@ impl UserService for UsersGrpc {
     ) -> Result<Response<CreateUserResponse>, Status> {
         let call = Authenticated::of(&request)?;
         let body = request.into_inner();
-        let role_name = if body.role.is_empty() {
-            "user"
-        } else {
-            &body.role
+        let new = NewUser {
+            username: body.username,
+            password: body.password,
+            role: body.role.parse().map_err(|e| call.fail(e))?,
+            is_active: body.is_active.unwrap_or(true),
+            permissions: Some(body.permissions),
         };
-        let role: Role = role_name.parse().map_err(|e| call.fail(e))?;
         let user = self
             .services
             .users
-            .create(&call.principal, &body.username, &body.password, role)
+            .create(&call.principal, new)
             .await
             .map_err(|e| call.fail(e))?;
         Ok(Response::new(CreateUserResponse {
@@ -88,21 +91,15 @@ impl UserService for UsersGrpc {
     ) -> Result<Response<UpdateUserResponse>, Status> {
         let call = Authenticated::of(&request)?;
         let body = request.into_inner();
-        let permissions = if body.reset_permissions {
-            Some(None)
-        } else {
-            body.permissions.map(|list| Some(list.permissions))
-        };
         let change = UserChange {
+            username: body.username,
             role: body
                 .role
                 .as_deref()
                 .map(str::parse::<Role>)
                 .transpose()
                 .map_err(|e| call.fail(e))?,
-            permissions,
-            is_enabled: body.is_enabled,
-            password: None,
+            is_active: body.is_active,
         };
         let user = self
             .services
@@ -115,23 +112,50 @@ impl UserService for UsersGrpc {
         }))
     }
 
+    async fn set_user_status(
+        &self,
+        request: Request<SetUserStatusRequest>,
+    ) -> Result<Response<SetUserStatusResponse>, Status> {
+        let call = Authenticated::of(&request)?;
+        let body = request.into_inner();
+        let user = self
+            .services
+            .users
+            .set_status(&call.principal, &body.id, body.is_active)
+            .await
+            .map_err(|e| call.fail(e))?;
+        Ok(Response::new(SetUserStatusResponse {
+            user: Some(user_to_proto(user)),
+        }))
+    }
+
     async fn reset_user_password(
         &self,
         request: Request<ResetUserPasswordRequest>,
     ) -> Result<Response<ResetUserPasswordResponse>, Status> {
         let call = Authenticated::of(&request)?;
         let body = request.into_inner();
-        let change = UserChange {
-            password: Some(body.password),
-            ..UserChange::default()
-        };
+        self.services
+            .users
+            .reset_password(&call.principal, &body.id, &body.new_password)
+            .await
+            .map_err(|e| call.fail(e))?;
+        Ok(Response::new(ResetUserPasswordResponse {}))
+    }
+
+    async fn set_user_permissions(
+        &self,
+        request: Request<SetUserPermissionsRequest>,
+    ) -> Result<Response<SetUserPermissionsResponse>, Status> {
+        let call = Authenticated::of(&request)?;
+        let body = request.into_inner();
         let user = self
             .services
             .users
-            .update(&call.principal, &body.id, change)
+            .set_permissions(&call.principal, &body.id, &body.permissions)
             .await
             .map_err(|e| call.fail(e))?;
-        Ok(Response::new(ResetUserPasswordResponse {
+        Ok(Response::new(SetUserPermissionsResponse {
             user: Some(user_to_proto(user)),
         }))
     }

@@ -1,9 +1,9 @@
-use axum::{extract::State, http::StatusCode, response::IntoResponse};
+use axum::{extract::State, response::IntoResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::Path;
-use super::{ApiError, Authenticated, Data, IdPath, JsonBody, data, present, utc};
+use super::{ApiError, Authenticated, Data, IdPath, JsonBody, created, data, present, utc};
 use crate::{
     domain::{
         AiProvider, AiProviderPatch, AiProviderTest, AiProviderTestRequest, DeletedAiProvider,
@@ -197,7 +197,7 @@ pub async fn get(
     path = "/api/v1/system/ai/providers",
     tag = "ai",
     request_body = CreateAiProviderBody,
-    responses((status = CREATED, body = Data<AiProviderDto>))
+    responses((status = CREATED, body = Data<AiProviderDto>, headers(("Location" = String))))
 )]
 pub async fn create(
     State(services): State<Services>,
@@ -212,8 +212,11 @@ pub async fn create(
         default_system_prompt: body.default_system_prompt,
         is_active: body.is_active,
     };
-    let created = services.ai_providers.create(&principal, input).await?;
-    Ok((StatusCode::CREATED, data(AiProviderDto::from(created))))
+    let profile = services.ai_providers.create(&principal, input).await?;
+    Ok(created(
+        format!("/api/v1/system/ai/providers/{}", profile.id),
+        AiProviderDto::from(profile),
+    ))
 }
 
 #[utoipa::path(

@@ -24,7 +24,7 @@ impl From<ApiKeyInfo> for ApiKeyDto {
             id: k.id,
             name: k.name,
             prefix: k.prefix,
-            scopes: k.scopes.iter().map(|p| p.as_str()).collect(),
+            scopes: k.scopes.names(),
             created_at_utc: utc(k.created_at),
             last_used_at_utc: k.last_used_at.map(utc),
             revoked_at_utc: k.revoked_at.map(utc),

@@ -18,9 +18,10 @@ pub struct UserDto {
     role: &'static str,
     /// What the user may do, e.g. `assets.read`.
     permissions: Vec<&'static str>,
-    is_enabled: bool,
+    is_active: bool,
     created_at_utc: String,
     updated_at_utc: String,
+    last_login_at_utc: Option<String>,
 }
 
 impl From<User> for UserDto {
@@ -29,10 +30,11 @@ impl From<User> for UserDto {
             id: u.id,
             username: u.username,
             role: u.role.as_str(),
-            permissions: u.permissions.iter().map(|p| p.as_str()).collect(),
-            is_enabled: u.is_enabled,
+            permissions: u.permissions.names(),
+            is_active: u.is_active,
             created_at_utc: utc(u.created_at),
             updated_at_utc: utc(u.updated_at),
+            last_login_at_utc: u.last_login_at.map(utc),
         }
     }
 }

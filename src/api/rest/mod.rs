@@ -63,8 +63,7 @@ pub fn router(services: Services) -> Result<Router, serde_json::Error> {
         .routes(routes!(storage_profiles::disable))
         .routes(routes!(users::list, users::create))
         .routes(routes!(users::get, users::update))
-        .routes(routes!(users::enable))
-        .routes(routes!(users::disable))
+        .routes(routes!(users::set_status))
         .routes(routes!(users::reset_password))
         .routes(routes!(users::set_permissions))
         .routes((
@@ -116,6 +115,15 @@ pub struct Data<T> {
 
 pub fn data<T: Serialize>(value: T) -> Json<Data<T>> {
     Json(Data { data: value })
+}
+
+/// `201 Created` with the new resource's address, as NekoHub answers a create.
+pub fn created<T: Serialize>(location: String, value: T) -> impl IntoResponse {
+    (
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        data(value),
+    )
 }
 
 /// A domain error on its way out as HTTP.

@@ -1,10 +1,10 @@
-use axum::{extract::State, http::StatusCode, response::IntoResponse};
+use axum::{extract::State, response::IntoResponse};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
 use super::Path;
-use super::{ApiError, Authenticated, Data, IdPath, JsonBody, data, utc};
+use super::{ApiError, Authenticated, Data, IdPath, JsonBody, created, data, utc};
 use crate::{
     domain::{NewStorageProfile, StorageProfile, StorageProfilePatch},
     service::Services,
@@ -120,7 +120,7 @@ pub async fn get(
     path = "/api/v1/system/storage/providers",
     tag = "storage",
     request_body = CreateStorageProfileBody,
-    responses((status = CREATED, body = Data<StorageProfileDto>))
+    responses((status = CREATED, body = Data<StorageProfileDto>, headers(("Location" = String))))
 )]
 pub async fn create(
     State(services): State<Services>,
@@ -135,8 +135,11 @@ pub async fn create(
         is_enabled: body.is_enabled,
         configuration: body.configuration,
     };
-    let created = services.storage_profiles.create(&principal, input).await?;
-    Ok((StatusCode::CREATED, data(StorageProfileDto::from(created))))
+    let profile = services.storage_profiles.create(&principal, input).await?;
+    Ok(created(
+        format!("/api/v1/system/storage/providers/{}", profile.id),
+        StorageProfileDto::from(profile),
+    ))
 }
 
 #[utoipa::path(

@@ -3,10 +3,10 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::Path;
-use super::{ApiError, Authenticated, Data, IdPath, JsonBody, auth::UserDto, data, present};
+use super::{ApiError, Authenticated, Data, IdPath, JsonBody, auth::UserDto, created, data};
 use crate::{
     domain::Role,
-    service::{Services, UserChange},
+    service::{NewUser, Services, UserChange},
 };
 
 #[derive(Deserialize, ToSchema)]
@@ -14,35 +14,46 @@ use crate::{
 pub struct CreateUserBody {
     username: String,
     password: String,
-    /// `superAdmin`, `admin` or `user` (the default).
+    /// `admin` or `user`; super admins are made on the server.
+    role: String,
+    /// `true` unless given.
     #[serde(default)]
-    role: Option<String>,
+    is_active: Option<bool>,
+    /// Absent or empty: the role's defaults. Unknown names are dropped.
+    #[serde(default)]
+    permissions: Option<Vec<String>>,
 }
 
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UpdateUserBody {
-    /// `superAdmin`, `admin` or `user`.
+    /// Trimmed and lowercased.
+    #[serde(default)]
+    username: Option<String>,
+    /// `admin` or `user`; a new role resets the permissions to its defaults.
     #[serde(default)]
     role: Option<String>,
-    /// `null` returns the user to their role's permissions.
-    #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<Vec<String>>)]
-    permissions: Option<Option<Vec<String>>>,
     #[serde(default)]
-    is_enabled: Option<bool>,
+    is_active: Option<bool>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SetStatusBody {
+    is_active: bool,
 }
 
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ResetPasswordBody {
-    password: String,
+    new_password: String,
 }
 
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SetPermissionsBody {
-    permissions: Option<Vec<String>>,
+    /// Trimmed, unknown names dropped, duplicates merged.
+    permissions: Vec<String>,
 }
 
 #[utoipa::path(
@@ -86,29 +97,24 @@ pub async fn get(
     path = "/api/v1/users",
     tag = "users",
     request_body = CreateUserBody,
-    responses((status = CREATED, body = Data<UserDto>))
+    responses((status = CREATED, body = Data<UserDto>, headers(("Location" = String))))
 )]
 pub async fn create(
     State(services): State<Services>,
     Authenticated(principal): Authenticated,
     JsonBody(body): JsonBody<CreateUserBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let role: Role = body.role.as_deref().unwrap_or("user").parse()?;
-    let user = services
-        .users
-        .create(&principal, &body.username, &body.password, role)
-        .await?;
-    Ok((StatusCode::CREATED, data(UserDto::from(user))))
-}
-
-async fn change(
-    services: &Services,
-    principal: &crate::domain::Principal,
-    id: &str,
-    change: UserChange,
-) -> Result<UserDto, ApiError> {
-    Ok(UserDto::from(
-        services.users.update(principal, id, change).await?,
+    let new = NewUser {
+        username: body.username,
+        password: body.password,
+        role: body.role.parse()?,
+        is_active: body.is_active.unwrap_or(true),
+        permissions: body.permissions,
+    };
+    let user = services.users.create(&principal, new).await?;
+    Ok(created(
+        format!("/api/v1/users/{}", user.id),
+        UserDto::from(user),
     ))
 }
 
@@ -127,53 +133,35 @@ pub async fn update(
     Path(IdPath { id }): Path<IdPath>,
     JsonBody(body): JsonBody<UpdateUserBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let update = UserChange {
+    let change = UserChange {
+        username: body.username,
         role: body.role.as_deref().map(str::parse::<Role>).transpose()?,
-        permissions: body.permissions,
-        is_enabled: body.is_enabled,
-        password: None,
+        is_active: body.is_active,
     };
-    Ok(data(change(&services, &principal, &id, update).await?))
+    let user = services.users.update(&principal, &id, change).await?;
+    Ok(data(UserDto::from(user)))
 }
 
 #[utoipa::path(
     post,
-    operation_id = "enableUser",
-    path = "/api/v1/users/{id}/enable",
+    operation_id = "setUserStatus",
+    path = "/api/v1/users/{id}/status",
     tag = "users",
     params(IdPath),
+    request_body = SetStatusBody,
     responses((status = OK, body = Data<UserDto>))
 )]
-pub async fn enable(
+pub async fn set_status(
     State(services): State<Services>,
     Authenticated(principal): Authenticated,
     Path(IdPath { id }): Path<IdPath>,
+    JsonBody(body): JsonBody<SetStatusBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let update = UserChange {
-        is_enabled: Some(true),
-        ..UserChange::default()
-    };
-    Ok(data(change(&services, &principal, &id, update).await?))
-}
-
-#[utoipa::path(
-    post,
-    operation_id = "disableUser",
-    path = "/api/v1/users/{id}/disable",
-    tag = "users",
-    params(IdPath),
-    responses((status = OK, body = Data<UserDto>))
-)]
-pub async fn disable(
-    State(services): State<Services>,
-    Authenticated(principal): Authenticated,
-    Path(IdPath { id }): Path<IdPath>,
-) -> Result<impl IntoResponse, ApiError> {
-    let update = UserChange {
-        is_enabled: Some(false),
-        ..UserChange::default()
-    };
-    Ok(data(change(&services, &principal, &id, update).await?))
+    let user = services
+        .users
+        .set_status(&principal, &id, body.is_active)
+        .await?;
+    Ok(data(UserDto::from(user)))
 }
 
 #[utoipa::path(
@@ -183,7 +171,7 @@ pub async fn disable(
     tag = "users",
     params(IdPath),
     request_body = ResetPasswordBody,
-    responses((status = OK, body = Data<UserDto>))
+    responses((status = NO_CONTENT, description = "The password is set and the user's sessions ended"))
 )]
 pub async fn reset_password(
     State(services): State<Services>,
@@ -191,15 +179,15 @@ pub async fn reset_password(
     Path(IdPath { id }): Path<IdPath>,
     JsonBody(body): JsonBody<ResetPasswordBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let update = UserChange {
-        password: Some(body.password),
-        ..UserChange::default()
-    };
-    Ok(data(change(&services, &principal, &id, update).await?))
+    services
+        .users
+        .reset_password(&principal, &id, &body.new_password)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[utoipa::path(
-    put,
+    patch,
     operation_id = "setUserPermissions",
     path = "/api/v1/users/{id}/permissions",
     tag = "users",
@@ -213,9 +201,9 @@ pub async fn set_permissions(
     Path(IdPath { id }): Path<IdPath>,
     JsonBody(body): JsonBody<SetPermissionsBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let update = UserChange {
-        permissions: Some(body.permissions),
-        ..UserChange::default()
-    };
-    Ok(data(change(&services, &principal, &id, update).await?))
+    let user = services
+        .users
+        .set_permissions(&principal, &id, &body.permissions)
+        .await?;
+    Ok(data(UserDto::from(user)))
 }

@@ -62,8 +62,16 @@ pub struct AuthService {
     decoy_hash: Arc<String>,
 }
 
-fn valid_username(username: &str) -> Result<String> {
-    let username = username.trim().to_lowercase();
+/// A username as stored: trimmed and lowercased (logins ignore case).
+/// Empty is a malformed request; blank is a missing name.
+pub(super) fn normalized_username(raw: &str) -> Result<String> {
+    if raw.is_empty() {
+        return Err(Error::InvalidRequest("username is required".into()));
+    }
+    let username = raw.trim().to_lowercase();
+    if username.is_empty() {
+        return Err(Error::UserUsernameRequired);
+    }
     let ok = (3..=64).contains(&username.chars().count())
         && username
             .chars()
@@ -73,6 +81,23 @@ fn valid_username(username: &str) -> Result<String> {
     } else {
         Err(Error::UserUsernameInvalid)
     }
+}
+
+/// Passwords are never blank, and never shorter than [`MIN_PASSWORD_LEN`]
+/// (NekoHub has no minimum; tessera keeps one).
+pub(super) fn check_password(password: &str) -> Result<()> {
+    if password.is_empty() {
+        return Err(Error::InvalidRequest("password is required".into()));
+    }
+    if password.trim().is_empty() {
+        return Err(Error::UserPasswordRequired);
+    }
+    if password.chars().count() < MIN_PASSWORD_LEN {
+        return Err(Error::UserPasswordTooShort {
+            min: MIN_PASSWORD_LEN,
+        });
+    }
+    Ok(())
 }
 
 impl AuthService {
@@ -102,7 +127,7 @@ impl AuthService {
                 TokenError::Invalid => Error::Unauthorized,
             })?;
             let user = match self.db.user(&user_id).await? {
-                Some(account) if account.user.is_enabled => account.user,
+                Some(account) if account.user.is_active => account.user,
                 _ => return Err(Error::Unauthorized),
             };
             return Ok(Principal::User(user));
@@ -149,7 +174,7 @@ impl AuthService {
             RecordedHolder::Operator => Ok(KeyHolder::Operator),
             RecordedHolder::Unknown => Ok(KeyHolder::Unknown),
             RecordedHolder::User(id) => match self.db.user(id).await? {
-                Some(account) if account.user.is_enabled => Ok(KeyHolder::User(account.user)),
+                Some(account) if account.user.is_active => Ok(KeyHolder::User(account.user)),
                 _ => Err(Error::ApiKeyInvalid),
             },
         }
@@ -165,6 +190,11 @@ impl AuthService {
         password: &str,
         client: Option<IpAddr>,
     ) -> Result<Session> {
+        if username.trim().is_empty() || password.is_empty() {
+            return Err(Error::InvalidRequest(
+                "username and password are required".into(),
+            ));
+        }
         let username = username.trim().to_lowercase();
         match self.limiter.attempt(&username, client) {
             Attempt::Refused {
@@ -186,12 +216,19 @@ impl AuthService {
                 false
             }
         };
-        let user = match account {
-            Some(account) if verified && account.user.is_enabled => account.user,
-            // Counted as a failure when it was attempted.
+        let mut user = match account {
+            // Counted as a failure when it was attempted; told only to
+            // someone who knows the password.
+            Some(account) if verified && !account.user.is_active => {
+                return Err(Error::AuthUserInactive);
+            }
+            Some(account) if verified => account.user,
             _ => return Err(Error::AuthInvalidCredentials),
         };
         self.limiter.succeeded(&username, client);
+        let at = now();
+        self.db.record_login(&user.id, to_micros(at)).await?;
+        user.last_login_at = Some(at);
         self.open_session(user, Uuid::now_v7().to_string()).await
     }
 
@@ -230,6 +267,12 @@ impl AuthService {
     /// it leaked: every session of that user ends.
     #[instrument(skip_all)]
     pub async fn refresh(&self, refresh_token: &str) -> Result<Session> {
+        if refresh_token.is_empty() {
+            return Err(Error::InvalidRequest("refreshToken is required".into()));
+        }
+        if refresh_token.trim().is_empty() {
+            return Err(Error::AuthRequestInvalid("refreshToken is blank"));
+        }
         let at = to_micros(now());
         let record = self
             .db
@@ -243,8 +286,12 @@ impl AuthService {
             info!(user_id = %record.user_id, "refresh token reused; all sessions revoked");
             return Err(Error::AuthRefreshTokenReused);
         }
-        if record.revoked_at.is_some() || to_micros(record.expires_at) <= at {
+        if record.revoked_at.is_some() {
             return Err(Error::AuthRefreshTokenInvalid);
+        }
+        if to_micros(record.expires_at) <= at {
+            self.db.revoke_refresh_family(&record.family_id, at).await?;
+            return Err(Error::AuthRefreshTokenExpired);
         }
         if !self.db.use_refresh_token(&record.id, at).await? {
             // Lost a race with another refresh of the same token: that is reuse too.
@@ -254,8 +301,9 @@ impl AuthService {
             return Err(Error::AuthRefreshTokenReused);
         }
         let user = match self.db.user(&record.user_id).await? {
-            Some(account) if account.user.is_enabled => account.user,
-            _ => return Err(Error::AuthRefreshTokenInvalid),
+            Some(account) if account.user.is_active => account.user,
+            Some(_) => return Err(Error::AuthUserInactive),
+            None => return Err(Error::AuthRefreshTokenInvalid),
         };
         self.open_session(user, record.family_id).await
     }
@@ -286,17 +334,20 @@ impl AuthService {
         }
     }
 
-    /// Creates a user with a hashed password (CLI and bootstrap).
-    pub async fn create_user(&self, username: &str, password: &str, role: Role) -> Result<User> {
-        let username = valid_username(username)?;
-        if password.chars().count() < MIN_PASSWORD_LEN {
-            return Err(Error::UserPasswordTooShort {
-                min: MIN_PASSWORD_LEN,
-            });
-        }
+    /// A username no other user holds, normalised.
+    pub(super) async fn available_username(&self, raw: &str) -> Result<String> {
+        let username = normalized_username(raw)?;
         if self.db.user_by_name(&username).await?.is_some() {
-            return Err(Error::UserUsernameTaken(username));
+            return Err(Error::UserUsernameConflict(username));
         }
+        Ok(username)
+    }
+
+    /// Creates a user with a hashed password (CLI and bootstrap: the only
+    /// ways to make a super admin).
+    pub async fn create_user(&self, username: &str, password: &str, role: Role) -> Result<User> {
+        let username = self.available_username(username).await?;
+        check_password(password)?;
         let password_hash =
             hash_password(password).ok_or_else(|| Error::internal("password", "hashing failed"))?;
         let account = UserAccount::new(Uuid::now_v7().to_string(), username, role, password_hash);
@@ -304,15 +355,19 @@ impl AuthService {
         Ok(account.user)
     }
 
-    /// Creates the super admin from `TESSERA_BOOTSTRAP_ADMIN_*` when none exists.
+    /// Creates the super admin from `TESSERA_BOOTSTRAP_ADMIN_*` on a first
+    /// start: only while there is no user at all, so credentials left in
+    /// the configuration never bring an account back later.
     pub async fn bootstrap_admin(&self, username: &str, password: &str) -> Result<()> {
-        if self.db.count_users_with_role(Role::SuperAdmin).await? > 0 {
+        if self.db.count_users().await? > 0 {
             return Ok(());
         }
-        let user = self
-            .create_user(username, password, Role::SuperAdmin)
-            .await?;
-        info!(username = %user.username, "bootstrap super admin created");
+        match self.create_user(username, password, Role::SuperAdmin).await {
+            Ok(user) => info!(username = %user.username, "bootstrap super admin created"),
+            // Another instance starting at the same moment made it.
+            Err(Error::UserUsernameConflict(_)) => {}
+            Err(err) => return Err(err),
+        }
         Ok(())
     }
 }

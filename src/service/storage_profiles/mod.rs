@@ -243,7 +243,7 @@ impl StorageProfileService {
     }
 
     pub async fn list(&self, principal: &Principal) -> Result<Vec<StorageProfile>> {
-        principal.require(Permission::StorageManage)?;
+        principal.require(Permission::ProvidersRead)?;
         Ok(self
             .db
             .list_storage_profiles()
@@ -254,7 +254,7 @@ impl StorageProfileService {
     }
 
     pub async fn get(&self, principal: &Principal, id: &str) -> Result<StorageProfile> {
-        principal.require(Permission::StorageManage)?;
+        principal.require(Permission::ProvidersRead)?;
         Ok(self.present(&self.load(id).await?))
     }
 
@@ -264,7 +264,7 @@ impl StorageProfileService {
         principal: &Principal,
         input: NewStorageProfile,
     ) -> Result<StorageProfile> {
-        principal.require(Permission::StorageManage)?;
+        principal.require(Permission::ProvidersCreate)?;
         let name = input.name.trim().to_string();
         let name_ok = (1..=64).contains(&name.len())
             && name
@@ -312,7 +312,7 @@ impl StorageProfileService {
         id: &str,
         patch: StorageProfilePatch,
     ) -> Result<StorageProfile> {
-        principal.require(Permission::StorageManage)?;
+        principal.require(Permission::ProvidersUpdate)?;
         let mut record = self.load(id).await?;
         if let Some(display_name) = patch.display_name.filter(|d| !d.trim().is_empty()) {
             record.display_name = display_name.trim().to_string();
@@ -348,7 +348,7 @@ impl StorageProfileService {
     }
 
     pub async fn set_default(&self, principal: &Principal, id: &str) -> Result<StorageProfile> {
-        principal.require(Permission::StorageManage)?;
+        principal.require(Permission::SettingsUpdate)?;
         let record = self.load(id).await?;
         if !record.is_enabled {
             return Err(Error::StorageProfileDisabled(record.id));
@@ -362,7 +362,7 @@ impl StorageProfileService {
 
     /// A profile that assets still use cannot go; neither can the default.
     pub async fn delete(&self, principal: &Principal, id: &str) -> Result<StorageProfile> {
-        principal.require(Permission::StorageManage)?;
+        principal.require(Permission::ProvidersDelete)?;
         let record = self.load(id).await?;
         if record.is_default {
             return Err(Error::StorageProfileIsDefault);
