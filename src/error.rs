@@ -78,23 +78,87 @@ pub enum Error {
     StorageProfileNotFound(String),
     #[error("storage provider profile '{0}' is disabled")]
     StorageProfileDisabled(String),
-    #[error("name must be 1 to 64 characters: lowercase letters, digits, '-' or '_'")]
+    #[error("providerType is required")]
+    StorageProviderTypeRequired,
+    #[error("name is required")]
+    StorageProfileNameRequired,
+    #[error("name must be at most 100 characters, without control characters")]
     StorageProfileNameInvalid,
     #[error("a storage provider profile named '{0}' already exists")]
-    StorageProfileNameTaken(String),
-    #[error("providerType must be local, s3 (or s3-compatible) or github-repo, got '{0}'")]
-    StorageProviderTypeInvalid(String),
+    StorageProfileNameConflict(String),
+    #[error(
+        "providerType must be local, s3-compatible (or s3), github-repo or github-releases, got '{0}'"
+    )]
+    StorageProviderTypeUnsupported(String),
+    #[error("configuration is required and must be an object")]
+    StorageProfileConfigurationRequired,
+    #[error("secretConfiguration must be an object or null")]
+    StorageProfileSecretConfigurationInvalid,
+    #[error("a local profile takes no secretConfiguration")]
+    StorageProfileSecretNotSupported,
     #[error("invalid configuration.{field}: {message}")]
     StorageProfileConfigurationInvalid {
         field: &'static str,
         message: String,
     },
-    #[error("the profile still holds {0} assets; move or delete them first")]
-    StorageProfileInUse(u64),
+    #[error("configuration.rootPath is required for a local profile")]
+    StorageProfileRootPathRequired,
+    #[error("configuration.publicBaseUrl must be an absolute http(s) URL")]
+    StorageProfilePublicBaseUrlInvalid,
+    #[error("configuration.endpoint must be an absolute http(s) URL")]
+    StorageProfileEndpointInvalid,
+    #[error("configuration.bucket is required")]
+    StorageProfileBucketRequired,
+    #[error("configuration.region is required")]
+    StorageProfileRegionRequired,
+    #[error("secretConfiguration.accessKey is required")]
+    StorageProfileAccessKeyRequired,
+    #[error("secretConfiguration.secretKey is required")]
+    StorageProfileSecretKeyRequired,
+    #[error("configuration.owner is required")]
+    StorageProfileGitHubOwnerRequired,
+    #[error("configuration.owner must be letters, digits, '.', '_' or '-' (at most 39)")]
+    StorageProfileGitHubOwnerInvalid,
+    #[error("configuration.repo is required")]
+    StorageProfileGitHubRepoRequired,
+    #[error("configuration.repo must be letters, digits, '.', '_' or '-' (at most 100)")]
+    StorageProfileGitHubRepoInvalid,
+    #[error("configuration.ref (the branch) is required")]
+    StorageProfileGitHubRefRequired,
+    #[error("configuration.ref must be a branch name of letters, digits, '-', '_', '.' or '/'")]
+    StorageProfileGitHubRefInvalid,
+    #[error("the path prefix must be a relative folder without '.', '..' or '//'")]
+    StorageProfileGitHubPathPrefixInvalid,
     #[error(
-        "the default profile cannot be deleted or disabled; make another one the default first"
+        "configuration.visibilityPolicy must be public-only or private-token (github-releases: public-only or public-first)"
     )]
-    StorageProfileIsDefault,
+    StorageProfileGitHubVisibilityPolicyInvalid,
+    #[error("configuration.apiBaseUrl must be an absolute http(s) URL")]
+    StorageProfileGitHubApiBaseUrlInvalid,
+    #[error("configuration.rawBaseUrl must be an absolute http(s) URL")]
+    StorageProfileGitHubRawBaseUrlInvalid,
+    #[error("secretConfiguration.token must be 8 to 255 visible ASCII characters")]
+    StorageProfileGitHubTokenInvalid,
+    #[error("a private-token profile needs secretConfiguration.token")]
+    StorageProfileGitHubTokenRequiredForPrivate,
+    #[error("configuration.releaseTagMode must be latest or fixed")]
+    StorageProfileGitHubReleaseTagModeInvalid,
+    #[error("configuration.fixedTag is required when releaseTagMode is fixed")]
+    StorageProfileGitHubFixedTagRequired,
+    #[error("github-releases profiles cannot delete (allowDelete must be false)")]
+    StorageProfileGitHubReleasesDeleteNotSupported,
+    #[error(
+        "the default profile must stay enabled: make another profile the default first, or enable it"
+    )]
+    StorageProfileDefaultRequiresEnabled,
+    #[error(
+        "storage provider profile '{0}' is read-only (github-releases); choose another profile"
+    )]
+    StorageProfileWriteNotSupported(String),
+    #[error(
+        "the default storage profile is disabled; enable it, set another default, or name a profile"
+    )]
+    StorageDefaultWriteProfileDisabled,
     #[error("storage is unavailable: {0}")]
     StorageUnavailable(String),
     #[error(
@@ -264,21 +328,49 @@ error_codes! {
     RequestBodyTooLarge => "request_body_too_large", PAYLOAD_TOO_LARGE, ResourceExhausted;
     RangeNotSatisfiable => "range_not_satisfiable", RANGE_NOT_SATISFIABLE, OutOfRange;
     ContentNotFound => "content_not_found", NOT_FOUND, NotFound;
-    StorageProfileNotFound => "storage_profile_not_found", NOT_FOUND, NotFound;
-    StorageProfileDisabled => "storage_profile_disabled", BAD_REQUEST, FailedPrecondition;
-    StorageProfileNameInvalid => "storage_profile_name_invalid", BAD_REQUEST, InvalidArgument;
-    StorageProfileNameTaken => "storage_profile_name_taken", CONFLICT, AlreadyExists;
-    StorageProviderTypeInvalid => "storage_provider_type_invalid", BAD_REQUEST, InvalidArgument;
-    StorageProfileConfigurationInvalid => "storage_profile_configuration_invalid", BAD_REQUEST, InvalidArgument;
-    StorageProfileInUse => "storage_profile_in_use", CONFLICT, FailedPrecondition;
-    StorageProfileIsDefault => "storage_profile_is_default", CONFLICT, FailedPrecondition;
+    StorageProfileNotFound => "storage_provider_profile_not_found", NOT_FOUND, NotFound;
+    StorageProfileDisabled => "storage_provider_profile_disabled", BAD_REQUEST, FailedPrecondition;
+    StorageProviderTypeRequired => "storage_provider_profile_provider_type_required", BAD_REQUEST, InvalidArgument;
+    StorageProfileNameRequired => "storage_provider_profile_name_required", BAD_REQUEST, InvalidArgument;
+    StorageProfileNameInvalid => "storage_provider_profile_name_invalid", BAD_REQUEST, InvalidArgument;
+    StorageProfileNameConflict => "storage_provider_profile_name_conflict", BAD_REQUEST, AlreadyExists;
+    StorageProviderTypeUnsupported => "storage_provider_profile_provider_type_unsupported", BAD_REQUEST, InvalidArgument;
+    StorageProfileConfigurationRequired => "storage_provider_profile_configuration_required", BAD_REQUEST, InvalidArgument;
+    StorageProfileSecretConfigurationInvalid => "storage_provider_profile_secret_configuration_invalid", BAD_REQUEST, InvalidArgument;
+    StorageProfileSecretNotSupported => "storage_provider_profile_secret_not_supported", BAD_REQUEST, InvalidArgument;
+    StorageProfileConfigurationInvalid => "storage_provider_profile_configuration_invalid", BAD_REQUEST, InvalidArgument;
+    StorageProfileRootPathRequired => "storage_provider_profile_root_path_required", BAD_REQUEST, InvalidArgument;
+    StorageProfilePublicBaseUrlInvalid => "storage_provider_profile_public_base_url_invalid", BAD_REQUEST, InvalidArgument;
+    StorageProfileEndpointInvalid => "storage_provider_profile_endpoint_invalid", BAD_REQUEST, InvalidArgument;
+    StorageProfileBucketRequired => "storage_provider_profile_bucket_required", BAD_REQUEST, InvalidArgument;
+    StorageProfileRegionRequired => "storage_provider_profile_region_required", BAD_REQUEST, InvalidArgument;
+    StorageProfileAccessKeyRequired => "storage_provider_profile_access_key_required", BAD_REQUEST, InvalidArgument;
+    StorageProfileSecretKeyRequired => "storage_provider_profile_secret_key_required", BAD_REQUEST, InvalidArgument;
+    StorageProfileGitHubOwnerRequired => "storage_provider_profile_github_owner_required", BAD_REQUEST, InvalidArgument;
+    StorageProfileGitHubOwnerInvalid => "storage_provider_profile_github_owner_invalid", BAD_REQUEST, InvalidArgument;
+    StorageProfileGitHubRepoRequired => "storage_provider_profile_github_repo_required", BAD_REQUEST, InvalidArgument;
+    StorageProfileGitHubRepoInvalid => "storage_provider_profile_github_repo_invalid", BAD_REQUEST, InvalidArgument;
+    StorageProfileGitHubRefRequired => "storage_provider_profile_github_repo_ref_required", BAD_REQUEST, InvalidArgument;
+    StorageProfileGitHubRefInvalid => "storage_provider_profile_github_repo_ref_invalid", BAD_REQUEST, InvalidArgument;
+    StorageProfileGitHubPathPrefixInvalid => "storage_provider_profile_github_path_prefix_invalid", BAD_REQUEST, InvalidArgument;
+    StorageProfileGitHubVisibilityPolicyInvalid => "storage_provider_profile_github_visibility_policy_invalid", BAD_REQUEST, InvalidArgument;
+    StorageProfileGitHubApiBaseUrlInvalid => "storage_provider_profile_github_repo_api_base_url_invalid", BAD_REQUEST, InvalidArgument;
+    StorageProfileGitHubRawBaseUrlInvalid => "storage_provider_profile_github_repo_raw_base_url_invalid", BAD_REQUEST, InvalidArgument;
+    StorageProfileGitHubTokenInvalid => "storage_provider_profile_github_token_invalid", BAD_REQUEST, InvalidArgument;
+    StorageProfileGitHubTokenRequiredForPrivate => "storage_provider_profile_github_repo_token_required_for_private", BAD_REQUEST, InvalidArgument;
+    StorageProfileGitHubReleaseTagModeInvalid => "storage_provider_profile_github_releases_release_tag_mode_invalid", BAD_REQUEST, InvalidArgument;
+    StorageProfileGitHubFixedTagRequired => "storage_provider_profile_github_releases_fixed_tag_required", BAD_REQUEST, InvalidArgument;
+    StorageProfileGitHubReleasesDeleteNotSupported => "storage_provider_profile_github_releases_delete_not_supported", BAD_REQUEST, InvalidArgument;
+    StorageProfileDefaultRequiresEnabled => "storage_provider_profile_default_requires_enabled", BAD_REQUEST, FailedPrecondition;
+    StorageProfileWriteNotSupported => "storage_provider_profile_write_not_supported", BAD_REQUEST, FailedPrecondition;
+    StorageDefaultWriteProfileDisabled => "storage_provider_default_write_profile_disabled", BAD_REQUEST, FailedPrecondition;
     StorageUnavailable => "storage_unavailable", SERVICE_UNAVAILABLE, Unavailable;
     StorageAuthFailed => "storage_auth_failed", BAD_GATEWAY, FailedPrecondition;
     StorageTargetNotFound => "storage_target_not_found", BAD_GATEWAY, FailedPrecondition;
     StorageConflict => "storage_conflict", CONFLICT, Aborted;
     StorageRejected => "storage_rejected", BAD_GATEWAY, FailedPrecondition;
     StorageRateLimited => "storage_rate_limited", SERVICE_UNAVAILABLE, Unavailable;
-    StorageProfilePublicOnly => "storage_profile_public_only", BAD_REQUEST, FailedPrecondition;
+    StorageProfilePublicOnly => "storage_provider_profile_public_only", BAD_REQUEST, FailedPrecondition;
     Unauthorized => "auth_unauthorized", UNAUTHORIZED, Unauthenticated;
     AuthTokenExpired => "auth_token_expired", UNAUTHORIZED, Unauthenticated;
     AuthInvalidCredentials => "auth_invalid_credentials", UNAUTHORIZED, Unauthenticated;
@@ -406,19 +498,79 @@ impl Error {
             ErrorCode::ContentNotFound => Error::ContentNotFound,
             ErrorCode::StorageProfileNotFound => Error::StorageProfileNotFound("example".into()),
             ErrorCode::StorageProfileDisabled => Error::StorageProfileDisabled("example".into()),
+            ErrorCode::StorageProviderTypeRequired => Error::StorageProviderTypeRequired,
+            ErrorCode::StorageProfileNameRequired => Error::StorageProfileNameRequired,
             ErrorCode::StorageProfileNameInvalid => Error::StorageProfileNameInvalid,
-            ErrorCode::StorageProfileNameTaken => Error::StorageProfileNameTaken("example".into()),
-            ErrorCode::StorageProviderTypeInvalid => {
-                Error::StorageProviderTypeInvalid("example".into())
+            ErrorCode::StorageProfileNameConflict => {
+                Error::StorageProfileNameConflict("example".into())
             }
+            ErrorCode::StorageProviderTypeUnsupported => {
+                Error::StorageProviderTypeUnsupported("example".into())
+            }
+            ErrorCode::StorageProfileConfigurationRequired => {
+                Error::StorageProfileConfigurationRequired
+            }
+            ErrorCode::StorageProfileSecretConfigurationInvalid => {
+                Error::StorageProfileSecretConfigurationInvalid
+            }
+            ErrorCode::StorageProfileSecretNotSupported => Error::StorageProfileSecretNotSupported,
             ErrorCode::StorageProfileConfigurationInvalid => {
                 Error::StorageProfileConfigurationInvalid {
                     field: "example",
                     message: "example".into(),
                 }
             }
-            ErrorCode::StorageProfileInUse => Error::StorageProfileInUse(3),
-            ErrorCode::StorageProfileIsDefault => Error::StorageProfileIsDefault,
+            ErrorCode::StorageProfileRootPathRequired => Error::StorageProfileRootPathRequired,
+            ErrorCode::StorageProfilePublicBaseUrlInvalid => {
+                Error::StorageProfilePublicBaseUrlInvalid
+            }
+            ErrorCode::StorageProfileEndpointInvalid => Error::StorageProfileEndpointInvalid,
+            ErrorCode::StorageProfileBucketRequired => Error::StorageProfileBucketRequired,
+            ErrorCode::StorageProfileRegionRequired => Error::StorageProfileRegionRequired,
+            ErrorCode::StorageProfileAccessKeyRequired => Error::StorageProfileAccessKeyRequired,
+            ErrorCode::StorageProfileSecretKeyRequired => Error::StorageProfileSecretKeyRequired,
+            ErrorCode::StorageProfileGitHubOwnerRequired => {
+                Error::StorageProfileGitHubOwnerRequired
+            }
+            ErrorCode::StorageProfileGitHubOwnerInvalid => Error::StorageProfileGitHubOwnerInvalid,
+            ErrorCode::StorageProfileGitHubRepoRequired => Error::StorageProfileGitHubRepoRequired,
+            ErrorCode::StorageProfileGitHubRepoInvalid => Error::StorageProfileGitHubRepoInvalid,
+            ErrorCode::StorageProfileGitHubRefRequired => Error::StorageProfileGitHubRefRequired,
+            ErrorCode::StorageProfileGitHubRefInvalid => Error::StorageProfileGitHubRefInvalid,
+            ErrorCode::StorageProfileGitHubPathPrefixInvalid => {
+                Error::StorageProfileGitHubPathPrefixInvalid
+            }
+            ErrorCode::StorageProfileGitHubVisibilityPolicyInvalid => {
+                Error::StorageProfileGitHubVisibilityPolicyInvalid
+            }
+            ErrorCode::StorageProfileGitHubApiBaseUrlInvalid => {
+                Error::StorageProfileGitHubApiBaseUrlInvalid
+            }
+            ErrorCode::StorageProfileGitHubRawBaseUrlInvalid => {
+                Error::StorageProfileGitHubRawBaseUrlInvalid
+            }
+            ErrorCode::StorageProfileGitHubTokenInvalid => Error::StorageProfileGitHubTokenInvalid,
+            ErrorCode::StorageProfileGitHubTokenRequiredForPrivate => {
+                Error::StorageProfileGitHubTokenRequiredForPrivate
+            }
+            ErrorCode::StorageProfileGitHubReleaseTagModeInvalid => {
+                Error::StorageProfileGitHubReleaseTagModeInvalid
+            }
+            ErrorCode::StorageProfileGitHubFixedTagRequired => {
+                Error::StorageProfileGitHubFixedTagRequired
+            }
+            ErrorCode::StorageProfileGitHubReleasesDeleteNotSupported => {
+                Error::StorageProfileGitHubReleasesDeleteNotSupported
+            }
+            ErrorCode::StorageProfileDefaultRequiresEnabled => {
+                Error::StorageProfileDefaultRequiresEnabled
+            }
+            ErrorCode::StorageProfileWriteNotSupported => {
+                Error::StorageProfileWriteNotSupported("example".into())
+            }
+            ErrorCode::StorageDefaultWriteProfileDisabled => {
+                Error::StorageDefaultWriteProfileDisabled
+            }
             ErrorCode::StorageUnavailable => Error::StorageUnavailable("example".into()),
             ErrorCode::StorageAuthFailed => Error::StorageAuthFailed("example".into()),
             ErrorCode::StorageTargetNotFound => Error::StorageTargetNotFound("example".into()),

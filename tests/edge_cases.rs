@@ -81,7 +81,7 @@ async fn refused_uploads_leave_no_row_and_no_file(backend: Backend) {
         .await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
-        (404, Some("storage_profile_not_found"))
+        (404, Some("storage_provider_profile_not_found"))
     );
     let (status, body) = server
         .upload("f.jpg", small.clone(), &[("isPublic", "perhaps")])

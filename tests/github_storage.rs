@@ -32,7 +32,7 @@ async fn post(server: &TestServer, path: &str, body: Value) -> (u16, Value) {
 
 fn configuration(fake: &FakeGitHub, extra: Value) -> Value {
     let mut config = json!({
-        "owner": OWNER, "repo": REPO, "branch": "images", "basePath": "/cdn/", "token": TOKEN,
+        "owner": OWNER, "repo": REPO, "ref": "images", "basePath": "/cdn/", "token": TOKEN,
         "apiBaseUrl": fake.api_base_url, "rawBaseUrl": "https://raw.example/"
     });
     for (key, value) in extra.as_object().unwrap() {
@@ -61,16 +61,22 @@ async fn github_profile_through_rest(backend: Backend) {
     let server = TestServer::start(backend).await;
     let fake = FakeGitHub::start(OWNER, REPO, TOKEN).await;
 
-    for (extra, field) in [
-        (json!({ "owner": null }), "owner"),
-        (json!({ "owner": "bad owner" }), "owner"),
-        (json!({ "token": "has space" }), "token"),
-        (json!({ "branch": "../main" }), "branch"),
-        (json!({ "basePath": "a/../b" }), "basePath"),
-        (json!({ "apiBaseUrl": "ftp://x" }), "apiBaseUrl"),
+    for (extra, code) in [
+        (json!({ "owner": null }), "github_owner_required"),
+        (json!({ "owner": "bad owner" }), "github_owner_invalid"),
+        (json!({ "token": "has space" }), "github_token_invalid"),
+        (json!({ "ref": "../main" }), "github_repo_ref_invalid"),
+        (
+            json!({ "basePath": "a/../b" }),
+            "github_path_prefix_invalid",
+        ),
+        (
+            json!({ "apiBaseUrl": "ftp://x" }),
+            "github_repo_api_base_url_invalid",
+        ),
         (
             json!({ "visibilityPolicy": "everyone" }),
-            "visibilityPolicy",
+            "github_visibility_policy_invalid",
         ),
     ] {
         let mut config = configuration(&fake, extra.clone());
@@ -85,17 +91,19 @@ async fn github_profile_through_rest(backend: Backend) {
         .await;
         assert_eq!(
             (status, error["error"]["code"].as_str()),
-            (400, Some("storage_profile_configuration_invalid")),
+            (
+                400,
+                Some(format!("storage_provider_profile_{code}").as_str())
+            ),
             "{extra}"
         );
-        assert!(
-            error["error"]["message"]
-                .as_str()
-                .unwrap()
-                .contains(&format!("configuration.{field}")),
-            "{error}"
-        );
     }
+    let (_, overview) = server.get_json(PROFILES).await;
+    assert_eq!(
+        overview["data"]["profiles"].as_array().unwrap().len(),
+        1,
+        "refused profiles leave no row: {overview}"
+    );
 
     let (status, created) = post(
         &server,
@@ -115,11 +123,10 @@ async fn github_profile_through_rest(backend: Backend) {
     assert_eq!(summary["hasSecret"], true);
     assert_eq!(summary["visibilityPolicy"], "public-only");
     assert_eq!(summary["basePath"], "cdn");
-    assert_eq!(
-        summary["commitMessageTemplate"],
-        "tessera: {operation} {path}"
-    );
-    assert_eq!(profile["capabilities"]["privateAssets"], false);
+    assert_eq!(summary["pathPrefix"], "cdn");
+    assert_eq!(summary["reference"], "images");
+    assert_eq!(summary["rawBaseUrl"], "https://raw.example");
+    assert_eq!(profile["capabilities"]["supportsPrivateRead"], false);
     assert_eq!(profile["capabilities"]["maxObjectBytes"], 104_857_600);
     assert!(
         !stored_secrets(&server.database_url).await.contains(TOKEN),
@@ -190,7 +197,7 @@ async fn github_profile_through_rest(backend: Backend) {
     )
     .await;
     assert_eq!(status, 201, "{private}");
-    assert_eq!(private["data"]["capabilities"]["privateAssets"], true);
+    assert_eq!(private["data"]["capabilities"]["supportsPrivateRead"], true);
     let private_id = private["data"]["id"].as_str().unwrap().to_string();
     let hidden = server
         .upload_ok(
@@ -230,7 +237,7 @@ async fn github_profile_through_rest(backend: Backend) {
         .await;
     assert_eq!(
         (status, refused["error"]["code"].as_str()),
-        (400, Some("storage_profile_public_only")),
+        (400, Some("storage_provider_profile_public_only")),
         "{refused}"
     );
     let response = server
@@ -242,7 +249,7 @@ async fn github_profile_through_rest(backend: Backend) {
     assert_eq!(response.status(), 400);
     assert_eq!(
         response.json::<Value>().await.unwrap()["error"]["code"],
-        "storage_profile_public_only"
+        "storage_provider_profile_public_only"
     );
     assert_eq!(fake.commits().len(), commits);
     assert_eq!(asset_count(&server).await, count);
@@ -326,7 +333,7 @@ async fn github_profile_through_grpc(backend: Backend) {
         (err.code(), reason(&err).as_str()),
         (
             Code::InvalidArgument,
-            "storage_profile_configuration_invalid"
+            "storage_provider_profile_github_repo_invalid"
         )
     );
     let profile = profiles

@@ -373,7 +373,7 @@ async fn errors_carry_the_rest_code(backend: Backend) {
     .expect_err("profile");
     assert_eq!(
         (err.code(), reason(&err).as_str()),
-        (Code::NotFound, "storage_profile_not_found")
+        (Code::NotFound, "storage_provider_profile_not_found")
     );
 
     let chunk_first = vec![UploadAssetRequest {

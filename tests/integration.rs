@@ -24,6 +24,7 @@ mod rest_assets;
 mod scale_out;
 mod skills;
 mod storage;
+mod storage_overview;
 mod storage_profiles;
 mod system;
 mod user_guards;

@@ -406,6 +406,70 @@ async fn real_responses_match_the_document(backend: Backend) {
             200,
         )
         .await;
+    let storage = contract
+        .call(
+            server
+                .post("/api/v1/system/storage/providers")
+                .json(&json!({
+                    "name": "contract-disk",
+                    "providerType": "local",
+                    "configuration": { "rootPath": "contract" },
+                })),
+            "/api/v1/system/storage/providers",
+            201,
+        )
+        .await;
+    let storage_id = storage["data"]["id"].as_str().unwrap();
+    contract
+        .call(
+            server
+                .patch(&format!("/api/v1/system/storage/providers/{storage_id}"))
+                .json(&json!({ "displayName": "Contract disk", "secretConfiguration": null })),
+            "/api/v1/system/storage/providers/{id}",
+            200,
+        )
+        .await;
+    contract
+        .call(
+            server.get(&format!("/api/v1/system/storage/providers/{storage_id}")),
+            "/api/v1/system/storage/providers/{id}",
+            200,
+        )
+        .await;
+    contract
+        .call(
+            server.post(&format!(
+                "/api/v1/system/storage/providers/{storage_id}/disable"
+            )),
+            "/api/v1/system/storage/providers/{id}/disable",
+            200,
+        )
+        .await;
+    contract
+        .call(
+            server.post(&format!(
+                "/api/v1/system/storage/providers/{storage_id}/set-default"
+            )),
+            "/api/v1/system/storage/providers/{id}/set-default",
+            400,
+        )
+        .await;
+    contract
+        .call(
+            server.post(&format!(
+                "/api/v1/system/storage/providers/{storage_id}/enable"
+            )),
+            "/api/v1/system/storage/providers/{id}/enable",
+            200,
+        )
+        .await;
+    contract
+        .call(
+            server.delete(&format!("/api/v1/system/storage/providers/{storage_id}")),
+            "/api/v1/system/storage/providers/{id}",
+            200,
+        )
+        .await;
     let provider = contract
         .call(
             server.post("/api/v1/system/ai/providers").json(&json!({

@@ -51,11 +51,11 @@ async fn leftovers_are_swept_and_nothing_else(backend: Backend) {
         .post("/api/v1/system/storage/providers")
         .json(&json!({
             "name": "bucket",
-            "providerType": "s3",
+            "providerType": "s3-compatible",
             "configuration": {
-                "endpoint": endpoint, "bucket": "tessera-bucket",
-                "accessKeyId": ACCESS_KEY, "secretAccessKey": SECRET_KEY
-            }
+                "endpoint": endpoint, "bucket": "tessera-bucket", "region": "us-east-1"
+            },
+            "secretConfiguration": { "accessKey": ACCESS_KEY, "secretKey": SECRET_KEY }
         }))
         .send()
         .await
@@ -149,10 +149,10 @@ async fn github_leftovers_are_swept_once_seen_long_enough(backend: Backend) {
             "name": "repo",
             "providerType": "github-repo",
             "configuration": {
-                "owner": "octo-org", "repo": "image-host", "branch": "images",
-                "basePath": "cdn", "token": "ghp_orphanToken0123456789",
-                "apiBaseUrl": fake.api_base_url
-            }
+                "owner": "octo-org", "repo": "image-host", "ref": "images",
+                "basePath": "cdn", "apiBaseUrl": fake.api_base_url
+            },
+            "secretConfiguration": { "token": "ghp_orphanToken0123456789" }
         }))
         .send()
         .await

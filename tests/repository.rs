@@ -63,10 +63,11 @@ async fn repository_story(backend: Backend) {
     db.migrate().await.expect("migrating twice is a no-op");
     db.ping().await.unwrap();
 
-    let profile = db.ensure_default_storage_profile("{}").await.unwrap();
+    let profile = db.ensure_local_storage_profile("{}").await.unwrap();
     assert_eq!(profile.provider_type, ProviderType::Local);
+    assert!(profile.is_default, "the first profile is the default");
     assert_eq!(
-        db.ensure_default_storage_profile("{}").await.unwrap().id,
+        db.ensure_local_storage_profile("{}").await.unwrap().id,
         profile.id
     );
     assert!(db.storage_profile(&profile.id).await.unwrap().is_some());

@@ -25,60 +25,120 @@ async fn uploads_live_on_the_chosen_s3_profile(backend: Backend) {
     let s3_root = tempfile::tempdir().unwrap();
     let endpoint = s3_server(s3_root.path(), ACCESS_KEY, SECRET_KEY).await;
     let bucket_dir = s3_root.path().join("tessera-bucket");
-    let config = json!({ "endpoint": endpoint, "bucket": "tessera-bucket", "accessKeyId": ACCESS_KEY, "secretAccessKey": SECRET_KEY });
+    let config = json!({ "endpoint": endpoint, "bucket": "tessera-bucket", "region": "us-east-1" });
+    let secrets = json!({ "accessKey": ACCESS_KEY, "secretKey": SECRET_KEY });
+    let with = |field: &str, value: Value| {
+        let mut changed = config.clone();
+        changed[field] = value;
+        changed
+    };
 
+    // NekoHub's order: type, name, uniqueness, type known, configuration, fields.
     for (body, code) in [
         (
-            json!({ "name": "Bad Name", "providerType": "s3", "configuration": config }),
-            "storage_profile_name_invalid",
+            json!({ "name": "s3main", "configuration": config }),
+            "provider_type_required",
+        ),
+        (
+            json!({ "providerType": "s3-compatible", "configuration": config }),
+            "name_required",
+        ),
+        (
+            json!({ "name": "x".repeat(101), "providerType": "s3-compatible", "configuration": config }),
+            "name_invalid",
+        ),
+        (
+            json!({ "name": "LOCAL", "providerType": "ftp" }),
+            "name_conflict",
         ),
         (
             json!({ "name": "s3main", "providerType": "ftp", "configuration": config }),
-            "storage_provider_type_invalid",
+            "provider_type_unsupported",
         ),
         (
-            json!({ "name": "s3main", "providerType": "s3", "configuration": { "endpoint": endpoint, "bucket": "tessera-bucket", "accessKeyId": ACCESS_KEY } }),
-            "storage_profile_configuration_invalid",
+            json!({ "name": "s3main", "providerType": "s3-compatible", "configuration": "endpoint" }),
+            "configuration_required",
         ),
         (
-            json!({ "name": "s3main", "providerType": "s3", "configuration": { "endpoint": "not-a-url", "bucket": "tessera-bucket", "accessKeyId": ACCESS_KEY, "secretAccessKey": "x" } }),
-            "storage_profile_configuration_invalid",
+            json!({ "name": "s3main", "providerType": "s3-compatible", "configuration": config, "secretConfiguration": "key" }),
+            "secret_configuration_invalid",
         ),
         (
-            json!({ "name": "s3main", "providerType": "s3", "configuration": { "endpoint": endpoint, "bucket": "Bad_Bucket", "accessKeyId": ACCESS_KEY, "secretAccessKey": "x" } }),
-            "storage_profile_configuration_invalid",
+            json!({ "name": "s3main", "providerType": "s3-compatible", "configuration": with("endpoint", json!("not-a-url")), "secretConfiguration": secrets }),
+            "endpoint_invalid",
+        ),
+        (
+            json!({ "name": "s3main", "providerType": "s3-compatible", "configuration": with("bucket", json!(" ")), "secretConfiguration": secrets }),
+            "bucket_required",
+        ),
+        (
+            json!({ "name": "s3main", "providerType": "s3-compatible", "configuration": with("bucket", json!("Bad_Bucket")), "secretConfiguration": secrets }),
+            "configuration_invalid",
+        ),
+        (
+            json!({ "name": "s3main", "providerType": "s3-compatible", "configuration": with("region", Value::Null), "secretConfiguration": secrets }),
+            "region_required",
+        ),
+        (
+            json!({ "name": "s3main", "providerType": "s3-compatible", "configuration": with("publicBaseUrl", json!("cdn.example")), "secretConfiguration": secrets }),
+            "public_base_url_invalid",
+        ),
+        (
+            json!({ "name": "s3main", "providerType": "s3-compatible", "configuration": config }),
+            "access_key_required",
+        ),
+        (
+            json!({ "name": "s3main", "providerType": "s3", "configuration": config, "secretConfiguration": { "accessKey": ACCESS_KEY } }),
+            "secret_key_required",
+        ),
+        (
+            json!({ "name": "s3main", "providerType": "s3-compatible", "configuration": config, "secretConfiguration": secrets, "isDefault": true, "isEnabled": false }),
+            "default_requires_enabled",
         ),
     ] {
         let (status, error) = post(&server, PROFILES, body.clone()).await;
         assert_eq!(
             (status, error["error"]["code"].as_str()),
-            (400, Some(code)),
+            (
+                400,
+                Some(format!("storage_provider_profile_{code}").as_str())
+            ),
             "{body}"
         );
     }
-    let (status, created) = post(&server, PROFILES, json!({ "name": "s3main", "displayName": "Main bucket", "providerType": "s3-compatible", "configuration": config })).await;
+    let (_, overview) = server.get_json(PROFILES).await;
+    assert_eq!(
+        overview["data"]["profiles"].as_array().unwrap().len(),
+        1,
+        "refused profiles leave no row: {overview}"
+    );
+
+    let (status, created) = post(&server, PROFILES, json!({ "name": "s3main", "displayName": "Main bucket", "providerType": "s3-compatible", "configuration": config, "secretConfiguration": secrets })).await;
     assert_eq!(status, 201, "{created}");
     assert!(
-        !created.to_string().contains(SECRET_KEY),
-        "the secret is never returned"
+        !created.to_string().contains(SECRET_KEY) && !created.to_string().contains(ACCESS_KEY),
+        "credentials are never returned"
     );
     let profile = &created["data"];
     let profile_id = profile["id"].as_str().unwrap().to_string();
-    assert_eq!(profile["providerType"], "s3");
+    assert_eq!(profile["providerType"], "s3-compatible");
     assert_eq!(profile["isEnabled"], true);
     assert_eq!(profile["isDefault"], false);
     assert_eq!(profile["configurationSummary"]["hasSecret"], true);
-    assert_eq!(profile["configurationSummary"]["bucket"], "tessera-bucket");
-    assert_eq!(profile["capabilities"]["multipartUpload"], true);
+    assert_eq!(
+        profile["configurationSummary"]["bucketOrContainer"],
+        "tessera-bucket"
+    );
+    assert_eq!(profile["capabilities"]["supportsDirectPublicUrl"], true);
     let (status, taken) = post(
         &server,
         PROFILES,
-        json!({ "name": "s3main", "providerType": "s3", "configuration": config }),
+        json!({ "name": "S3Main", "providerType": "s3", "configuration": config, "secretConfiguration": secrets }),
     )
     .await;
     assert_eq!(
         (status, taken["error"]["code"].as_str()),
-        (409, Some("storage_profile_name_taken"))
+        (400, Some("storage_provider_profile_name_conflict"))
     );
 
     // An upload naming the profile lands in the bucket, thumbnail included.
@@ -117,24 +177,23 @@ async fn uploads_live_on_the_chosen_s3_profile(backend: Backend) {
     // Private content streams through tessera, with ranges.
     server.assert_serves(&id, &photo).await;
 
-    // In use: cannot be deleted. Disabled: no uploads, but reads still work.
+    // In use: DELETE disables it. Disabled: no uploads, but reads still work.
     let response = server
         .delete(&format!("{PROFILES}/{profile_id}"))
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status(), 409);
-    assert_eq!(
-        response.json::<Value>().await.unwrap()["error"]["code"],
-        "storage_profile_in_use"
+    assert_eq!(response.status(), 200);
+    let deleted: Value = response.json().await.unwrap();
+    assert_eq!(deleted["data"]["id"], profile_id.as_str());
+    assert_eq!(deleted["data"]["wasDefault"], false);
+    assert_eq!(deleted["data"]["status"], "disabled");
+    assert!(
+        deleted["data"]["deletedAtUtc"]
+            .as_str()
+            .unwrap()
+            .ends_with('Z')
     );
-    let (status, _) = post(
-        &server,
-        &format!("{PROFILES}/{profile_id}/disable"),
-        json!({}),
-    )
-    .await;
-    assert_eq!(status, 200);
     let (status, refused) = server
         .upload(
             "again.jpg",
@@ -144,16 +203,11 @@ async fn uploads_live_on_the_chosen_s3_profile(backend: Backend) {
         .await;
     assert_eq!(
         (status, refused["error"]["code"].as_str()),
-        (400, Some("storage_profile_disabled"))
+        (400, Some("storage_provider_profile_disabled"))
     );
-    let response = server
-        .get(&format!("/api/v1/assets/{id}/content"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
+    server.assert_serves(&id, &photo).await;
 
-    // Deleting the asset removes its objects from the bucket; then the profile can go.
+    // Deleting the asset removes its objects from the bucket; then the profile goes.
     assert_eq!(
         server
             .delete(&format!("/api/v1/assets/{id}"))
@@ -164,38 +218,36 @@ async fn uploads_live_on_the_chosen_s3_profile(backend: Backend) {
         200
     );
     assert!(!bucket_dir.join(&key).exists() && !bucket_dir.join(&thumbnail_key).exists());
-    assert_eq!(
-        server
-            .delete(&format!("{PROFILES}/{profile_id}"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
-
-    let (_, list) = server.get_json(PROFILES).await;
-    let profiles = list["data"].as_array().unwrap();
-    assert_eq!(profiles.len(), 1);
-    let local_id = profiles[0]["id"].as_str().unwrap();
-    assert_eq!(profiles[0]["isDefault"], true);
     let response = server
-        .delete(&format!("{PROFILES}/{local_id}"))
+        .delete(&format!("{PROFILES}/{profile_id}"))
         .send()
         .await
         .unwrap();
+    assert_eq!(response.status(), 200);
     assert_eq!(
-        response.json::<Value>().await.unwrap()["error"]["code"],
-        "storage_profile_is_default"
+        response.json::<Value>().await.unwrap()["data"]["status"],
+        "deleted"
     );
+    let response = server
+        .delete(&format!("{PROFILES}/{profile_id}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+    let (_, overview) = server.get_json(PROFILES).await;
+    let profiles = overview["data"]["profiles"].as_array().unwrap();
+    assert_eq!(profiles.len(), 1, "{overview}");
+    assert_eq!(profiles[0]["name"], "local");
+    assert_eq!(profiles[0]["isDefault"], true);
 }
 
 on_both_databases!(profiles_and_s3_uploads_through_grpc);
 
 async fn profiles_and_s3_uploads_through_grpc(backend: Backend) {
     use tessera::api::grpc::proto::{
-        CreateStorageProfileRequest, DeleteStorageProfileRequest, ListStorageProfilesRequest,
-        SetDefaultStorageProfileRequest, UpdateStorageProfileRequest, UploadAssetMetadata,
+        CreateStorageProfileRequest, DeleteAssetRequest, DeleteStorageProfileRequest,
+        ListStorageProfilesRequest, SetDefaultStorageProfileRequest, UpdateStorageProfileRequest,
+        UploadAssetMetadata,
     };
     use tonic::Code;
 
@@ -203,44 +255,52 @@ async fn profiles_and_s3_uploads_through_grpc(backend: Backend) {
     let s3_root = tempfile::tempdir().unwrap();
     let endpoint = s3_server(s3_root.path(), ACCESS_KEY, SECRET_KEY).await;
     let mut profiles = server.storage_profiles_grpc().await;
-    let config = |secret: bool| {
-        let mut value =
-            json!({ "endpoint": endpoint, "bucket": "tessera-bucket", "accessKeyId": ACCESS_KEY });
-        if secret {
-            value["secretAccessKey"] = json!(SECRET_KEY);
-        }
-        proto_struct(&value)
+    let config = proto_struct(
+        &json!({ "endpoint": endpoint, "bucket": "tessera-bucket", "region": "us-east-1" }),
+    );
+    let create = |secrets: Value| CreateStorageProfileRequest {
+        name: "grpc-s3".into(),
+        provider_type: "s3-compatible".into(),
+        configuration: Some(config.clone()),
+        secret_configuration: Some(proto_struct(&secrets)),
+        ..Default::default()
     };
     let err = profiles
-        .create_storage_profile(CreateStorageProfileRequest {
-            name: "grpc-s3".into(),
-            provider_type: "s3".into(),
-            configuration: Some(config(false)),
-            ..Default::default()
-        })
+        .create_storage_profile(create(json!({ "accessKey": ACCESS_KEY })))
         .await
         .unwrap_err();
     assert_eq!(
         (err.code(), crate::common::reason(&err).as_str()),
         (
             Code::InvalidArgument,
-            "storage_profile_configuration_invalid"
+            "storage_provider_profile_secret_key_required"
         )
     );
     let profile = profiles
-        .create_storage_profile(CreateStorageProfileRequest {
-            name: "grpc-s3".into(),
-            provider_type: "s3".into(),
-            configuration: Some(config(true)),
-            ..Default::default()
-        })
+        .create_storage_profile(create(
+            json!({ "accessKey": ACCESS_KEY, "secretKey": SECRET_KEY }),
+        ))
         .await
         .unwrap()
         .into_inner()
         .profile
         .unwrap();
+    assert_eq!(profile.provider_type, "s3-compatible");
     let summary = format!("{:?}", profile.configuration_summary);
     assert!(!summary.contains(SECRET_KEY) && summary.contains("tessera-bucket"));
+    let err = profiles
+        .create_storage_profile(create(
+            json!({ "accessKey": ACCESS_KEY, "secretKey": SECRET_KEY }),
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (err.code(), crate::common::reason(&err).as_str()),
+        (
+            Code::AlreadyExists,
+            "storage_provider_profile_name_conflict"
+        )
+    );
 
     let photo = read_fixture("normal/flower_canon_s40.jpg");
     let metadata = UploadAssetMetadata {
@@ -251,7 +311,9 @@ async fn profiles_and_s3_uploads_through_grpc(backend: Backend) {
         ..Default::default()
     };
     let mut assets = server.grpc().await;
-    let asset = grpc_upload(&mut assets, metadata, &photo).await.unwrap();
+    let asset = grpc_upload(&mut assets, metadata.clone(), &photo)
+        .await
+        .unwrap();
     assert_eq!(asset.storage_provider, "s3");
     assert!(
         s3_root
@@ -263,10 +325,59 @@ async fn profiles_and_s3_uploads_through_grpc(backend: Backend) {
     let (_, bytes) = grpc_download(&mut assets, &asset.id).await;
     assert!(bytes == photo, "streamed back from the bucket");
 
-    let disabled = profiles
+    // The overview: the local default, the runtime it gives, the alignment.
+    let overview = profiles
+        .list_storage_profiles(ListStorageProfilesRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(overview.profiles.len(), 2);
+    assert_eq!(overview.profiles[0].name, "local");
+    assert_eq!(
+        overview.default_profile_id.as_deref(),
+        Some(overview.profiles[0].id.as_str())
+    );
+    let runtime = overview.runtime.unwrap();
+    assert_eq!(
+        (
+            runtime.provider_type.as_str(),
+            runtime.is_configuration_driven
+        ),
+        ("local", false)
+    );
+    assert_eq!(
+        overview.alignment.unwrap().code,
+        "runtime_matches_db_default_provider_type"
+    );
+
+    // Set default; then a disabled default cannot be, and refuses uploads without a profile.
+    let made_default = profiles
+        .set_default_storage_profile(SetDefaultStorageProfileRequest {
+            id: profile.id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .profile
+        .unwrap();
+    assert!(made_default.is_default);
+    let err = profiles
         .update_storage_profile(UpdateStorageProfileRequest {
             id: profile.id.clone(),
             is_enabled: Some(false),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        crate::common::reason(&err),
+        "storage_provider_profile_default_requires_enabled"
+    );
+    let renamed = profiles
+        .update_storage_profile(UpdateStorageProfileRequest {
+            id: profile.id.clone(),
+            name: Some("grpc-bucket".into()),
+            display_name: Some("The bucket".into()),
             ..Default::default()
         })
         .await
@@ -274,31 +385,91 @@ async fn profiles_and_s3_uploads_through_grpc(backend: Backend) {
         .into_inner()
         .profile
         .unwrap();
-    assert!(!disabled.is_enabled);
+    assert_eq!(
+        (renamed.name.as_str(), renamed.display_name.as_str()),
+        ("grpc-bucket", "The bucket")
+    );
+    let (_, bytes) = grpc_download(&mut assets, &asset.id).await;
+    assert!(bytes == photo, "the secret survives a rename");
+
+    // In use: DELETE disables it and clears the default.
+    let deleted = profiles
+        .delete_storage_profile(DeleteStorageProfileRequest {
+            id: profile.id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        (
+            deleted.id.as_str(),
+            deleted.was_default,
+            deleted.status.as_str()
+        ),
+        (profile.id.as_str(), true, "disabled")
+    );
+    assert!(deleted.deleted_at_utc.is_some());
+    let overview = profiles
+        .list_storage_profiles(ListStorageProfilesRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(overview.default_profile_id, None);
+    assert!(overview.runtime.unwrap().is_configuration_driven);
+    assert_eq!(
+        overview.alignment.unwrap().code,
+        "db_default_profile_missing"
+    );
+    let err = grpc_upload(&mut assets, metadata, &photo)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (err.code(), crate::common::reason(&err).as_str()),
+        (
+            Code::FailedPrecondition,
+            "storage_provider_profile_disabled"
+        )
+    );
     let err = profiles
         .set_default_storage_profile(SetDefaultStorageProfileRequest {
             id: profile.id.clone(),
         })
         .await
         .unwrap_err();
-    assert_eq!(crate::common::reason(&err), "storage_profile_disabled");
-    let err = profiles
+    assert_eq!(
+        crate::common::reason(&err),
+        "storage_provider_profile_default_requires_enabled"
+    );
+    let (_, bytes) = grpc_download(&mut assets, &asset.id).await;
+    assert!(bytes == photo, "a disabled profile's assets stay readable");
+
+    // Unused: DELETE removes it.
+    assets
+        .delete_asset(DeleteAssetRequest {
+            id: asset.id.clone(),
+            commit_message: None,
+        })
+        .await
+        .unwrap();
+    let deleted = profiles
         .delete_storage_profile(DeleteStorageProfileRequest {
             id: profile.id.clone(),
         })
         .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        (deleted.was_default, deleted.status.as_str()),
+        (false, "deleted")
+    );
+    let err = profiles
+        .delete_storage_profile(DeleteStorageProfileRequest { id: profile.id })
+        .await
         .unwrap_err();
     assert_eq!(
         (err.code(), crate::common::reason(&err).as_str()),
-        (Code::FailedPrecondition, "storage_profile_in_use")
+        (Code::NotFound, "storage_provider_profile_not_found")
     );
-    let listed = profiles
-        .list_storage_profiles(ListStorageProfilesRequest {})
-        .await
-        .unwrap()
-        .into_inner()
-        .profiles;
-    assert_eq!(listed.len(), 2);
 }
 
 on_both_databases!(s3_default_profile_from_the_environment);
@@ -353,7 +524,8 @@ async fn an_unreachable_bucket_fails_cleanly(backend: Backend) {
         .unwrap()
         .local_addr()
         .unwrap();
-    let config = json!({ "endpoint": format!("http://{closed}"), "bucket": "gone", "accessKeyId": ACCESS_KEY, "secretAccessKey": SECRET_KEY });
+    // The legacy shape: credentials inside `configuration`.
+    let config = json!({ "endpoint": format!("http://{closed}"), "bucket": "gone", "region": "us-east-1", "accessKeyId": ACCESS_KEY, "secretAccessKey": SECRET_KEY });
     let (status, created) = post(
         &server,
         PROFILES,

@@ -9,7 +9,7 @@ use crate::domain::ProviderType;
 /// service validates it like any profile created through the API.
 #[derive(Clone, Debug)]
 pub struct StorageEnv {
-    /// `s3` or `github-repo`.
+    /// `s3-compatible` or `github-repo`.
     pub provider_type: ProviderType,
     /// The profile's configuration without its secret.
     pub configuration: serde_json::Map<String, serde_json::Value>,
@@ -24,13 +24,15 @@ pub(super) fn storage_env(
 ) -> Result<Option<StorageEnv>, ConfigError> {
     let provider_type = match ProviderType::parse(provider) {
         Some(ProviderType::Local) => return Ok(None),
-        Some(provider_type) => provider_type,
-        None => {
+        Some(ProviderType::GitHubReleases) | None => {
             return Err(ConfigError::Invalid {
                 name: "TESSERA_STORAGE_PROVIDER",
-                message: format!("expected local, s3 or github-repo, got '{provider}'"),
+                message: format!(
+                    "expected local, s3 (s3-compatible) or github-repo, got '{provider}'"
+                ),
             });
         }
+        Some(provider_type) => provider_type,
     };
     let (prefix, secret_name, fields): (&str, &'static str, &[(&str, &str)]) =
         if provider_type == ProviderType::S3 {
@@ -77,6 +79,13 @@ pub(super) fn storage_env(
             configuration.insert((*field).to_string(), value);
         }
     }
+    // The environment keeps its defaults (the API asks for both).
+    let (field, default) = if provider_type == ProviderType::S3 {
+        ("region", "us-east-1")
+    } else {
+        ("branch", "main")
+    };
+    configuration.entry(field).or_insert_with(|| default.into());
     let secret = get(secret_name).ok_or(ConfigError::Invalid {
         name: secret_name,
         message: format!("is required with TESSERA_STORAGE_PROVIDER={provider_type}"),

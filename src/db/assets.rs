@@ -129,7 +129,7 @@ impl Db {
         .bind(asset.width.map(i64::from))
         .bind(asset.height.map(i64::from))
         .bind(&asset.checksum_sha256)
-        .bind(asset.storage_provider.as_str())
+        .bind(asset.storage_provider.provider_name())
         .bind(&asset.storage_profile_id)
         .bind(&asset.storage_key)
         .bind(flag(asset.is_public))

@@ -52,30 +52,34 @@ const COLUMNS: &str = "id, name, display_name, provider_type, is_enabled, is_def
      secret_ciphertext, created_at, updated_at";
 
 impl Db {
-    /// Returns the default profile, creating a `local` one on first start.
-    /// Safe when several instances start at once: the unique name decides.
-    pub async fn ensure_default_storage_profile(
+    /// The `local` profile (this instance's configured storage, used when no
+    /// default is set), created on first start; it becomes the default when
+    /// there is none. Safe when several instances start at once: the unique
+    /// name decides.
+    pub async fn ensure_local_storage_profile(
         &self,
         configuration_json: &str,
     ) -> Result<StoredStorageProfile> {
-        if let Some(profile) = self.default_storage_profile().await? {
+        if let Some(profile) = self.storage_profile_by_name("local").await? {
             return Ok(profile);
         }
+        let is_default = self.default_storage_profile().await?.is_none();
         let at = to_micros(now());
         sqlx::query(
             "INSERT INTO storage_profiles (id, name, display_name, provider_type, is_enabled, \
              is_default, configuration_json, created_at, updated_at) \
-             VALUES ($1, 'local', 'Local disk', 'local', $2, $2, $3, $4, $4) \
+             VALUES ($1, 'local', 'Local disk', 'local', $2, $3, $4, $5, $5) \
              ON CONFLICT (name) DO NOTHING",
         )
         .bind(uuid::Uuid::now_v7().to_string())
         .bind(flag(true))
+        .bind(flag(is_default))
         .bind(configuration_json)
         .bind(at)
         .execute(&self.pool)
         .await?;
-        self.default_storage_profile().await?.ok_or_else(|| {
-            crate::error::Error::internal("storage", "no default storage profile after creation")
+        self.storage_profile_by_name("local").await?.ok_or_else(|| {
+            crate::error::Error::internal("storage", "no local storage profile after creation")
         })
     }
 
@@ -100,7 +104,7 @@ impl Db {
         &self,
         name: &str,
     ) -> Result<Option<StoredStorageProfile>> {
-        let sql = format!("SELECT {COLUMNS} FROM storage_profiles WHERE name = $1");
+        let sql = format!("SELECT {COLUMNS} FROM storage_profiles WHERE lower(name) = lower($1)");
         let row: Option<StorageProfileRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(name)
             .fetch_optional(&self.pool)
@@ -109,7 +113,10 @@ impl Db {
     }
 
     pub async fn list_storage_profiles(&self) -> Result<Vec<StoredStorageProfile>> {
-        let sql = format!("SELECT {COLUMNS} FROM storage_profiles ORDER BY name");
+        // NekoHub's order: the default first, then enabled ones, by name.
+        let sql = format!(
+            "SELECT {COLUMNS} FROM storage_profiles ORDER BY is_default DESC, is_enabled DESC, name"
+        );
         let rows: Vec<StorageProfileRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .fetch_all(&self.pool)
             .await?;
@@ -118,13 +125,15 @@ impl Db {
             .collect()
     }
 
-    /// Inserts or rewrites a profile (not its default flag: see `set_default_storage_profile`).
+    /// Inserts or rewrites a profile (not its default flag: see
+    /// `set_default_storage_profile`). A name another profile holds is a
+    /// conflict, decided by the unique index.
     pub async fn save_storage_profile(&self, p: &StoredStorageProfile) -> Result<()> {
-        sqlx::query(
+        let done = sqlx::query(
             "INSERT INTO storage_profiles (id, name, display_name, provider_type, is_enabled, is_default, \
              configuration_json, secret_ciphertext, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, 0, $6, $7, $8, $9) \
-             ON CONFLICT (id) DO UPDATE SET display_name = excluded.display_name, \
+             ON CONFLICT (id) DO UPDATE SET name = excluded.name, display_name = excluded.display_name, \
              is_enabled = excluded.is_enabled, configuration_json = excluded.configuration_json, \
              secret_ciphertext = excluded.secret_ciphertext, updated_at = excluded.updated_at",
         )
@@ -138,8 +147,14 @@ impl Db {
         .bind(to_micros(p.created_at))
         .bind(to_micros(p.updated_at))
         .execute(&self.pool)
-        .await?;
-        Ok(())
+        .await;
+        match done {
+            Err(err) if super::is_unique_violation(&err) => {
+                Err(Error::StorageProfileNameConflict(p.name.clone()))
+            }
+            Err(err) => Err(err.into()),
+            Ok(_) => Ok(()),
+        }
     }
 
     pub async fn set_default_storage_profile(&self, id: &str, at: i64) -> Result<()> {
@@ -158,20 +173,38 @@ impl Db {
         Ok(())
     }
 
-    pub async fn count_assets_in_profile(&self, id: &str) -> Result<u64> {
-        let count: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM assets WHERE storage_profile_id = $1")
-                .bind(id)
-                .fetch_one(&self.pool)
-                .await?;
-        Ok(u64::try_from(count).unwrap_or(0))
+    /// Deletes a profile no asset uses; `false` (nothing deleted) when one
+    /// does, even one stored at this very moment.
+    pub async fn delete_unused_storage_profile(&self, id: &str) -> Result<bool> {
+        let done = sqlx::query(
+            "DELETE FROM storage_profiles WHERE id = $1 \
+             AND NOT EXISTS (SELECT 1 FROM assets WHERE storage_profile_id = $1)",
+        )
+        .bind(id)
+        .execute(&self.pool)
+        .await;
+        match done {
+            Ok(done) => Ok(done.rows_affected() == 1),
+            Err(err)
+                if err
+                    .as_database_error()
+                    .is_some_and(|db| db.is_foreign_key_violation()) =>
+            {
+                Ok(false)
+            }
+            Err(err) => Err(err.into()),
+        }
     }
 
-    pub async fn delete_storage_profile(&self, id: &str) -> Result<()> {
-        sqlx::query("DELETE FROM storage_profiles WHERE id = $1")
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
+    /// Keeps a profile for the assets that use it, but no longer for writes.
+    pub async fn disable_storage_profile(&self, id: &str, at: i64) -> Result<()> {
+        sqlx::query(
+            "UPDATE storage_profiles SET is_enabled = 0, is_default = 0, updated_at = $1 WHERE id = $2",
+        )
+        .bind(at)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 }

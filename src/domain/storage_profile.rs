@@ -2,31 +2,44 @@ use chrono::{DateTime, Utc};
 
 use serde_json::{Map, Value};
 
-/// Where a profile keeps its bytes. One spelling in SQL, Rust and JSON:
-/// `local`, `s3`, `github-repo`.
+/// Where a profile keeps its bytes, by NekoHub's type names (one spelling in
+/// SQL, Rust and JSON): `local`, `s3-compatible`, `github-repo`, and the
+/// read-only `github-releases`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ProviderType {
     Local,
     S3,
     GitHubRepo,
+    GitHubReleases,
 }
 
 impl ProviderType {
     pub const fn as_str(self) -> &'static str {
         match self {
             ProviderType::Local => "local",
-            ProviderType::S3 => "s3",
+            ProviderType::S3 => "s3-compatible",
             ProviderType::GitHubRepo => "github-repo",
+            ProviderType::GitHubReleases => "github-releases",
         }
     }
 
-    /// The type a name means (`s3-compatible` and `github` are NekoHub's
-    /// aliases), the one table the API and the start-up configuration share.
+    /// The name an asset's `storageProvider` carries (NekoHub's provider
+    /// name): `s3` for S3-compatible storage, otherwise the type.
+    pub const fn provider_name(self) -> &'static str {
+        match self {
+            ProviderType::S3 => "s3",
+            other => other.as_str(),
+        }
+    }
+
+    /// The type a name means (`s3` and `github` are accepted aliases), the
+    /// one table the API, the database and the start-up configuration share.
     pub fn parse(name: &str) -> Option<ProviderType> {
         match name.trim().to_ascii_lowercase().as_str() {
             "local" => Some(ProviderType::Local),
             "s3" | "s3-compatible" => Some(ProviderType::S3),
             "github-repo" | "github" => Some(ProviderType::GitHubRepo),
+            "github-releases" => Some(ProviderType::GitHubReleases),
             _ => None,
         }
     }
@@ -37,7 +50,7 @@ impl std::str::FromStr for ProviderType {
 
     fn from_str(name: &str) -> Result<ProviderType, Self::Err> {
         ProviderType::parse(name)
-            .ok_or_else(|| crate::error::Error::StorageProviderTypeInvalid(name.to_string()))
+            .ok_or_else(|| crate::error::Error::StorageProviderTypeUnsupported(name.to_string()))
     }
 }
 
@@ -74,14 +87,18 @@ pub struct StorageProfile {
     pub provider_type: ProviderType,
     pub is_enabled: bool,
     pub is_default: bool,
+    /// NekoHub's ten capability flags.
     pub capabilities: serde_json::Value,
-    /// The configuration without secrets (`hasSecret` says whether one is set).
+    /// NekoHub's eighteen summary keys (null where absent) and `hasSecret`;
+    /// never a secret.
     pub configuration_summary: serde_json::Value,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
-/// A new profile; `configuration` is provider-specific JSON.
+/// A new profile as NekoHub's clients send it: `configuration` is the
+/// provider's settings, `secretConfiguration` its credentials (tessera also
+/// takes the credentials inside `configuration`, as it always did).
 #[derive(Clone, Debug, Default)]
 pub struct NewStorageProfile {
     pub name: String,
@@ -89,14 +106,75 @@ pub struct NewStorageProfile {
     pub provider_type: String,
     pub is_default: bool,
     pub is_enabled: Option<bool>,
-    pub configuration: serde_json::Map<String, serde_json::Value>,
+    pub configuration: Option<Value>,
+    pub secret_configuration: Option<Value>,
 }
 
-/// A change; configuration keys that are present replace the stored ones
-/// (the secret stays unless given).
+/// A change: `None` keeps a field; `configuration` replaces the stored one
+/// whole; an absent secret keeps the stored one, `Value::Null` clears it.
 #[derive(Clone, Debug, Default)]
 pub struct StorageProfilePatch {
-    pub display_name: Option<String>,
+    pub name: Option<String>,
+    pub display_name: Option<Option<String>>,
     pub is_enabled: Option<bool>,
-    pub configuration: Option<serde_json::Map<String, serde_json::Value>>,
+    pub configuration: Option<Value>,
+    pub secret_configuration: Option<Value>,
+}
+
+/// What a delete did: a profile that assets still use is disabled instead,
+/// so they stay readable.
+#[derive(Clone, Debug)]
+pub struct DeletedStorageProfile {
+    pub id: String,
+    pub was_default: bool,
+    pub status: DeletionStatus,
+    pub deleted_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeletionStatus {
+    Deleted,
+    Disabled,
+}
+
+impl DeletionStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeletionStatus::Deleted => "deleted",
+            DeletionStatus::Disabled => "disabled",
+        }
+    }
+}
+
+/// The storage page at a glance (NekoHub's overview): every profile, the
+/// default, and where uploads without a profile go now.
+#[derive(Clone, Debug)]
+pub struct StorageOverview {
+    pub profiles: Vec<StorageProfile>,
+    pub default_profile: Option<StorageProfile>,
+    pub runtime: StorageRuntime,
+    pub alignment: StorageAlignment,
+}
+
+/// The backend uploads without a profile use.
+#[derive(Clone, Debug)]
+pub struct StorageRuntime {
+    pub provider_type: ProviderType,
+    pub provider_name: String,
+    pub capabilities: Value,
+    /// No default profile: the instance's configured storage is used.
+    pub is_configuration_driven: bool,
+    pub matches_default_profile_type: Option<bool>,
+}
+
+/// Whether the runtime agrees with the database's default, with NekoHub's
+/// codes and messages.
+#[derive(Clone, Debug)]
+pub struct StorageAlignment {
+    pub runtime_selection_source: &'static str,
+    pub has_default_profile: bool,
+    pub is_default_profile_enabled: Option<bool>,
+    pub provider_type_matches_default_profile: Option<bool>,
+    pub code: &'static str,
+    pub message: &'static str,
 }

@@ -119,13 +119,9 @@ impl Services {
         let local = LocalStore::open(root.clone(), public_base.clone()).await?;
         let configuration =
             serde_json::json!({ "rootPath": root.display().to_string() }).to_string();
-        let default_profile = db.ensure_default_storage_profile(&configuration).await?;
         // The `local` profile always uses the configured root; other profiles
         // are built from their stored configuration below.
-        let local_profile = db
-            .storage_profile_by_name("local")
-            .await?
-            .unwrap_or(default_profile.clone());
+        let local_profile = db.ensure_local_storage_profile(&configuration).await?;
         let limits = AssetLimits {
             max_upload_bytes: config.max_upload_bytes,
             allowed_content_types: config.allowed_content_types.clone(),

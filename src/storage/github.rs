@@ -75,10 +75,16 @@ struct DeleteFile<'a> {
 
 impl GitHubStore {
     pub fn new(settings: GitHubSettings) -> Result<Self, StorageError> {
-        let client = Octocrab::builder()
+        let builder = Octocrab::builder()
             .base_uri(settings.api_base_url.as_str())
-            .map_err(|e| StorageError::Unavailable(format!("apiBaseUrl: {e}")))?
-            .personal_token(settings.token.clone())
+            .map_err(|e| StorageError::Unavailable(format!("apiBaseUrl: {e}")))?;
+        // Without a token GitHub still answers reads of public repositories.
+        let builder = if settings.token.is_empty() {
+            builder
+        } else {
+            builder.personal_token(settings.token.clone())
+        };
+        let client = builder
             .set_connect_timeout(Some(Duration::from_secs(10)))
             .set_read_timeout(Some(Duration::from_secs(120)))
             .build()

@@ -20,7 +20,7 @@ impl Instrumented {
         started: Instant,
         result: &Result<T, StorageError>,
     ) {
-        let backend = self.0.provider_type().as_str();
+        let backend = self.0.provider_type().provider_name();
         telemetry::observe(
             telemetry::STORAGE_OPERATION_DURATION,
             started.elapsed(),

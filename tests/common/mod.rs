@@ -348,17 +348,18 @@ impl TestServer {
         StorageProfileServiceClient::with_interceptor(channel, interceptor)
     }
 
-    /// The default storage profile as `GET /system/storage/providers` lists it.
+    /// The default storage profile as `GET /system/storage/providers` shows it.
     pub async fn default_storage_profile(&self) -> serde_json::Value {
-        let (status, list) = self.get_json("/api/v1/system/storage/providers").await;
-        assert_eq!(status, 200, "{list}");
-        let defaults: Vec<&serde_json::Value> = list["data"]
+        let (status, overview) = self.get_json("/api/v1/system/storage/providers").await;
+        assert_eq!(status, 200, "{overview}");
+        let defaults: Vec<&serde_json::Value> = overview["data"]["profiles"]
             .as_array()
             .expect("profiles")
             .iter()
             .filter(|p| p["isDefault"] == true)
             .collect();
-        assert_eq!(defaults.len(), 1, "exactly one default: {list}");
+        assert_eq!(defaults.len(), 1, "exactly one default: {overview}");
+        assert_eq!(&overview["data"]["defaultProfile"], defaults[0]);
         defaults[0].clone()
     }
 

@@ -61,7 +61,7 @@ fn asset_to_proto(asset: Asset) -> proto::Asset {
         width: asset.width.and_then(|w| i32::try_from(w).ok()),
         height: asset.height.and_then(|h| i32::try_from(h).ok()),
         checksum_sha256: asset.checksum_sha256,
-        storage_provider: asset.storage_provider.as_str().into(),
+        storage_provider: asset.storage_provider.provider_name().into(),
         storage_provider_profile_id: asset.storage_profile_id,
         storage_key: asset.storage_key,
         public_url: asset.public_url,

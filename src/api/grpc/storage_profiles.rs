@@ -13,7 +13,7 @@ use super::{
     struct_to_json, timestamp,
 };
 use crate::{
-    domain::{NewStorageProfile, StorageProfile, StorageProfilePatch},
+    domain::{NewStorageProfile, StorageOverview, StorageProfile, StorageProfilePatch},
     service::Services,
 };
 
@@ -43,12 +43,28 @@ fn to_proto(p: StorageProfile) -> proto::StorageProfile {
     }
 }
 
-fn object(
-    value: Option<prost_types::Struct>,
-) -> Option<serde_json::Map<String, serde_json::Value>> {
-    value
-        .map(struct_to_json)
-        .and_then(|v| v.as_object().cloned())
+fn overview_to_proto(o: StorageOverview) -> ListStorageProfilesResponse {
+    ListStorageProfilesResponse {
+        default_profile_id: o.default_profile.map(|p| p.id),
+        profiles: o.profiles.into_iter().map(to_proto).collect(),
+        runtime: Some(proto::StorageRuntime {
+            provider_type: o.runtime.provider_type.as_str().into(),
+            provider_name: o.runtime.provider_name,
+            capabilities: Some(json_to_struct(o.runtime.capabilities)),
+            is_configuration_driven: o.runtime.is_configuration_driven,
+            matches_default_profile_type: o.runtime.matches_default_profile_type,
+        }),
+        alignment: Some(proto::StorageAlignment {
+            runtime_selection_source: o.alignment.runtime_selection_source.into(),
+            has_default_profile: o.alignment.has_default_profile,
+            is_default_profile_enabled: o.alignment.is_default_profile_enabled,
+            provider_type_matches_default_profile: o
+                .alignment
+                .provider_type_matches_default_profile,
+            code: o.alignment.code.into(),
+            message: o.alignment.message.into(),
+        }),
+    }
 }
 
 #[tonic::async_trait]
@@ -58,15 +74,13 @@ impl StorageProfileService for StorageProfilesGrpc {
         request: Request<ListStorageProfilesRequest>,
     ) -> Result<Response<ListStorageProfilesResponse>, Status> {
         let call = Authenticated::of(&request)?;
-        let profiles = self
+        let overview = self
             .services
             .storage_profiles
-            .list(&call.principal)
+            .overview(&call.principal)
             .await
             .map_err(|e| call.fail(e))?;
-        Ok(Response::new(ListStorageProfilesResponse {
-            profiles: profiles.into_iter().map(to_proto).collect(),
-        }))
+        Ok(Response::new(overview_to_proto(overview)))
     }
 
     async fn get_storage_profile(
@@ -97,7 +111,8 @@ impl StorageProfileService for StorageProfilesGrpc {
             provider_type: body.provider_type,
             is_default: body.is_default,
             is_enabled: body.is_enabled,
-            configuration: object(body.configuration).unwrap_or_default(),
+            configuration: body.configuration.map(struct_to_json),
+            secret_configuration: body.secret_configuration.map(struct_to_json),
         };
         let profile = self
             .services
@@ -117,9 +132,11 @@ impl StorageProfileService for StorageProfilesGrpc {
         let call = Authenticated::of(&request)?;
         let body = request.into_inner();
         let patch = StorageProfilePatch {
-            display_name: body.display_name,
+            name: body.name,
+            display_name: body.display_name.map(Some),
             is_enabled: body.is_enabled,
-            configuration: object(body.configuration),
+            configuration: body.configuration.map(struct_to_json),
+            secret_configuration: body.secret_configuration.map(struct_to_json),
         };
         let profile = self
             .services
@@ -137,14 +154,17 @@ impl StorageProfileService for StorageProfilesGrpc {
         request: Request<DeleteStorageProfileRequest>,
     ) -> Result<Response<DeleteStorageProfileResponse>, Status> {
         let call = Authenticated::of(&request)?;
-        let profile = self
+        let deleted = self
             .services
             .storage_profiles
             .delete(&call.principal, &request.into_inner().id)
             .await
             .map_err(|e| call.fail(e))?;
         Ok(Response::new(DeleteStorageProfileResponse {
-            profile: Some(to_proto(profile)),
+            id: deleted.id,
+            was_default: deleted.was_default,
+            status: deleted.status.as_str().into(),
+            deleted_at_utc: Some(timestamp(deleted.deleted_at)),
         }))
     }
 

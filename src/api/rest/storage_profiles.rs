@@ -1,12 +1,12 @@
 use axum::{extract::State, response::IntoResponse};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::Path;
-use super::{ApiError, Authenticated, Data, IdPath, JsonBody, created, data, utc};
+use super::{ApiError, Authenticated, Data, IdPath, JsonBody, created, data, present, utc};
 use crate::{
-    domain::{NewStorageProfile, StorageProfile, StorageProfilePatch},
+    domain::{NewStorageProfile, StorageOverview, StorageProfile, StorageProfilePatch},
     service::Services,
 };
 
@@ -16,13 +16,17 @@ struct StorageProfileDto {
     id: String,
     name: String,
     display_name: String,
+    /// `local`, `s3-compatible`, `github-repo` or `github-releases`.
     provider_type: &'static str,
     is_enabled: bool,
     is_default: bool,
-    /// What the backend can do, e.g. whether it serves public URLs.
+    /// NekoHub's ten flags: `supportsPublicRead`, `supportsPrivateRead`,
+    /// `supportsVisibilityToggle`, `supportsDelete`, `supportsDirectPublicUrl`,
+    /// `requiresAccessProxy`, `recommendedForPrimaryStorage`, `isPlatformBacked`,
+    /// `isExperimental`, `requiresTokenForPrivateRead`.
     #[schema(value_type = Object)]
     capabilities: Value,
-    /// The configuration without secrets.
+    /// NekoHub's eighteen keys (null where absent) and `hasSecret`; never a secret.
     #[schema(value_type = Object)]
     configuration_summary: Value,
     created_at_utc: String,
@@ -46,54 +50,147 @@ impl From<StorageProfile> for StorageProfileDto {
     }
 }
 
+/// Where uploads without a profile go now.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct StorageRuntimeDto {
+    provider_type: &'static str,
+    provider_name: String,
+    #[schema(value_type = Object)]
+    capabilities: Value,
+    is_configuration_driven: bool,
+    matches_default_profile_type: Option<bool>,
+}
+
+/// Whether the runtime agrees with the database's default.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct StorageAlignmentDto {
+    /// `database-default-profile` or `configuration`.
+    runtime_selection_source: &'static str,
+    has_default_profile: bool,
+    is_default_profile_enabled: Option<bool>,
+    provider_type_matches_default_profile: Option<bool>,
+    /// `runtime_matches_db_default_provider_type`, `db_default_profile_disabled`
+    /// or `db_default_profile_missing`.
+    code: &'static str,
+    message: &'static str,
+}
+
+/// NekoHub's storage overview.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct StorageOverviewDto {
+    /// The default first, then enabled profiles, by name.
+    profiles: Vec<StorageProfileDto>,
+    default_profile: Option<StorageProfileDto>,
+    /// The same as `defaultProfile`.
+    default_write_profile: Option<StorageProfileDto>,
+    runtime: StorageRuntimeDto,
+    alignment: StorageAlignmentDto,
+}
+
+impl From<StorageOverview> for StorageOverviewDto {
+    fn from(o: StorageOverview) -> Self {
+        StorageOverviewDto {
+            profiles: o
+                .profiles
+                .into_iter()
+                .map(StorageProfileDto::from)
+                .collect(),
+            default_write_profile: o.default_profile.clone().map(StorageProfileDto::from),
+            default_profile: o.default_profile.map(StorageProfileDto::from),
+            runtime: StorageRuntimeDto {
+                provider_type: o.runtime.provider_type.as_str(),
+                provider_name: o.runtime.provider_name,
+                capabilities: o.runtime.capabilities,
+                is_configuration_driven: o.runtime.is_configuration_driven,
+                matches_default_profile_type: o.runtime.matches_default_profile_type,
+            },
+            alignment: StorageAlignmentDto {
+                runtime_selection_source: o.alignment.runtime_selection_source,
+                has_default_profile: o.alignment.has_default_profile,
+                is_default_profile_enabled: o.alignment.is_default_profile_enabled,
+                provider_type_matches_default_profile: o
+                    .alignment
+                    .provider_type_matches_default_profile,
+                code: o.alignment.code,
+                message: o.alignment.message,
+            },
+        }
+    }
+}
+
+/// What a delete did.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct DeletedStorageProfileDto {
+    id: String,
+    was_default: bool,
+    /// `deleted`, or `disabled` when assets still use the profile.
+    status: &'static str,
+    deleted_at_utc: String,
+}
+
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateStorageProfileBody {
+    #[serde(default)]
     name: String,
     #[serde(default)]
     display_name: Option<String>,
-    /// `local`, `s3` or `github-repo`.
+    /// `local`, `s3-compatible` (or `s3`), `github-repo` or `github-releases`.
+    #[serde(default)]
     provider_type: String,
     #[serde(default)]
     is_default: bool,
     #[serde(default)]
     is_enabled: Option<bool>,
-    /// Backend settings; secrets in it are encrypted at rest and never returned.
+    /// The provider's settings.
     #[serde(default)]
     #[schema(value_type = Object)]
-    configuration: Map<String, Value>,
+    configuration: Option<Value>,
+    /// The credentials (`accessKey`, `secretKey`; `token`): encrypted at rest,
+    /// never returned.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    secret_configuration: Option<Value>,
 }
 
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UpdateStorageProfileBody {
     #[serde(default)]
-    display_name: Option<String>,
+    name: Option<String>,
+    /// `null` shows the name instead.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    display_name: Option<Option<String>>,
     #[serde(default)]
     is_enabled: Option<bool>,
-    #[serde(default)]
+    /// Replaces the stored configuration whole.
+    #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<Object>)]
-    configuration: Option<Map<String, Value>>,
+    configuration: Option<Option<Value>>,
+    /// Absent keeps the stored credentials; `null` clears them.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Object>)]
+    secret_configuration: Option<Option<Value>>,
 }
 
 #[utoipa::path(
     get,
-    operation_id = "listStorageProfiles",
+    operation_id = "getStorageOverview",
     path = "/api/v1/system/storage/providers",
     tag = "storage",
-    responses((status = OK, body = Data<Vec<StorageProfileDto>>))
+    responses((status = OK, body = Data<StorageOverviewDto>))
 )]
 pub async fn list(
     State(services): State<Services>,
     Authenticated(principal): Authenticated,
 ) -> Result<impl IntoResponse, ApiError> {
-    let profiles = services.storage_profiles.list(&principal).await?;
-    Ok(data(
-        profiles
-            .into_iter()
-            .map(StorageProfileDto::from)
-            .collect::<Vec<_>>(),
-    ))
+    let overview = services.storage_profiles.overview(&principal).await?;
+    Ok(data(StorageOverviewDto::from(overview)))
 }
 
 #[utoipa::path(
@@ -134,6 +231,7 @@ pub async fn create(
         is_default: body.is_default,
         is_enabled: body.is_enabled,
         configuration: body.configuration,
+        secret_configuration: body.secret_configuration,
     };
     let profile = services.storage_profiles.create(&principal, input).await?;
     Ok(created(
@@ -158,9 +256,11 @@ pub async fn update(
     JsonBody(body): JsonBody<UpdateStorageProfileBody>,
 ) -> Result<impl IntoResponse, ApiError> {
     let patch = StorageProfilePatch {
+        name: body.name,
         display_name: body.display_name,
         is_enabled: body.is_enabled,
-        configuration: body.configuration,
+        configuration: body.configuration.map(|c| c.unwrap_or(Value::Null)),
+        secret_configuration: body.secret_configuration.map(|s| s.unwrap_or(Value::Null)),
     };
     Ok(data(StorageProfileDto::from(
         services
@@ -264,14 +364,18 @@ pub async fn set_default_nekohub(
     path = "/api/v1/system/storage/providers/{id}",
     tag = "storage",
     params(IdPath),
-    responses((status = OK, body = Data<StorageProfileDto>))
+    responses((status = OK, body = Data<DeletedStorageProfileDto>))
 )]
 pub async fn delete(
     State(services): State<Services>,
     Authenticated(principal): Authenticated,
     Path(IdPath { id }): Path<IdPath>,
 ) -> Result<impl IntoResponse, ApiError> {
-    Ok(data(StorageProfileDto::from(
-        services.storage_profiles.delete(&principal, &id).await?,
-    )))
+    let deleted = services.storage_profiles.delete(&principal, &id).await?;
+    Ok(data(DeletedStorageProfileDto {
+        id: deleted.id,
+        was_default: deleted.was_default,
+        status: deleted.status.as_str(),
+        deleted_at_utc: utc(deleted.deleted_at),
+    }))
 }

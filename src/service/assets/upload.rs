@@ -409,24 +409,15 @@ impl AssetService {
         Ok(moved)
     }
 
-    /// The store an upload may write to: the default, or an enabled profile.
+    /// The store an upload may write to: the default (or, with none, the
+    /// `local` profile), or an enabled profile that can be written to.
     async fn writable_store(
         &self,
         profile_id: Option<&str>,
     ) -> Result<(String, Arc<dyn BlobStore>)> {
         let id = match profile_id.map(str::trim).filter(|id| !id.is_empty()) {
             None => self.profiles.default_id().await?,
-            Some(id) => {
-                let record = self
-                    .db
-                    .storage_profile(id)
-                    .await?
-                    .ok_or_else(|| Error::StorageProfileNotFound(id.to_string()))?;
-                if !record.is_enabled {
-                    return Err(Error::StorageProfileDisabled(id.to_string()));
-                }
-                record.id
-            }
+            Some(id) => self.profiles.writable(id).await?,
         };
         let store = self.profiles.store(&id).await?;
         Ok((id, store))

@@ -3,6 +3,7 @@
 //! [`StorageProfileService::store`] (the [`Stores`] trait below the service).
 
 mod configuration;
+mod overview;
 mod registry;
 
 use std::{path::PathBuf, sync::Arc};
@@ -17,8 +18,8 @@ use crate::{
     auth::encryption::SecretCipher,
     db::Db,
     domain::{
-        NewStorageProfile, Permission, Principal, ProviderType, StorageProfile,
-        StorageProfilePatch, StoredStorageProfile, now, to_micros,
+        DeletedStorageProfile, DeletionStatus, NewStorageProfile, Permission, Principal,
+        ProviderType, StorageProfile, StorageProfilePatch, StoredStorageProfile, now, to_micros,
     },
     error::{Error, Result},
     storage::{
@@ -26,7 +27,7 @@ use crate::{
     },
 };
 
-use configuration::{PRIVATE_TOKEN, capabilities, secret_field};
+use configuration::{PRIVATE_TOKEN, Submitted, capabilities, summary};
 use registry::StorageRegistry;
 
 /// The backend this instance was configured with (`TESSERA_STORAGE_LOCAL_ROOT`),
@@ -44,6 +45,9 @@ pub struct LocalProfile {
 pub struct StorageProfileService {
     db: Db,
     registry: StorageRegistry,
+    /// The `local` profile: where uploads without a profile go when no
+    /// default is set (NekoHub's runtime from configuration).
+    local_id: String,
     cipher: SecretCipher,
     public_base: PublicBase,
     data_dir: PathBuf,
@@ -60,7 +64,8 @@ impl StorageProfileService {
     ) -> Self {
         StorageProfileService {
             db,
-            registry: StorageRegistry::new(local.id, local.store, local.version),
+            registry: StorageRegistry::new(local.id.clone(), local.store, local.version),
+            local_id: local.id,
             cipher,
             public_base,
             data_dir,
@@ -68,12 +73,6 @@ impl StorageProfileService {
     }
 
     fn present(&self, record: &StoredStorageProfile) -> StorageProfile {
-        let capabilities = capabilities(record.provider_type, &record.configuration);
-        let mut summary = record.configuration.clone();
-        summary.insert(
-            "hasSecret".into(),
-            record.secret_ciphertext.is_some().into(),
-        );
         StorageProfile {
             id: record.id.clone(),
             name: record.name.clone(),
@@ -81,11 +80,24 @@ impl StorageProfileService {
             provider_type: record.provider_type,
             is_enabled: record.is_enabled,
             is_default: record.is_default,
-            capabilities,
-            configuration_summary: Value::Object(summary),
+            capabilities: capabilities(record.provider_type, &record.configuration),
+            configuration_summary: summary(
+                record.provider_type,
+                &record.configuration,
+                record.secret_ciphertext.is_some(),
+            ),
             created_at: record.created_at,
             updated_at: record.updated_at,
         }
+    }
+
+    fn secret(&self, record: &StoredStorageProfile) -> Result<Option<String>> {
+        record
+            .secret_ciphertext
+            .as_deref()
+            .map(|c| self.cipher.decrypt(c, &record.id))
+            .transpose()
+            .map_err(|e| Error::internal("storage secret", e))
     }
 
     /// The backend a stored profile describes.
@@ -98,19 +110,16 @@ impl StorageProfileService {
                 .unwrap_or_default()
                 .to_string()
         };
-        let secret = record
-            .secret_ciphertext
-            .as_deref()
-            .map(|c| self.cipher.decrypt(c, &record.id))
-            .transpose()
-            .map_err(|e| Error::internal("storage secret", e))?
-            .unwrap_or_default();
+        let secret = self.secret(record)?.unwrap_or_default();
         match record.provider_type {
             ProviderType::GitHubRepo => {
                 let store = GitHubStore::new(GitHubSettings {
                     owner: get("owner"),
                     repo: get("repo"),
-                    branch: get("branch"),
+                    branch: match get("ref") {
+                        reference if reference.is_empty() => get("branch"),
+                        reference => reference,
+                    },
                     base_path: get("basePath"),
                     token: secret,
                     api_base_url: get("apiBaseUrl"),
@@ -136,11 +145,16 @@ impl StorageProfileService {
                     .and_then(Value::as_str)
                     .map(str::to_string),
             }))),
-            _ => {
-                let store =
-                    LocalStore::open(PathBuf::from(get("rootPath")), self.public_base.clone())
-                        .await
-                        .map_err(Error::from)?;
+            ProviderType::GitHubReleases => {
+                Err(Error::StorageProfileWriteNotSupported(record.id.clone()))
+            }
+            ProviderType::Local => {
+                let store = LocalStore::open(
+                    self.data_dir.join(get("rootPath")),
+                    self.public_base.clone(),
+                )
+                .await
+                .map_err(Error::from)?;
                 Ok(Arc::new(store))
             }
         }
@@ -151,19 +165,21 @@ impl StorageProfileService {
     pub async fn seed(&self, env: &crate::config::StorageEnv) -> Result<()> {
         let name = match env.provider_type {
             ProviderType::GitHubRepo => "github",
-            other => other.as_str(),
+            other => other.provider_name(),
         };
-        let mut config = env.configuration.clone();
-        config.insert(
-            secret_field(env.provider_type).into(),
-            env.secret.expose().into(),
-        );
+        let secret_field = match env.provider_type {
+            ProviderType::S3 => "secretKey",
+            _ => "token",
+        };
+        let configuration = Value::Object(env.configuration.clone());
+        let secrets = serde_json::json!({ secret_field: env.secret.expose() });
         let operator = Principal::operator("environment");
         let profile = match self.db.storage_profile_by_name(name).await? {
             Some(existing) => {
                 let patch = StorageProfilePatch {
                     is_enabled: Some(true),
-                    configuration: Some(config),
+                    configuration: Some(configuration),
+                    secret_configuration: Some(secrets),
                     ..StorageProfilePatch::default()
                 };
                 self.update(&operator, &existing.id, patch).await?
@@ -175,7 +191,8 @@ impl StorageProfileService {
                     provider_type: env.provider_type.as_str().into(),
                     is_default: false,
                     is_enabled: Some(true),
-                    configuration: config,
+                    configuration: Some(configuration),
+                    secret_configuration: Some(secrets),
                 };
                 self.create(&operator, input).await?
             }
@@ -191,8 +208,9 @@ impl StorageProfileService {
         let records = self.db.list_storage_profiles().await?;
         for record in &records {
             let known = self.registry.version(&record.id);
-            let local = record.name == "local" && known.is_some();
-            if known != Some(record.updated_at) && !local {
+            let local = record.id == self.local_id && known.is_some();
+            let writable = record.provider_type != ProviderType::GitHubReleases;
+            if known != Some(record.updated_at) && !local && writable {
                 match self.build(record).await {
                     Ok(store) => self.registry.insert(&record.id, store, record.updated_at),
                     Err(err) => {
@@ -200,23 +218,36 @@ impl StorageProfileService {
                     }
                 }
             }
-            if record.is_default && self.registry.store(&record.id).is_some() {
-                self.registry.set_default(&record.id);
-            }
         }
         self.registry
             .retain(&records.iter().map(|r| r.id.clone()).collect());
         Ok(())
     }
 
-    /// The default profile as the database says (another instance may have
-    /// switched it since this one last synced).
+    /// Where an upload without a profile goes: the default as the database
+    /// says now (another instance may have switched it), or, with none set,
+    /// the `local` profile. A disabled default refuses rather than guesses.
     pub async fn default_id(&self) -> Result<String> {
-        Ok(self
-            .db
-            .default_storage_profile()
-            .await?
-            .map_or_else(|| self.registry.default_id(), |r| r.id))
+        match self.db.default_storage_profile().await? {
+            Some(record) if !record.is_enabled => Err(Error::StorageDefaultWriteProfileDisabled),
+            Some(record) if record.provider_type == ProviderType::GitHubReleases => {
+                Err(Error::StorageProfileWriteNotSupported(record.id))
+            }
+            Some(record) => Ok(record.id),
+            None => Ok(self.local_id.clone()),
+        }
+    }
+
+    /// The profile `id` if uploads may write to it.
+    pub async fn writable(&self, id: &str) -> Result<String> {
+        let record = self.load(id).await?;
+        if !record.is_enabled {
+            return Err(Error::StorageProfileDisabled(record.id));
+        }
+        if record.provider_type == ProviderType::GitHubReleases {
+            return Err(Error::StorageProfileWriteNotSupported(record.id));
+        }
+        Ok(record.id)
     }
 
     /// The backend of a profile, loading it when another instance created it.
@@ -242,22 +273,13 @@ impl StorageProfileService {
             .ok_or_else(|| Error::StorageProfileNotFound(id.to_string()))
     }
 
-    pub async fn list(&self, principal: &Principal) -> Result<Vec<StorageProfile>> {
-        principal.require(Permission::ProvidersRead)?;
-        Ok(self
-            .db
-            .list_storage_profiles()
-            .await?
-            .iter()
-            .map(|r| self.present(r))
-            .collect())
-    }
-
     pub async fn get(&self, principal: &Principal, id: &str) -> Result<StorageProfile> {
         principal.require(Permission::ProvidersRead)?;
         Ok(self.present(&self.load(id).await?))
     }
 
+    /// Creates a profile, checked in NekoHub's order; a refused profile
+    /// leaves no row.
     #[instrument(skip_all)]
     pub async fn create(
         &self,
@@ -265,46 +287,63 @@ impl StorageProfileService {
         input: NewStorageProfile,
     ) -> Result<StorageProfile> {
         principal.require(Permission::ProvidersCreate)?;
-        let name = input.name.trim().to_string();
-        let name_ok = (1..=64).contains(&name.len())
-            && name
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
-        if !name_ok {
-            return Err(Error::StorageProfileNameInvalid);
+        if input.provider_type.trim().is_empty() {
+            return Err(Error::StorageProviderTypeRequired);
+        }
+        let name = valid_name(&input.name)?;
+        if self.db.storage_profile_by_name(&name).await?.is_some() {
+            return Err(Error::StorageProfileNameConflict(name));
         }
         let provider: ProviderType = input.provider_type.parse()?;
-        if self.db.storage_profile_by_name(&name).await?.is_some() {
-            return Err(Error::StorageProfileNameTaken(name));
+        let submitted = Submitted::new(
+            input.configuration.as_ref(),
+            input.secret_configuration.as_ref(),
+        )?;
+        let (config, secret) = configuration::validate(provider, &submitted, None)?;
+        let is_enabled = input.is_enabled.unwrap_or(true);
+        if input.is_default && !is_enabled {
+            return Err(Error::StorageProfileDefaultRequiresEnabled);
         }
-        let (config, secret) =
-            configuration::validate(&self.data_dir, provider, &name, &input.configuration, None)?;
         let at = now();
         let id = Uuid::now_v7().to_string();
         let record = StoredStorageProfile {
             secret_ciphertext: secret.map(|s| self.cipher.encrypt(&s, &id)),
             id,
-            display_name: input
-                .display_name
-                .filter(|d| !d.trim().is_empty())
-                .unwrap_or_else(|| name.clone()),
+            display_name: display_name(input.display_name, &name),
             name,
             provider_type: provider,
-            is_enabled: input.is_enabled.unwrap_or(true),
+            is_enabled,
             is_default: false,
             configuration: config,
             created_at: at,
             updated_at: at,
         };
-        let store = self.build(&record).await?;
+        let store = self.build_writable(&record).await?;
         self.db.save_storage_profile(&record).await?;
-        self.registry.insert(&record.id, store, record.updated_at);
+        if let Some(store) = store {
+            self.registry.insert(&record.id, store, record.updated_at);
+        }
         if input.is_default {
             return self.set_default(principal, &record.id).await;
         }
         Ok(self.present(&self.load(&record.id).await?))
     }
 
+    /// Builds the backend of a profile that can be written to (a
+    /// `github-releases` profile has none).
+    async fn build_writable(
+        &self,
+        record: &StoredStorageProfile,
+    ) -> Result<Option<Arc<dyn BlobStore>>> {
+        if record.provider_type == ProviderType::GitHubReleases {
+            return Ok(None);
+        }
+        self.build(record).await.map(Some)
+    }
+
+    /// Changes what is present: the name, display name, enabled flag, the
+    /// whole configuration (the stored secret stays unless a new one is
+    /// given). The type never changes; a refused change changes nothing.
     #[instrument(skip_all, fields(id = %id))]
     pub async fn update(
         &self,
@@ -314,36 +353,63 @@ impl StorageProfileService {
     ) -> Result<StorageProfile> {
         principal.require(Permission::ProvidersUpdate)?;
         let mut record = self.load(id).await?;
-        if let Some(display_name) = patch.display_name.filter(|d| !d.trim().is_empty()) {
-            record.display_name = display_name.trim().to_string();
+        if let Some(name) = patch.name {
+            let name = valid_name(&name)?;
+            if !name.eq_ignore_ascii_case(&record.name)
+                && self.db.storage_profile_by_name(&name).await?.is_some()
+            {
+                return Err(Error::StorageProfileNameConflict(name));
+            }
+            if name != record.name {
+                if record.id == self.local_id {
+                    return Err(Error::StorageProfileConfigurationInvalid {
+                        field: "name",
+                        message: "the local profile keeps its name".into(),
+                    });
+                }
+                record.name = name;
+            }
+        }
+        if let Some(display) = patch.display_name {
+            record.display_name = display_name(display, &record.name);
         }
         if let Some(enabled) = patch.is_enabled {
             if !enabled && record.is_default {
-                return Err(Error::StorageProfileIsDefault);
+                return Err(Error::StorageProfileDefaultRequiresEnabled);
             }
             record.is_enabled = enabled;
         }
-        if let Some(changes) = patch.configuration {
-            let mut merged = record.configuration.clone();
-            merged.extend(changes);
-            let old_secret = record
-                .secret_ciphertext
-                .as_deref()
-                .and_then(|c| self.cipher.decrypt(c, &record.id).ok());
-            let (config, secret) = configuration::validate(
-                &self.data_dir,
-                record.provider_type,
-                &record.name,
-                &merged,
-                old_secret,
-            )?;
+        let reconfigure = patch.configuration.is_some() || patch.secret_configuration.is_some();
+        if reconfigure {
+            let stored = Value::Object(record.configuration.clone());
+            let configuration = match &patch.configuration {
+                Some(Value::Null) => return Err(Error::StorageProfileConfigurationRequired),
+                Some(configuration) => configuration,
+                None => &stored,
+            };
+            let mut submitted =
+                Submitted::new(Some(configuration), patch.secret_configuration.as_ref())?;
+            // An omitted secret keeps the stored credentials (an S3 key id
+            // is kept beside the configuration); `null` clears them.
+            let kept = match patch.secret_configuration {
+                Some(Value::Null) => None,
+                _ => {
+                    if let Some(key_id) = record.configuration.get("accessKeyId") {
+                        submitted.keep("accessKey", key_id);
+                    }
+                    self.secret(&record)?
+                }
+            };
+            let (config, secret) = configuration::validate(record.provider_type, &submitted, kept)?;
             record.configuration = config;
             record.secret_ciphertext = secret.map(|s| self.cipher.encrypt(&s, &record.id));
         }
         record.updated_at = now();
-        let store = self.build(&record).await?;
+        let store = self.build_writable(&record).await?;
         self.db.save_storage_profile(&record).await?;
-        self.registry.insert(&record.id, store, record.updated_at);
+        if let Some(store) = store {
+            self.registry.insert(&record.id, store, record.updated_at);
+        }
         Ok(self.present(&self.load(&record.id).await?))
     }
 
@@ -351,30 +417,61 @@ impl StorageProfileService {
         principal.require(Permission::SettingsUpdate)?;
         let record = self.load(id).await?;
         if !record.is_enabled {
-            return Err(Error::StorageProfileDisabled(record.id));
+            return Err(Error::StorageProfileDefaultRequiresEnabled);
         }
         self.db
             .set_default_storage_profile(&record.id, to_micros(now()))
             .await?;
-        self.registry.set_default(&record.id);
         Ok(self.present(&self.load(&record.id).await?))
     }
 
-    /// A profile that assets still use cannot go; neither can the default.
-    pub async fn delete(&self, principal: &Principal, id: &str) -> Result<StorageProfile> {
+    /// Deletes a profile no asset uses. One that assets still use (and the
+    /// `local` profile, this instance's own storage) is disabled instead and
+    /// stops being the default, so its assets stay readable.
+    pub async fn delete(&self, principal: &Principal, id: &str) -> Result<DeletedStorageProfile> {
         principal.require(Permission::ProvidersDelete)?;
         let record = self.load(id).await?;
-        if record.is_default {
-            return Err(Error::StorageProfileIsDefault);
-        }
-        let used = self.db.count_assets_in_profile(&record.id).await?;
-        if used > 0 {
-            return Err(Error::StorageProfileInUse(used));
-        }
-        self.db.delete_storage_profile(&record.id).await?;
-        self.registry.remove(&record.id);
-        Ok(self.present(&record))
+        let at = now();
+        let deleted =
+            record.id != self.local_id && self.db.delete_unused_storage_profile(&record.id).await?;
+        let status = if deleted {
+            self.registry.remove(&record.id);
+            DeletionStatus::Deleted
+        } else {
+            self.db
+                .disable_storage_profile(&record.id, to_micros(at))
+                .await?;
+            DeletionStatus::Disabled
+        };
+        Ok(DeletedStorageProfile {
+            id: record.id,
+            was_default: record.is_default,
+            status,
+            deleted_at: at,
+        })
     }
+}
+
+/// A name is any text of up to 100 characters without control characters;
+/// names are unique in any case, as NekoHub's are.
+fn valid_name(name: &str) -> Result<String> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(Error::StorageProfileNameRequired);
+    }
+    if name.chars().count() <= 100 && !name.chars().any(char::is_control) {
+        Ok(name.to_string())
+    } else {
+        Err(Error::StorageProfileNameInvalid)
+    }
+}
+
+/// The display name, or the name when none (or only blanks) is given.
+fn display_name(display_name: Option<String>, name: &str) -> String {
+    display_name
+        .map(|d| d.trim().to_string())
+        .filter(|d| !d.is_empty())
+        .unwrap_or_else(|| name.to_string())
 }
 
 #[async_trait]

@@ -20,19 +20,15 @@ pub(super) struct StorageRegistry {
 struct Registry {
     /// Each profile's backend and the `updated_at` of the row it was built from.
     stores: HashMap<String, (Arc<dyn BlobStore>, DateTime<Utc>)>,
-    default_id: String,
 }
 
 impl StorageRegistry {
-    pub fn new(
-        default_id: String,
-        default_store: Arc<dyn BlobStore>,
-        version: DateTime<Utc>,
-    ) -> Self {
-        let default_store: Arc<dyn BlobStore> = instrumented(default_store);
-        let stores = HashMap::from([(default_id.clone(), (default_store, version))]);
+    /// Starts with the `local` profile, this instance's configured storage.
+    pub fn new(local_id: String, local_store: Arc<dyn BlobStore>, version: DateTime<Utc>) -> Self {
+        let local_store: Arc<dyn BlobStore> = instrumented(local_store);
+        let stores = HashMap::from([(local_id, (local_store, version))]);
         StorageRegistry {
-            inner: Arc::new(RwLock::new(Registry { stores, default_id })),
+            inner: Arc::new(RwLock::new(Registry { stores })),
         }
     }
 
@@ -42,10 +38,6 @@ impl StorageRegistry {
 
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, Registry> {
         self.inner.write().unwrap_or_else(|e| e.into_inner())
-    }
-
-    pub fn default_id(&self) -> String {
-        self.read().default_id.clone()
     }
 
     pub fn store(&self, profile_id: &str) -> Option<Arc<dyn BlobStore>> {
@@ -85,9 +77,5 @@ impl StorageRegistry {
 
     pub fn remove(&self, profile_id: &str) {
         self.write().stores.remove(profile_id);
-    }
-
-    pub fn set_default(&self, profile_id: &str) {
-        self.write().default_id = profile_id.to_string();
     }
 }

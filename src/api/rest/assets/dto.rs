@@ -128,7 +128,7 @@ impl From<Asset> for AssetSummaryDto {
             size: asset.size,
             width: asset.width,
             height: asset.height,
-            storage_provider: asset.storage_provider.as_str(),
+            storage_provider: asset.storage_provider.provider_name(),
             storage_provider_profile_id: asset.storage_profile_id,
             public_url: asset.public_url,
             is_public: asset.is_public,
