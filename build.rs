@@ -17,6 +17,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "proto/tessera/v1/public_assets.proto",
         "proto/tessera/v1/users.proto",
         "proto/tessera/v1/storage_profiles.proto",
+        "proto/tessera/v1/workflows.proto",
     ];
     let descriptors = protox::compile(files, ["proto"])?;
     let out_dir = PathBuf::from(env::var("OUT_DIR")?);

@@ -177,6 +177,62 @@ pub enum Error {
         "storage provider profile '{0}' holds public assets only (visibilityPolicy public-only); keep isPublic true or choose another profile"
     )]
     StorageProfilePublicOnly(String),
+    #[error("storage provider profile '{0}' is not a github-repo profile")]
+    StorageProfileProviderTypeMismatch(String),
+    #[error("type must be all, file or dir")]
+    StorageDirectoryTypeInvalid,
+    #[error("page must be 1 or more")]
+    StorageDirectoryPageInvalid,
+    #[error("pageSize must be 1 to 200")]
+    StorageDirectoryPageSizeInvalid,
+    #[error("maxDepth must be 1 or more")]
+    StorageDirectoryDepthInvalid,
+    #[error("'{0}' is not a path inside the repository: no '.', '..', '//' or '\\' segments")]
+    StorageRelativePathInvalid(String),
+    #[error("directory '{0}' does not exist in the repository")]
+    StorageDirectoryNotFound(String),
+    #[error("'{0}' is a file, not a directory")]
+    StorageDirectoryExpected(String),
+    #[error("the directory listing failed: {0}")]
+    StorageDirectoryListFailed(String),
+    #[error("GitHub refused the profile's token ({0}); check its permissions on the repository")]
+    StorageAccessDenied(String),
+    #[error("path is required")]
+    StorageUpsertPathRequired,
+    #[error("contentBase64 is required")]
+    StorageUpsertContentRequired,
+    #[error("contentBase64 is not valid base64")]
+    StorageUpsertContentBase64Invalid,
+    #[error("the content is empty")]
+    StorageUpsertContentEmpty,
+    #[error("'{0}' has changed: its sha is not expectedSha; read it again and retry")]
+    StorageUpsertExpectedShaConflict(String),
+    #[error("'{0}' does not exist, but expectedSha was given")]
+    StorageUpsertExpectedShaTargetMissing(String),
+    #[error("GitHub refused the write ({0})")]
+    StorageUpsertFailed(String),
+    #[error("'{0}' is a directory, not a file")]
+    StorageFileExpected(String),
+    #[error("workflow '{0}' does not exist")]
+    WorkflowNotFound(String),
+    #[error("name is required")]
+    WorkflowNameRequired,
+    #[error("name must be at most 100 characters")]
+    WorkflowNameTooLong,
+    #[error("description must be at most 1000 characters")]
+    WorkflowDescriptionTooLong,
+    #[error("graphJson is required")]
+    WorkflowGraphJsonRequired,
+    #[error("GraphJson must be a valid JSON object.")]
+    WorkflowGraphJsonInvalid,
+    #[error("a workflow named '{0}' already exists")]
+    WorkflowNameConflict(String),
+    #[error("the workflow has no skill nodes; add one before running it")]
+    WorkflowHasNoSkills,
+    #[error(
+        "the workflow names skills tessera does not have: {0} (GET /api/v1/assets/skills lists them)"
+    )]
+    WorkflowUnsupportedSkills(String),
     #[error("authentication required: send 'Authorization: Bearer <api key or access token>'")]
     Unauthorized,
     #[error("the access token has expired; refresh it")]
@@ -371,6 +427,33 @@ error_codes! {
     StorageRejected => "storage_rejected", BAD_GATEWAY, FailedPrecondition;
     StorageRateLimited => "storage_rate_limited", SERVICE_UNAVAILABLE, Unavailable;
     StorageProfilePublicOnly => "storage_provider_profile_public_only", BAD_REQUEST, FailedPrecondition;
+    StorageProfileProviderTypeMismatch => "storage_provider_profile_provider_type_mismatch", BAD_REQUEST, FailedPrecondition;
+    StorageDirectoryTypeInvalid => "storage_provider_directory_type_invalid", BAD_REQUEST, InvalidArgument;
+    StorageDirectoryPageInvalid => "storage_provider_directory_page_invalid", BAD_REQUEST, InvalidArgument;
+    StorageDirectoryPageSizeInvalid => "storage_provider_directory_page_size_invalid", BAD_REQUEST, InvalidArgument;
+    StorageDirectoryDepthInvalid => "storage_provider_directory_depth_invalid", BAD_REQUEST, InvalidArgument;
+    StorageRelativePathInvalid => "storage_provider_relative_path_invalid", BAD_REQUEST, InvalidArgument;
+    StorageDirectoryNotFound => "storage_provider_directory_not_found", NOT_FOUND, NotFound;
+    StorageDirectoryExpected => "storage_provider_directory_expected", BAD_REQUEST, FailedPrecondition;
+    StorageDirectoryListFailed => "storage_provider_directory_list_failed", BAD_REQUEST, FailedPrecondition;
+    StorageAccessDenied => "storage_provider_access_denied", BAD_REQUEST, FailedPrecondition;
+    StorageUpsertPathRequired => "storage_provider_upsert_path_required", BAD_REQUEST, InvalidArgument;
+    StorageUpsertContentRequired => "storage_provider_upsert_content_required", BAD_REQUEST, InvalidArgument;
+    StorageUpsertContentBase64Invalid => "storage_provider_upsert_content_base64_invalid", BAD_REQUEST, InvalidArgument;
+    StorageUpsertContentEmpty => "storage_provider_upsert_content_empty", BAD_REQUEST, InvalidArgument;
+    StorageUpsertExpectedShaConflict => "storage_provider_upsert_expected_sha_conflict", CONFLICT, Aborted;
+    StorageUpsertExpectedShaTargetMissing => "storage_provider_upsert_expected_sha_target_missing", CONFLICT, FailedPrecondition;
+    StorageUpsertFailed => "storage_provider_upsert_failed", BAD_REQUEST, FailedPrecondition;
+    StorageFileExpected => "storage_provider_file_expected", BAD_REQUEST, FailedPrecondition;
+    WorkflowNotFound => "workflow_profile_not_found", NOT_FOUND, NotFound;
+    WorkflowNameRequired => "workflow_profile_name_required", BAD_REQUEST, InvalidArgument;
+    WorkflowNameTooLong => "workflow_profile_name_too_long", BAD_REQUEST, InvalidArgument;
+    WorkflowDescriptionTooLong => "workflow_profile_description_too_long", BAD_REQUEST, InvalidArgument;
+    WorkflowGraphJsonRequired => "workflow_profile_graph_json_required", BAD_REQUEST, InvalidArgument;
+    WorkflowGraphJsonInvalid => "workflow_profile_graph_json_invalid", BAD_REQUEST, InvalidArgument;
+    WorkflowNameConflict => "workflow_profile_name_conflict", BAD_REQUEST, AlreadyExists;
+    WorkflowHasNoSkills => "workflow_profile_has_no_skills", BAD_REQUEST, FailedPrecondition;
+    WorkflowUnsupportedSkills => "workflow_profile_contains_unsupported_skills", BAD_REQUEST, InvalidArgument;
     Unauthorized => "auth_unauthorized", UNAUTHORIZED, Unauthenticated;
     AuthTokenExpired => "auth_token_expired", UNAUTHORIZED, Unauthenticated;
     AuthInvalidCredentials => "auth_invalid_credentials", UNAUTHORIZED, Unauthenticated;
@@ -581,6 +664,51 @@ impl Error {
             },
             ErrorCode::StorageProfilePublicOnly => {
                 Error::StorageProfilePublicOnly("example".into())
+            }
+            ErrorCode::StorageProfileProviderTypeMismatch => {
+                Error::StorageProfileProviderTypeMismatch("example".into())
+            }
+            ErrorCode::StorageDirectoryTypeInvalid => Error::StorageDirectoryTypeInvalid,
+            ErrorCode::StorageDirectoryPageInvalid => Error::StorageDirectoryPageInvalid,
+            ErrorCode::StorageDirectoryPageSizeInvalid => Error::StorageDirectoryPageSizeInvalid,
+            ErrorCode::StorageDirectoryDepthInvalid => Error::StorageDirectoryDepthInvalid,
+            ErrorCode::StorageRelativePathInvalid => {
+                Error::StorageRelativePathInvalid("example".into())
+            }
+            ErrorCode::StorageDirectoryNotFound => {
+                Error::StorageDirectoryNotFound("example".into())
+            }
+            ErrorCode::StorageDirectoryExpected => {
+                Error::StorageDirectoryExpected("example".into())
+            }
+            ErrorCode::StorageDirectoryListFailed => {
+                Error::StorageDirectoryListFailed("example".into())
+            }
+            ErrorCode::StorageAccessDenied => Error::StorageAccessDenied("example".into()),
+            ErrorCode::StorageUpsertPathRequired => Error::StorageUpsertPathRequired,
+            ErrorCode::StorageUpsertContentRequired => Error::StorageUpsertContentRequired,
+            ErrorCode::StorageUpsertContentBase64Invalid => {
+                Error::StorageUpsertContentBase64Invalid
+            }
+            ErrorCode::StorageUpsertContentEmpty => Error::StorageUpsertContentEmpty,
+            ErrorCode::StorageUpsertExpectedShaConflict => {
+                Error::StorageUpsertExpectedShaConflict("example".into())
+            }
+            ErrorCode::StorageUpsertExpectedShaTargetMissing => {
+                Error::StorageUpsertExpectedShaTargetMissing("example".into())
+            }
+            ErrorCode::StorageUpsertFailed => Error::StorageUpsertFailed("example".into()),
+            ErrorCode::StorageFileExpected => Error::StorageFileExpected("example".into()),
+            ErrorCode::WorkflowNotFound => Error::WorkflowNotFound("example".into()),
+            ErrorCode::WorkflowNameRequired => Error::WorkflowNameRequired,
+            ErrorCode::WorkflowNameTooLong => Error::WorkflowNameTooLong,
+            ErrorCode::WorkflowDescriptionTooLong => Error::WorkflowDescriptionTooLong,
+            ErrorCode::WorkflowGraphJsonRequired => Error::WorkflowGraphJsonRequired,
+            ErrorCode::WorkflowGraphJsonInvalid => Error::WorkflowGraphJsonInvalid,
+            ErrorCode::WorkflowNameConflict => Error::WorkflowNameConflict("example".into()),
+            ErrorCode::WorkflowHasNoSkills => Error::WorkflowHasNoSkills,
+            ErrorCode::WorkflowUnsupportedSkills => {
+                Error::WorkflowUnsupportedSkills("example".into())
             }
             ErrorCode::Unauthorized => Error::Unauthorized,
             ErrorCode::AuthTokenExpired => Error::AuthTokenExpired,

@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
 
+use crate::common::fake_github::FakeGitHub;
 use crate::common::{Backend, TestServer, read_fixture};
 use crate::on_both_databases;
 
@@ -90,7 +91,17 @@ impl Contract {
         let status = response.status().as_u16();
         let body: Value = response.json().await.unwrap_or(Value::Null);
         assert_eq!(status, expected_status, "{method} {template}: {body}");
-        self.check(&method, template, status, &body);
+        if status == 204 {
+            // No content: the document must say so, and the answer be empty.
+            let operation = &self.document["paths"][template][method.to_lowercase()];
+            assert!(
+                operation["responses"]["204"].is_object(),
+                "{method} {template} does not document 204"
+            );
+            assert_eq!(body, Value::Null, "{method} {template} answered 204 with a body");
+        } else {
+            self.check(&method, template, status, &body);
+        }
         body
     }
 }
@@ -512,6 +523,126 @@ async fn real_responses_match_the_document(backend: Backend) {
             server.delete(&format!("/api/v1/system/ai/providers/{provider_id}")),
             "/api/v1/system/ai/providers/{id}",
             200,
+        )
+        .await;
+
+    // A GitHub repository profile: browse and write through the contents API.
+    let github = FakeGitHub::start("octo-org", "image-host", "ghp_contractToken0123").await;
+    github.put_file("main", "assets/cat.png", b"a cat");
+    let repository = contract
+        .call(
+            server.post("/api/v1/system/storage/providers").json(&json!({
+                "name": "repository", "providerType": "github-repo",
+                "configuration": {
+                    "owner": "octo-org", "repo": "image-host", "ref": "main",
+                    "basePath": "assets", "visibilityPolicy": "public-only",
+                    "apiBaseUrl": github.api_base_url, "rawBaseUrl": "https://raw.example"
+                },
+                "secretConfiguration": {"token": "ghp_contractToken0123"}
+            })),
+            "/api/v1/system/storage/providers",
+            201,
+        )
+        .await;
+    let repository_id = repository["data"]["id"].as_str().unwrap();
+    contract
+        .call(
+            server.get(&format!(
+                "/api/v1/system/storage/providers/{repository_id}/github-repo/browse?recursive=true"
+            )),
+            "/api/v1/system/storage/providers/{id}/github-repo/browse",
+            200,
+        )
+        .await;
+    contract
+        .call(
+            server
+                .post(&format!(
+                    "/api/v1/system/storage/providers/{repository_id}/github-repo/upsert"
+                ))
+                .json(&json!({"path": "dog.txt", "contentBase64": "ZG9n", "commitMessage": "add dog"})),
+            "/api/v1/system/storage/providers/{id}/github-repo/upsert",
+            200,
+        )
+        .await;
+    contract
+        .call(
+            server
+                .post(&format!(
+                    "/api/v1/system/storage/providers/{repository_id}/github-repo/upsert"
+                ))
+                .json(&json!({"path": "cat.png", "contentBase64": "ZG9n", "expectedSha": "0000"})),
+            "/api/v1/system/storage/providers/{id}/github-repo/upsert",
+            409,
+        )
+        .await;
+
+    // Workflows: the editor's graph, saved, listed, run and removed.
+    let graph = json!({"nodes": [{"type": "thumbnail"}, {"data": {"skillId": "ai-caption"}}]});
+    let workflow = contract
+        .call(
+            server.post("/api/v1/system/workflows").json(&json!({
+                "name": "contract",
+                "description": "thumbnail then caption",
+                "isAutoRun": false,
+                "graphJson": graph.to_string(),
+            })),
+            "/api/v1/system/workflows",
+            201,
+        )
+        .await;
+    let workflow_id = workflow["data"]["id"].as_str().unwrap();
+    contract
+        .call(
+            server.get("/api/v1/system/workflows"),
+            "/api/v1/system/workflows",
+            200,
+        )
+        .await;
+    contract
+        .call(
+            server
+                .put(&format!("/api/v1/system/workflows/{workflow_id}"))
+                .json(&json!({"name": "contract", "graphJson": graph.to_string()})),
+            "/api/v1/system/workflows/{id}",
+            200,
+        )
+        .await;
+    contract
+        .call(
+            server.patch(&format!("/api/v1/system/workflows/{workflow_id}/autorun")),
+            "/api/v1/system/workflows/{id}/autorun",
+            200,
+        )
+        .await;
+    contract
+        .call(
+            server.get(&format!("/api/v1/system/workflows/{workflow_id}")),
+            "/api/v1/system/workflows/{id}",
+            200,
+        )
+        .await;
+    contract
+        .call(
+            server.post(&format!("/api/v1/assets/{id}/workflows/{workflow_id}/run")),
+            "/api/v1/assets/{id}/workflows/{workflowId}/run",
+            202,
+        )
+        .await;
+    contract
+        .call(
+            server
+                .post("/api/v1/system/workflows")
+                .json(&json!({"name": "broken", "graphJson": "{\"nodes\": ["})),
+            "/api/v1/system/workflows",
+            400,
+        )
+        .await;
+    contract
+        .call(
+            server.delete(&format!("/api/v1/system/workflows/{workflow_id}")),
+            "/api/v1/system/workflows/{id}",
+            204,
         )
         .await;
 

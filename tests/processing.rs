@@ -164,7 +164,10 @@ async fn uploads_move_pending_processing_ready(backend: Backend) {
 
     let (_, stats) = server.get_json("/api/v1/assets/usage-stats").await;
     assert_eq!(stats["data"]["totalDerivatives"], 7);
-    assert_eq!(stats["data"]["mostActiveSkill"]["skillName"], "enrich");
+    assert_eq!(
+        stats["data"]["mostActiveSkill"]["skillName"],
+        "basic_image_enrich"
+    );
     assert_eq!(stats["data"]["mostActiveSkill"]["runCount"], 7);
 }
 

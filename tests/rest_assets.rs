@@ -91,7 +91,7 @@ async fn upload_read_download_and_delete(backend: Backend) {
         "private asset, private derivative"
     );
     let execution = &processed["latestExecutionSummary"];
-    assert_eq!(execution["skillName"], "enrich");
+    assert_eq!(execution["skillName"], "basic_image_enrich");
     assert_eq!(execution["triggerSource"], "upload");
     // No AI provider on a default install: the AI steps had nothing to do.
     assert_eq!(execution["succeeded"], true);

@@ -59,9 +59,9 @@ async fn catalog_and_parameter_errors(backend: Backend) {
     assert_eq!(
         names,
         [
-            "enrich",
+            "basic_image_enrich",
             "thumbnail",
-            "caption",
+            "ai-caption",
             "alt-text",
             "exif-strip",
             "format-convert",
@@ -129,7 +129,7 @@ async fn catalog_and_parameter_errors(backend: Backend) {
     // Aliases and case do not matter; a failed AI step fails the run but not the asset.
     let (status, body) = run(&server, &id, "Basic_Image_Enrich", None).await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(body["data"]["skillName"], "enrich");
+    assert_eq!(body["data"]["skillName"], "basic_image_enrich");
     assert_eq!(body["data"]["succeeded"], false);
     assert_eq!(
         body["data"]["steps"][0],
@@ -169,7 +169,7 @@ async fn catalog_and_parameter_errors(backend: Backend) {
     // One run each: ties go to the first name.
     assert_eq!(
         stats["data"]["mostActiveSkill"],
-        json!({"skillName": "enrich", "runCount": 1})
+        json!({"skillName": "basic_image_enrich", "runCount": 1})
     );
     assert_eq!(stats["data"]["totalDerivatives"], 2);
 }

@@ -15,7 +15,7 @@ use tonic_web::GrpcWebLayer;
 use super::{
     grpc::{
         AiProvidersGrpc, ApiKeysGrpc, AssetsGrpc, AuthGrpc, PublicAssetsGrpc, StorageProfilesGrpc,
-        UsersGrpc, proto,
+        UsersGrpc, WorkflowsGrpc, proto,
     },
     middleware, rest,
 };
@@ -119,6 +119,12 @@ pub async fn router(
     let storage_profiles = proto::storage_profile_service_server::StorageProfileServiceServer::new(
         StorageProfilesGrpc::new(services.clone()),
     );
+    health_reporter
+        .set_serving::<proto::workflow_service_server::WorkflowServiceServer<WorkflowsGrpc>>()
+        .await;
+    let workflows = proto::workflow_service_server::WorkflowServiceServer::new(WorkflowsGrpc::new(
+        services.clone(),
+    ));
     let api_keys =
         proto::api_key_service_server::ApiKeyServiceServer::new(ApiKeysGrpc::new(services.clone()));
     let ai_providers = proto::ai_provider_service_server::AiProviderServiceServer::new(
@@ -136,6 +142,7 @@ pub async fn router(
         .add_service(web.named_layer(public_assets))
         .add_service(web.named_layer(users))
         .add_service(web.named_layer(storage_profiles))
+        .add_service(web.named_layer(workflows))
         .add_service(web.named_layer(health))
         .add_service(web.named_layer(reflection_v1))
         .add_service(web.named_layer(reflection_v1alpha))

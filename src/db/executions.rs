@@ -29,6 +29,17 @@ struct StepRow {
 }
 
 impl Db {
+    /// Whether the run a job (or one step of a workflow job) records is
+    /// recorded already: a retried job skips what it has done.
+    pub async fn execution_recorded(&self, job_id: &str) -> Result<bool> {
+        let found: Option<(String,)> =
+            sqlx::query_as("SELECT id FROM skill_executions WHERE job_id = $1")
+                .bind(job_id)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(found.is_some())
+    }
+
     /// Records a run with its steps. With a `job_id`, a second record for the
     /// same job (a retried job) is ignored: each job's run is recorded once.
     pub async fn insert_execution(

@@ -10,6 +10,7 @@ mod inventory;
 mod jobs;
 mod storage_profiles;
 mod users;
+mod workflows;
 
 pub use assets::{AssetUpdate, OriginalReplacement};
 pub use inventory::PublicContent;

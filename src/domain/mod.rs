@@ -9,6 +9,7 @@ mod principal;
 mod skill;
 mod storage_profile;
 mod user;
+mod workflow;
 
 pub use ai_provider::*;
 pub use api_key::*;
@@ -19,6 +20,7 @@ pub use principal::*;
 pub use skill::*;
 pub use storage_profile::*;
 pub use user::*;
+pub use workflow::*;
 
 use chrono::{DateTime, Utc};
 

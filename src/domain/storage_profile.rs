@@ -178,3 +178,79 @@ pub struct StorageAlignment {
     pub code: &'static str,
     pub message: &'static str,
 }
+
+/// A browse of a `github-repo` profile's repository, as a client asks for it
+/// (NekoHub's query parameters; `None` takes the default).
+#[derive(Clone, Debug, Default)]
+pub struct RepositoryBrowseRequest {
+    pub path: Option<String>,
+    pub recursive: bool,
+    pub max_depth: Option<i64>,
+    /// `all`, `file` or `dir`.
+    pub entry_type: Option<String>,
+    pub keyword: Option<String>,
+    pub page: Option<i64>,
+    pub page_size: Option<i64>,
+}
+
+/// One page of a repository folder (and its subfolders when recursive).
+#[derive(Clone, Debug)]
+pub struct RepositoryBrowse {
+    pub profile_id: String,
+    pub requested_path: String,
+    pub recursive: bool,
+    pub max_depth: u32,
+    pub entry_type: &'static str,
+    pub keyword: Option<String>,
+    pub total: u64,
+    pub page: u32,
+    pub page_size: u32,
+    pub has_more: bool,
+    pub visibility_policy: String,
+    /// Reads go through tessera with the token (`private-token`).
+    pub uses_controlled_read: bool,
+    pub items: Vec<RepositoryItem>,
+}
+
+/// A file or folder, its path relative to the profile's base path.
+#[derive(Clone, Debug)]
+pub struct RepositoryItem {
+    pub name: String,
+    pub path: String,
+    pub is_directory: bool,
+    pub size: Option<u64>,
+    pub sha: Option<String>,
+    /// The raw address of a file, unless the repository is read with a token.
+    pub public_url: Option<String>,
+}
+
+/// The bytes of a file written into a repository.
+#[derive(Clone, Debug)]
+pub enum FileContent {
+    /// REST's `contentBase64`, decoded by the service so both doors share its codes.
+    Base64(Option<String>),
+    Raw(bytes::Bytes),
+}
+
+/// Writes a file at a path of a `github-repo` profile's repository;
+/// `expected_sha` makes it an update of exactly that version.
+#[derive(Clone, Debug)]
+pub struct RepositoryUpsertRequest {
+    pub path: Option<String>,
+    pub content: FileContent,
+    pub commit_message: Option<String>,
+    pub expected_sha: Option<String>,
+}
+
+/// What a repository write did.
+#[derive(Clone, Debug)]
+pub struct RepositoryUpsert {
+    pub profile_id: String,
+    pub path: String,
+    pub created: bool,
+    pub size: u64,
+    pub sha: String,
+    pub visibility_policy: String,
+    pub uses_controlled_read: bool,
+    pub public_url: Option<String>,
+}

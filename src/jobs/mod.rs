@@ -17,6 +17,9 @@ use crate::{
 /// The job kind of upload-triggered processing.
 pub const PROCESS_ASSET: &str = "process_asset";
 
+/// The job kind of a workflow run on an asset.
+pub const RUN_WORKFLOW: &str = "run_workflow";
+
 /// A failure worth retrying (storage or database trouble). Problems with the
 /// image itself are not failures of the job: the handler records them.
 #[derive(Debug)]

@@ -10,6 +10,7 @@ mod skills;
 mod storage_profiles;
 mod system;
 mod users;
+mod workflows;
 
 pub use ai_providers::{AiProviderService, SEEDED_PROFILE_NAME};
 pub use assets::{AssetLimits, AssetService, Content, ContentBody};
@@ -18,6 +19,7 @@ pub use skills::SkillService;
 pub use storage_profiles::{LocalProfile, StorageProfileService};
 pub use system::{BootstrapInfo, Readiness, SystemService};
 pub use users::{NewUser, UserChange, UserService};
+pub use workflows::WorkflowService;
 
 use std::{sync::Arc, time::Duration};
 
@@ -105,6 +107,7 @@ pub struct Services {
     pub system: SystemService,
     pub storage_profiles: StorageProfileService,
     pub users: UserService,
+    pub workflows: WorkflowService,
     pub db: Db,
 }
 
@@ -182,6 +185,7 @@ impl Services {
                 events.clone(),
                 Duration::from_secs(config.decode_wait_seconds),
             ),
+            workflows: WorkflowService::new(db.clone(), assets.clone(), signal.clone()),
             assets,
             users: UserService::new(db.clone(), auth.clone()),
             system: SystemService::new(db.clone(), storage_profiles.clone(), limits),

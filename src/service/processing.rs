@@ -1,4 +1,5 @@
-//! Upload-triggered processing: the handler of `process_asset` jobs.
+//! Background processing: the handler of `process_asset` jobs (uploads)
+//! and `run_workflow` jobs (a workflow run on an asset).
 
 use std::sync::Arc;
 
@@ -12,11 +13,14 @@ use crate::{
     db::{Db, LeasedJob},
     domain::{AssetStatus, SkillExecution, StepOutcome, TriggerSource, now},
     imaging,
-    jobs::{JobFailure, JobHandler, PROCESS_ASSET},
+    jobs::{JobFailure, JobHandler, PROCESS_ASSET, RUN_WORKFLOW},
     skills::{
-        DEFAULT_THUMBNAIL_SIZE, Prepared, RunRequest, Skill, SkillRunner, plan, with_pixel_slot,
+        DEFAULT_THUMBNAIL_SIZE, PixelSlot, Prepared, RunRequest, Skill, SkillRunner, WorkflowStep,
+        parse_graph, plan, with_pixel_slot, workflow_steps,
     },
 };
+
+use super::workflows::RunWorkflowPayload;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -76,8 +80,6 @@ impl AssetProcessor {
             .await
             .map_err(|e| JobFailure(format!("decoding crashed: {e}")))?
         };
-        let skill = Skill::Enrich;
-        let steps = plan(skill, &serde_json::Map::new()).map_err(failure)?;
         let (header, image) = match decoded {
             Ok(decoded) => decoded,
             Err(err) => {
@@ -87,27 +89,188 @@ impl AssetProcessor {
             }
         };
         let (width, height) = header.display_dimensions();
-        let request = RunRequest {
-            asset,
-            skill,
-            steps,
-            parameters_json: "{}".into(),
-            trigger: TriggerSource::Upload,
-            job_id: Some(&job.id),
-            prepared: Some(Prepared {
-                size: DEFAULT_THUMBNAIL_SIZE,
-                image: Arc::new(image),
-            }),
+        let prepared = Prepared {
+            size: DEFAULT_THUMBNAIL_SIZE,
+            image: Arc::new(image),
         };
-        let (_, asset) = with_pixel_slot(slot, self.runner.run(request, bytes))
-            .await
-            .map_err(failure)?;
+        // An auto-run workflow replaces the built-in enrichment; one that
+        // names no skill runs nothing.
+        let asset = match self.db.auto_run_workflow().await.map_err(failure)? {
+            Some(workflow) => {
+                let steps = parse_graph(&workflow.graph_json).unwrap_or_default();
+                let run = self.run_steps(job, asset.id, &steps, TriggerSource::Upload);
+                run.first(slot, prepared, bytes).await?;
+                asset
+            }
+            None => {
+                let skill = Skill::Enrich;
+                let request = RunRequest {
+                    asset,
+                    skill,
+                    steps: plan(skill, &serde_json::Map::new()).map_err(failure)?,
+                    parameters_json: "{}".into(),
+                    trigger: TriggerSource::Upload,
+                    job_id: Some(&job.id),
+                    prepared: Some(prepared),
+                };
+                let (_, asset) = with_pixel_slot(slot, self.runner.run(request, bytes))
+                    .await
+                    .map_err(failure)?;
+                asset
+            }
+        };
         self.db
             .set_asset_dimensions(asset.id, width, height)
             .await
             .map_err(failure)?;
         self.set_status(asset.id, AssetStatus::Ready).await?;
         Ok(())
+    }
+
+    fn run_steps<'a>(
+        &'a self,
+        job: &'a LeasedJob,
+        asset_id: Uuid,
+        steps: &'a [WorkflowStep],
+        trigger: TriggerSource,
+    ) -> StepsRun<'a> {
+        StepsRun {
+            processor: self,
+            job,
+            asset_id,
+            steps,
+            trigger,
+        }
+    }
+
+    /// A queued workflow run: its skills in order, on the asset as each
+    /// previous one left it.
+    async fn run_workflow(&self, job: &LeasedJob) -> Result<(), JobFailure> {
+        let payload: RunWorkflowPayload = serde_json::from_str(&job.payload_json)
+            .map_err(|e| JobFailure(format!("bad payload: {e}")))?;
+        let nodes = payload
+            .nodes
+            .into_iter()
+            .map(|node| (node.skill_id, node.parameters))
+            .collect();
+        let steps = match workflow_steps(nodes) {
+            Ok(steps) => steps,
+            Err(err) => {
+                // Checked when queued; a version without one of its skills skips the run.
+                warn!(workflow_id = %payload.workflow_id, error = %err, "workflow run dropped");
+                return Ok(());
+            }
+        };
+        self.run_steps(job, payload.asset_id, &steps, TriggerSource::Manual)
+            .all()
+            .await
+    }
+}
+
+/// The skills of a workflow run by one job. Each records its execution
+/// under `<job id>:<position>`, so a retried job (or one taken over after
+/// a crash) skips the skills that ran and goes on with the rest.
+struct StepsRun<'a> {
+    processor: &'a AssetProcessor,
+    job: &'a LeasedJob,
+    asset_id: Uuid,
+    steps: &'a [WorkflowStep],
+    trigger: TriggerSource,
+}
+
+impl StepsRun<'_> {
+    async fn all(self) -> Result<(), JobFailure> {
+        for index in 0..self.steps.len() {
+            let runner = &self.processor.runner;
+            let slot = runner.pixel_slot(None).await.map_err(failure)?;
+            if !self.step(index, slot, None, None).await? {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Upload processing decoded the original already: the first skill gets
+    /// that decode, its pixel slot and its bytes.
+    async fn first(
+        self,
+        slot: PixelSlot,
+        prepared: Prepared,
+        bytes: bytes::Bytes,
+    ) -> Result<(), JobFailure> {
+        let mut handed = Some((slot, prepared, bytes));
+        for index in 0..self.steps.len() {
+            let go_on = match handed.take() {
+                Some((slot, prepared, bytes)) => {
+                    self.step(index, slot, Some(prepared), Some(bytes)).await?
+                }
+                None => {
+                    let slot = self
+                        .processor
+                        .runner
+                        .pixel_slot(None)
+                        .await
+                        .map_err(failure)?;
+                    self.step(index, slot, None, None).await?
+                }
+            };
+            if !go_on {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs one skill unless it ran already; `false` when the asset is gone.
+    async fn step(
+        &self,
+        index: usize,
+        slot: PixelSlot,
+        prepared: Option<Prepared>,
+        bytes: Option<bytes::Bytes>,
+    ) -> Result<bool, JobFailure> {
+        let processor = self.processor;
+        let key = format!("{}:{index}", self.job.id);
+        if processor
+            .db
+            .execution_recorded(&key)
+            .await
+            .map_err(failure)?
+        {
+            return Ok(true);
+        }
+        let Some(asset) = processor
+            .db
+            .get_asset(self.asset_id)
+            .await
+            .map_err(failure)?
+        else {
+            info!(asset_id = %self.asset_id, "asset deleted during a workflow run");
+            return Ok(false);
+        };
+        let bytes = match bytes {
+            Some(bytes) => bytes,
+            None => processor
+                .runner
+                .load_original(&asset)
+                .await
+                .map_err(failure)?,
+        };
+        let step = &self.steps[index];
+        let request = RunRequest {
+            asset,
+            skill: step.skill,
+            steps: step.steps.clone(),
+            parameters_json: step.parameters_json(),
+            trigger: self.trigger,
+            job_id: Some(&key),
+            prepared,
+        };
+        let (_, asset) = with_pixel_slot(slot, processor.runner.run(request, bytes))
+            .await
+            .map_err(failure)?;
+        processor.events.changed(&asset);
+        Ok(true)
     }
 }
 
@@ -156,6 +319,9 @@ fn failure(err: impl std::fmt::Display) -> JobFailure {
 #[async_trait]
 impl JobHandler for AssetProcessor {
     async fn handle(&self, job: &LeasedJob) -> Result<(), JobFailure> {
+        if job.kind == RUN_WORKFLOW {
+            return self.run_workflow(job).await;
+        }
         if job.kind != PROCESS_ASSET {
             return Err(JobFailure(format!("unknown job kind '{}'", job.kind)));
         }
@@ -166,6 +332,10 @@ impl JobHandler for AssetProcessor {
 
     /// Out of attempts: the asset must not stay `processing` forever.
     async fn gave_up(&self, job: &LeasedJob, reason: &str) {
+        if job.kind == RUN_WORKFLOW {
+            warn!(job_id = %job.id, reason, "a workflow run gave up; the skills that ran are recorded");
+            return;
+        }
         let Ok(payload) = serde_json::from_str::<ProcessAssetPayload>(&job.payload_json) else {
             return;
         };

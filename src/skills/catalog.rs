@@ -28,9 +28,9 @@ impl Skill {
 
     pub fn name(self) -> &'static str {
         match self {
-            Skill::Enrich => "enrich",
+            Skill::Enrich => "basic_image_enrich",
             Skill::Thumbnail => "thumbnail",
-            Skill::Caption => "caption",
+            Skill::Caption => "ai-caption",
             Skill::AltText => "alt-text",
             Skill::ExifStrip => "exif-strip",
             Skill::FormatConvert => "format-convert",
@@ -39,12 +39,13 @@ impl Skill {
         }
     }
 
-    /// Other names accepted for the skill (NekoHub clients use some of them).
+    /// Other names accepted for the skill: NekoHub's step names, and
+    /// tessera's names from before it took NekoHub's (`enrich`, `caption`).
     fn aliases(self) -> &'static [&'static str] {
         match self {
-            Skill::Enrich => &["basic_image_enrich"],
+            Skill::Enrich => &["enrich"],
             Skill::Thumbnail => &["generate_thumbnail"],
-            Skill::Caption => &["ai-caption", "basic_caption", "generate_basic_caption"],
+            Skill::Caption => &["caption", "basic_caption", "generate_basic_caption"],
             Skill::AltText => &[],
             Skill::ExifStrip => &["strip_exif_metadata", "exif_strip"],
             Skill::FormatConvert => &["convert_image_format", "format_convert"],
@@ -124,6 +125,13 @@ mod tests {
     #[test]
     fn names_and_aliases_resolve_loosely() {
         assert_eq!(Skill::resolve("ENRICH"), Some(Skill::Enrich));
+        assert_eq!(Skill::resolve("basic_image_enrich"), Some(Skill::Enrich));
+        assert_eq!(Skill::resolve("ai_caption"), Some(Skill::Caption));
+        assert_eq!(Skill::resolve("caption"), Some(Skill::Caption));
+        assert_eq!(
+            Skill::resolve("Strip-Exif-Metadata"),
+            Some(Skill::ExifStrip)
+        );
         assert_eq!(Skill::resolve("basic-image-enrich"), Some(Skill::Enrich));
         assert_eq!(Skill::resolve("alt_text"), Some(Skill::AltText));
         assert_eq!(

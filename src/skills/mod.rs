@@ -4,7 +4,9 @@
 mod catalog;
 mod params;
 mod runner;
+mod workflow;
 
 pub use catalog::Skill;
 pub use params::{DEFAULT_THUMBNAIL_SIZE, StepSpec, plan};
 pub use runner::{PixelSlot, Prepared, RunRequest, SkillRunner, with_pixel_slot};
+pub use workflow::{WorkflowStep, parse_graph, workflow_steps};

@@ -78,8 +78,10 @@ struct Params<'a> {
 }
 
 impl<'a> Params<'a> {
+    /// Names match in any case (NekoHub clients send `TargetFormat`).
     fn new(values: &'a Map<String, Value>, known: &'static [&'static str]) -> Result<Self, Error> {
-        if let Some(unknown) = values.keys().find(|k| !known.contains(&k.as_str())) {
+        let is_known = |key: &str| known.iter().any(|k| k.eq_ignore_ascii_case(key));
+        if let Some(unknown) = values.keys().find(|k| !is_known(k)) {
             let expected = if known.is_empty() {
                 "none".to_string()
             } else {
@@ -95,7 +97,10 @@ impl<'a> Params<'a> {
 
     fn get(&self, name: &str) -> Option<&'a Value> {
         debug_assert!(self.known.contains(&name));
-        self.values.get(name).filter(|v| !v.is_null())
+        self.values
+            .iter()
+            .find(|(key, value)| key.eq_ignore_ascii_case(name) && !value.is_null())
+            .map(|(_, value)| value)
     }
 
     fn number(&self, name: &str) -> Result<Option<f64>, Error> {
@@ -144,11 +149,37 @@ impl<'a> Params<'a> {
     }
 }
 
+impl Skill {
+    /// The parameters the skill takes.
+    pub fn parameter_names(self) -> &'static [&'static str] {
+        match self {
+            Skill::Thumbnail => &["size"],
+            Skill::Caption => &["prompt"],
+            Skill::FormatConvert => &["targetFormat", "quality", "keepOriginal"],
+            Skill::Watermark => &["text", "opacity", "fontSize", "position"],
+            Skill::Enrich | Skill::AltText | Skill::ExifStrip | Skill::Analyze => &[],
+        }
+    }
+}
+
+/// Like [`plan`], but parameters the skill does not take are left out
+/// instead of refused: a workflow node's data also holds what the editor
+/// keeps there (a label, NekoHub's settings for its own thumbnail).
+pub fn plan_known(skill: Skill, parameters: &Map<String, Value>) -> Result<Vec<StepSpec>, Error> {
+    let names = skill.parameter_names();
+    let known: Map<String, Value> = parameters
+        .iter()
+        .filter(|(key, _)| names.iter().any(|name| name.eq_ignore_ascii_case(key)))
+        .map(|(key, value)| (key.clone(), value.clone()))
+        .collect();
+    plan(skill, &known)
+}
+
 /// The steps `skill` will run with these parameters, or the first invalid parameter.
 pub fn plan(skill: Skill, parameters: &Map<String, Value>) -> Result<Vec<StepSpec>, Error> {
+    let p = Params::new(parameters, skill.parameter_names())?;
     Ok(match skill {
         Skill::Enrich => {
-            Params::new(parameters, &[])?;
             vec![
                 StepSpec::GenerateThumbnail {
                     size: DEFAULT_THUMBNAIL_SIZE,
@@ -158,28 +189,19 @@ pub fn plan(skill: Skill, parameters: &Map<String, Value>) -> Result<Vec<StepSpe
             ]
         }
         Skill::Thumbnail => {
-            let p = Params::new(parameters, &["size"])?;
             let size = p
                 .integer("size", 16, 4096)?
                 .unwrap_or(DEFAULT_THUMBNAIL_SIZE);
             vec![StepSpec::GenerateThumbnail { size }]
         }
         Skill::Caption => {
-            let p = Params::new(parameters, &["prompt"])?;
             vec![StepSpec::GenerateCaption {
                 prompt: p.text("prompt", 2000)?,
             }]
         }
-        Skill::AltText => {
-            Params::new(parameters, &[])?;
-            vec![StepSpec::GenerateAltText]
-        }
-        Skill::ExifStrip => {
-            Params::new(parameters, &[])?;
-            vec![StepSpec::StripExif]
-        }
+        Skill::AltText => vec![StepSpec::GenerateAltText],
+        Skill::ExifStrip => vec![StepSpec::StripExif],
         Skill::FormatConvert => {
-            let p = Params::new(parameters, &["targetFormat", "quality", "keepOriginal"])?;
             let name = p.text("targetFormat", 10)?.ok_or_else(|| {
                 invalid(
                     "targetFormat",
@@ -201,7 +223,6 @@ pub fn plan(skill: Skill, parameters: &Map<String, Value>) -> Result<Vec<StepSpe
             }]
         }
         Skill::Watermark => {
-            let p = Params::new(parameters, &["text", "opacity", "fontSize", "position"])?;
             let text = p.text("text", 200)?.unwrap_or_else(|| "tessera".into());
             let opacity = p.number("opacity")?.unwrap_or(0.5);
             if !(0.0..=1.0).contains(&opacity) {
@@ -228,7 +249,6 @@ pub fn plan(skill: Skill, parameters: &Map<String, Value>) -> Result<Vec<StepSpe
             }]
         }
         Skill::Analyze => {
-            Params::new(parameters, &[])?;
             vec![
                 StepSpec::ExtractMetadata,
                 StepSpec::DominantColors,

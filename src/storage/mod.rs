@@ -9,6 +9,7 @@ mod s3;
 
 pub use github::{
     DEFAULT_COMMIT_MESSAGE_TEMPLATE, GITHUB_MAX_FILE_BYTES, GitHubSettings, GitHubStore,
+    RepositoryContents, RepositoryEntry, UpsertOutcome,
 };
 pub use local::LocalStore;
 pub use public_base::{PublicBase, request_origin, with_request_origin};

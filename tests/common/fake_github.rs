@@ -96,6 +96,7 @@ impl FakeGitHub {
                 "/api/v3/repos/{owner}/{repo}/contents/{*path}",
                 get(contents).put(contents).delete(contents),
             )
+            .route("/api/v3/repos/{owner}/{repo}/contents", get(root_contents))
             .layer(DefaultBodyLimit::max(200 * 1024 * 1024))
             .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -271,6 +272,56 @@ fn describe(path: &str, bytes: &[u8], with_content: bool) -> Value {
     })
 }
 
+/// GitHub's listing of a folder: its files and subfolders, one level deep;
+/// `None` when nothing lies under `path`.
+fn folder(repo: &Repository, branch: &str, path: &str) -> Option<Value> {
+    let prefix = if path.is_empty() {
+        String::new()
+    } else {
+        format!("{path}/")
+    };
+    let mut entries: BTreeMap<String, Value> = BTreeMap::new();
+    for ((file_branch, file), bytes) in &repo.files {
+        let Some(rest) = file.strip_prefix(&prefix).filter(|_| file_branch == branch) else {
+            continue;
+        };
+        match rest.split_once('/') {
+            None => {
+                entries.insert(rest.to_string(), describe(file, bytes, false));
+            }
+            Some((dir, _)) => {
+                let dir_path = format!("{prefix}{dir}");
+                entries.entry(dir.to_string()).or_insert_with(|| {
+                    json!({
+                        "type": "dir", "size": 0, "name": dir, "path": dir_path,
+                        "sha": blob_sha(dir_path.as_bytes()), "download_url": null,
+                        "url": format!("https://api.github.test/repos/o/r/contents/{dir_path}")
+                    })
+                });
+            }
+        }
+    }
+    (!entries.is_empty() || path.is_empty()).then(|| Value::Array(entries.into_values().collect()))
+}
+
+/// The repository root's listing (`GET .../contents`).
+async fn root_contents(
+    State(state): State<Arc<Mutex<Repository>>>,
+    Path((owner, name)): Path<(String, String)>,
+    Query(query): Query<BTreeMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let mut repo = state.lock().unwrap();
+    if let Some(refused) = admit(&mut repo, &headers, &owner, &name) {
+        return refused;
+    }
+    let branch = query
+        .get("ref")
+        .cloned()
+        .unwrap_or(repo.branches[0].clone());
+    axum::Json(folder(&repo, &branch, "").unwrap_or_default()).into_response()
+}
+
 fn commit(message: &str) -> Value {
     json!({ "sha": blob_sha(message.as_bytes()), "message": message })
 }
@@ -296,8 +347,11 @@ async fn contents(
                 &format!("No commit found for the ref {branch}"),
             );
         }
-        let Some(bytes) = repo.files.get(&(branch, path.clone())) else {
-            return message(StatusCode::NOT_FOUND, "Not Found");
+        let Some(bytes) = repo.files.get(&(branch.clone(), path.clone())) else {
+            return match folder(&repo, &branch, &path) {
+                Some(listing) => axum::Json(listing).into_response(),
+                None => message(StatusCode::NOT_FOUND, "Not Found"),
+            };
         };
         let raw = headers
             .get(header::ACCEPT)

@@ -253,6 +253,10 @@ impl TestServer {
         self.http.delete(self.url(path)).bearer_auth(API_KEY)
     }
 
+    pub fn put(&self, path: &str) -> reqwest::RequestBuilder {
+        self.http.put(self.url(path)).bearer_auth(API_KEY)
+    }
+
     /// Uploads `bytes` as `file_name`, the text fields first; the raw response.
     pub async fn upload_response(
         &self,
@@ -346,6 +350,19 @@ impl TestServer {
     ) -> StorageProfileServiceClient<InterceptedService<Channel, AuthInterceptor>> {
         let (channel, interceptor) = self.grpc_parts(Some(API_KEY)).await;
         StorageProfileServiceClient::with_interceptor(channel, interceptor)
+    }
+
+    /// `WorkflowService` with the test key.
+    pub async fn workflows_grpc(
+        &self,
+    ) -> tessera::api::grpc::proto::workflow_service_client::WorkflowServiceClient<
+        InterceptedService<Channel, AuthInterceptor>,
+    > {
+        let (channel, interceptor) = self.grpc_parts(Some(API_KEY)).await;
+        tessera::api::grpc::proto::workflow_service_client::WorkflowServiceClient::with_interceptor(
+            channel,
+            interceptor,
+        )
     }
 
     /// The default storage profile as `GET /system/storage/providers` shows it.

@@ -8,6 +8,7 @@ mod auth;
 mod public_assets;
 mod storage_profiles;
 mod users;
+mod workflows;
 
 pub use ai_providers::AiProvidersGrpc;
 pub use api_keys::ApiKeysGrpc;
@@ -16,6 +17,7 @@ pub use auth::AuthGrpc;
 pub use public_assets::PublicAssetsGrpc;
 pub use storage_profiles::StorageProfilesGrpc;
 pub use users::UsersGrpc;
+pub use workflows::WorkflowsGrpc;
 
 use std::collections::HashMap;
 

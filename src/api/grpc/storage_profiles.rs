@@ -3,17 +3,21 @@ use tonic::{Request, Response, Status};
 use super::{
     Authenticated, json_to_struct,
     proto::{
-        self, CreateStorageProfileRequest, CreateStorageProfileResponse,
-        DeleteStorageProfileRequest, DeleteStorageProfileResponse, GetStorageProfileRequest,
-        GetStorageProfileResponse, ListStorageProfilesRequest, ListStorageProfilesResponse,
-        SetDefaultStorageProfileRequest, SetDefaultStorageProfileResponse,
-        UpdateStorageProfileRequest, UpdateStorageProfileResponse,
-        storage_profile_service_server::StorageProfileService,
+        self, BrowseGitHubRepositoryRequest, BrowseGitHubRepositoryResponse,
+        CreateStorageProfileRequest, CreateStorageProfileResponse, DeleteStorageProfileRequest,
+        DeleteStorageProfileResponse, GetStorageProfileRequest, GetStorageProfileResponse,
+        ListStorageProfilesRequest, ListStorageProfilesResponse, SetDefaultStorageProfileRequest,
+        SetDefaultStorageProfileResponse, UpdateStorageProfileRequest,
+        UpdateStorageProfileResponse, UpsertGitHubRepositoryFileRequest,
+        UpsertGitHubRepositoryFileResponse, storage_profile_service_server::StorageProfileService,
     },
     struct_to_json, timestamp,
 };
 use crate::{
-    domain::{NewStorageProfile, StorageOverview, StorageProfile, StorageProfilePatch},
+    domain::{
+        FileContent, NewStorageProfile, RepositoryBrowseRequest, RepositoryUpsertRequest,
+        StorageOverview, StorageProfile, StorageProfilePatch,
+    },
     service::Services,
 };
 
@@ -181,6 +185,85 @@ impl StorageProfileService for StorageProfilesGrpc {
             .map_err(|e| call.fail(e))?;
         Ok(Response::new(SetDefaultStorageProfileResponse {
             profile: Some(to_proto(profile)),
+        }))
+    }
+
+    async fn browse_git_hub_repository(
+        &self,
+        request: Request<BrowseGitHubRepositoryRequest>,
+    ) -> Result<Response<BrowseGitHubRepositoryResponse>, Status> {
+        let call = Authenticated::of(&request)?;
+        let body = request.into_inner();
+        let browse = RepositoryBrowseRequest {
+            path: body.path,
+            recursive: body.recursive,
+            max_depth: body.max_depth,
+            entry_type: body.r#type,
+            keyword: body.keyword,
+            page: body.page,
+            page_size: body.page_size,
+        };
+        let b = self
+            .services
+            .storage_profiles
+            .browse_repository(&call.principal, &body.id, browse)
+            .await
+            .map_err(|e| call.fail(e))?;
+        Ok(Response::new(BrowseGitHubRepositoryResponse {
+            profile_id: b.profile_id,
+            requested_path: b.requested_path,
+            recursive: b.recursive,
+            max_depth: b.max_depth,
+            r#type: b.entry_type.into(),
+            keyword: b.keyword,
+            total: b.total,
+            page: b.page,
+            page_size: b.page_size,
+            has_more: b.has_more,
+            visibility_policy: b.visibility_policy,
+            uses_controlled_read: b.uses_controlled_read,
+            items: b
+                .items
+                .into_iter()
+                .map(|item| proto::GitHubRepositoryEntry {
+                    r#type: if item.is_directory { "dir" } else { "file" }.into(),
+                    name: item.name,
+                    path: item.path,
+                    size: item.size,
+                    sha: item.sha,
+                    public_url: item.public_url,
+                })
+                .collect(),
+        }))
+    }
+
+    async fn upsert_git_hub_repository_file(
+        &self,
+        request: Request<UpsertGitHubRepositoryFileRequest>,
+    ) -> Result<Response<UpsertGitHubRepositoryFileResponse>, Status> {
+        let call = Authenticated::of(&request)?;
+        let body = request.into_inner();
+        let upsert = RepositoryUpsertRequest {
+            path: Some(body.path),
+            content: FileContent::Raw(body.content),
+            commit_message: body.commit_message,
+            expected_sha: body.expected_sha,
+        };
+        let u = self
+            .services
+            .storage_profiles
+            .upsert_repository_file(&call.principal, &body.id, upsert)
+            .await
+            .map_err(|e| call.fail(e))?;
+        Ok(Response::new(UpsertGitHubRepositoryFileResponse {
+            operation: if u.created { "created" } else { "updated" }.into(),
+            profile_id: u.profile_id,
+            path: u.path,
+            size: u.size,
+            sha: u.sha,
+            visibility_policy: u.visibility_policy,
+            uses_controlled_read: u.uses_controlled_read,
+            public_url: u.public_url,
         }))
     }
 }

@@ -6,12 +6,14 @@ mod api_keys;
 mod assets;
 mod auth;
 mod content;
+mod github_repo;
 mod openapi;
 mod public;
 mod skills;
 mod storage_profiles;
 mod system;
 mod users;
+mod workflows;
 
 use axum::{
     Extension, Json, Router,
@@ -39,6 +41,10 @@ pub fn router(services: Services) -> Result<Router, serde_json::Error> {
     // Uploads stream far past axum's default body limit; the layer goes on
     // this method router only.
     let (asset_schemas, asset_paths, asset_routes) = routes!(assets::list, assets::upload);
+    // A repository file arrives as base64 inside JSON, up to the upload limit.
+    let (upsert_schemas, upsert_paths, upsert_routes) = routes!(github_repo::upsert);
+    let upsert_limit = usize::try_from(services.assets.max_upload_bytes() / 3 * 4 + 64 * 1024)
+        .unwrap_or(usize::MAX);
     let (router, mut openapi) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .routes(routes!(system::healthz))
         .routes(routes!(system::readyz))
@@ -59,6 +65,14 @@ pub fn router(services: Services) -> Result<Router, serde_json::Error> {
         ))
         .routes(routes!(storage_profiles::set_default))
         .routes(routes!(storage_profiles::set_default_nekohub))
+        .routes(routes!(github_repo::browse))
+        .routes((
+            upsert_schemas,
+            upsert_paths,
+            upsert_routes
+                .layer::<_, std::convert::Infallible>(DefaultBodyLimit::max(upsert_limit))
+                .layer(Extension(JsonBodyLimit(upsert_limit))),
+        ))
         .routes(routes!(storage_profiles::enable))
         .routes(routes!(storage_profiles::disable))
         .routes(routes!(users::list, users::create))
@@ -90,6 +104,14 @@ pub fn router(services: Services) -> Result<Router, serde_json::Error> {
         .routes(routes!(ai_providers::test_configuration))
         .routes(routes!(ai_providers::activate))
         .routes(routes!(ai_providers::test))
+        .routes(routes!(workflows::list, workflows::create))
+        .routes(routes!(
+            workflows::get,
+            workflows::replace,
+            workflows::delete
+        ))
+        .routes(routes!(workflows::set_auto_run))
+        .routes(routes!(workflows::run))
         .routes(routes!(openapi::document))
         .split_for_parts();
     openapi::complete(&mut openapi);
@@ -280,6 +302,14 @@ impl<S: Send + Sync> FromRequestParts<S> for Authenticated {
     }
 }
 
+/// axum's limit on a JSON body.
+const DEFAULT_JSON_BODY_LIMIT: usize = 2 * 1024 * 1024;
+
+/// The body limit of a route that carries a file inside its JSON (set with
+/// `DefaultBodyLimit`), so that refusals name it.
+#[derive(Clone, Copy)]
+struct JsonBodyLimit(usize);
+
 /// A JSON body whose rejections use the error envelope.
 pub struct JsonValue(pub serde_json::Value);
 
@@ -287,11 +317,15 @@ impl<S: Send + Sync> FromRequest<S> for JsonValue {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let limit = request
+            .extensions()
+            .get::<JsonBodyLimit>()
+            .map_or(DEFAULT_JSON_BODY_LIMIT, |l| l.0);
         match Json::<serde_json::Value>::from_request(request, state).await {
             Ok(Json(value)) => Ok(JsonValue(value)),
             Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
                 Err(ApiError(Error::RequestBodyTooLarge {
-                    limit: 2 * 1024 * 1024,
+                    limit: limit as u64,
                 }))
             }
             Err(rejection) => Err(ApiError(Error::InvalidRequest(rejection.body_text()))),

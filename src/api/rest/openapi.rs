@@ -38,6 +38,7 @@ use super::{ErrorEnvelope, content};
         (name = "users", description = "User management"),
         (name = "storage", description = "Storage provider profiles"),
         (name = "ai", description = "AI provider profiles"),
+        (name = "workflows", description = "Saved pipelines of skills, run on assets"),
         (name = "system", description = "Health, readiness, metrics and discovery"),
     )
 )]

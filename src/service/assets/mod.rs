@@ -48,6 +48,11 @@ pub struct AssetService {
 }
 
 impl AssetService {
+    /// The largest file an upload (or any route carrying a file) takes.
+    pub fn max_upload_bytes(&self) -> u64 {
+        self.limits.max_upload_bytes
+    }
+
     pub fn new(
         db: Db,
         profiles: StorageProfileService,

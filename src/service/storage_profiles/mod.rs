@@ -3,6 +3,7 @@
 //! [`StorageProfileService::store`] (the [`Stores`] trait below the service).
 
 mod configuration;
+mod github_repo;
 mod overview;
 mod registry;
 
@@ -103,39 +104,15 @@ impl StorageProfileService {
     /// The backend a stored profile describes.
     pub async fn build(&self, record: &StoredStorageProfile) -> Result<Arc<dyn BlobStore>> {
         let config = &record.configuration;
-        let get = |field: &str| {
-            config
-                .get(field)
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string()
-        };
-        let secret = self.secret(record)?.unwrap_or_default();
+        let get = |field: &str| setting(record, field);
         match record.provider_type {
-            ProviderType::GitHubRepo => {
-                let store = GitHubStore::new(GitHubSettings {
-                    owner: get("owner"),
-                    repo: get("repo"),
-                    branch: match get("ref") {
-                        reference if reference.is_empty() => get("branch"),
-                        reference => reference,
-                    },
-                    base_path: get("basePath"),
-                    token: secret,
-                    api_base_url: get("apiBaseUrl"),
-                    raw_base_url: get("rawBaseUrl"),
-                    commit_message_template: get("commitMessageTemplate"),
-                    allows_private: get("visibilityPolicy") == PRIVATE_TOKEN,
-                })
-                .map_err(Error::from)?;
-                Ok(Arc::new(store))
-            }
+            ProviderType::GitHubRepo => Ok(Arc::new(self.github_store(record)?)),
             ProviderType::S3 => Ok(Arc::new(S3Store::new(&S3Settings {
                 endpoint: get("endpoint"),
                 region: get("region"),
                 bucket: get("bucket"),
                 access_key_id: get("accessKeyId"),
-                secret_access_key: secret,
+                secret_access_key: self.secret(record)?.unwrap_or_default(),
                 force_path_style: config
                     .get("forcePathStyle")
                     .and_then(Value::as_bool)
@@ -158,6 +135,26 @@ impl StorageProfileService {
                 Ok(Arc::new(store))
             }
         }
+    }
+
+    /// The repository a `github-repo` profile describes.
+    fn github_store(&self, record: &StoredStorageProfile) -> Result<GitHubStore> {
+        let get = |field: &str| setting(record, field);
+        GitHubStore::new(GitHubSettings {
+            owner: get("owner"),
+            repo: get("repo"),
+            branch: match get("ref") {
+                reference if reference.is_empty() => get("branch"),
+                reference => reference,
+            },
+            base_path: get("basePath"),
+            token: self.secret(record)?.unwrap_or_default(),
+            api_base_url: get("apiBaseUrl"),
+            raw_base_url: get("rawBaseUrl"),
+            commit_message_template: get("commitMessageTemplate"),
+            allows_private: get("visibilityPolicy") == PRIVATE_TOKEN,
+        })
+        .map_err(Error::from)
     }
 
     /// Makes the profile named after the provider (`s3`, `github`) match
@@ -450,6 +447,16 @@ impl StorageProfileService {
             deleted_at: at,
         })
     }
+}
+
+/// A string setting of the stored configuration, empty when absent.
+fn setting(record: &StoredStorageProfile, field: &str) -> String {
+    record
+        .configuration
+        .get(field)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// A name is any text of up to 100 characters without control characters;

@@ -2,6 +2,10 @@
 //! Meant for small public image hosting: every write is a commit, files are
 //! limited to 100 MB, and the API rate limit applies.
 
+mod repository;
+
+pub use repository::{RepositoryContents, RepositoryEntry, UpsertOutcome};
+
 use crate::domain::ProviderType;
 use std::time::Duration;
 
@@ -105,11 +109,25 @@ impl GitHubStore {
         }
     }
 
+    /// The contents API address of `path`, each segment percent-encoded (a
+    /// browsed folder may hold any name); the repository root without a slash.
     fn contents_route(&self, path: &str) -> String {
-        format!(
-            "/repos/{}/{}/contents/{path}",
+        let mut route = format!(
+            "/repos/{}/{}/contents",
             self.settings.owner, self.settings.repo
-        )
+        );
+        let Ok(mut url) = reqwest::Url::parse("http://encode.invalid/") else {
+            return route;
+        };
+        if let Ok(mut segments) = url.path_segments_mut() {
+            segments
+                .clear()
+                .extend(path.split('/').filter(|s| !s.is_empty()));
+        }
+        if url.path() != "/" {
+            route.push_str(url.path());
+        }
+        route
     }
 
     fn commit_message(&self, operation: &str, path: &str, message: Option<&str>) -> String {
