@@ -98,7 +98,11 @@ impl Contract {
                 operation["responses"]["204"].is_object(),
                 "{method} {template} does not document 204"
             );
-            assert_eq!(body, Value::Null, "{method} {template} answered 204 with a body");
+            assert_eq!(
+                body,
+                Value::Null,
+                "{method} {template} answered 204 with a body"
+            );
         } else {
             self.check(&method, template, status, &body);
         }
@@ -531,15 +535,17 @@ async fn real_responses_match_the_document(backend: Backend) {
     github.put_file("main", "assets/cat.png", b"a cat");
     let repository = contract
         .call(
-            server.post("/api/v1/system/storage/providers").json(&json!({
-                "name": "repository", "providerType": "github-repo",
-                "configuration": {
-                    "owner": "octo-org", "repo": "image-host", "ref": "main",
-                    "basePath": "assets", "visibilityPolicy": "public-only",
-                    "apiBaseUrl": github.api_base_url, "rawBaseUrl": "https://raw.example"
-                },
-                "secretConfiguration": {"token": "ghp_contractToken0123"}
-            })),
+            server
+                .post("/api/v1/system/storage/providers")
+                .json(&json!({
+                    "name": "repository", "providerType": "github-repo",
+                    "configuration": {
+                        "owner": "octo-org", "repo": "image-host", "ref": "main",
+                        "basePath": "assets", "visibilityPolicy": "public-only",
+                        "apiBaseUrl": github.api_base_url, "rawBaseUrl": "https://raw.example"
+                    },
+                    "secretConfiguration": {"token": "ghp_contractToken0123"}
+                })),
             "/api/v1/system/storage/providers",
             201,
         )

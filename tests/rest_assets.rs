@@ -432,6 +432,23 @@ async fn list_filters_sort_and_page(backend: Backend) {
         .await;
     assert_eq!(ids(&body), vec![id(0)]);
 
+    // NekoHub's casing rules: names and values match in any case, and
+    // `createdAt` is `createdAtUtc`.
+    for query in [
+        "sortBy=createdAt&sortDirection=Asc",
+        "SortBy=CreatedAtUtc&SortDirection=ASC",
+        "orderBy=CREATEDATUTC&orderDirection=asc&status=READY",
+    ] {
+        let (code, body) = server
+            .get_json(&format!("/api/v1/assets?{query}&pageSize=1"))
+            .await;
+        assert_eq!((code, ids(&body)), (200, vec![id(0)]), "{query}: {body}");
+    }
+    let (_, body) = server
+        .get_json("/api/v1/assets?sortBy=SIZE&sortDirection=Desc&pageSize=1")
+        .await;
+    assert_eq!(ids(&body), vec![by_size[4].1.clone()]);
+
     let (_, body) = server.get_json("/api/v1/assets?pageSize=1000").await;
     assert_eq!(body["data"]["pageSize"], 100);
 

@@ -1,14 +1,13 @@
 //! `GET .../{id}/github-repo/browse` and `POST .../{id}/github-repo/upsert`:
 //! NekoHub's repository operations on a `github-repo` profile.
 
-use axum::{
-    extract::{Query, State, rejection::QueryRejection},
-    response::IntoResponse,
-};
+use axum::{extract::State, response::IntoResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema, openapi::Object};
 
-use super::{ApiError, Authenticated, Data, IdPath, JsonBody, Path, data, one_of};
+use super::{
+    ApiError, Authenticated, Data, IdPath, JsonBody, Path, Query, QueryAliases, data, one_of,
+};
 use crate::{
     domain::{
         FileContent, RepositoryBrowse, RepositoryBrowseRequest, RepositoryItem, RepositoryUpsert,
@@ -44,6 +43,8 @@ pub struct BrowseQuery {
     #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
     page_size: Option<String>,
 }
+
+impl QueryAliases for BrowseQuery {}
 
 fn entry_types() -> Object {
     one_of(&["all", "file", "dir"])
@@ -177,9 +178,8 @@ pub async fn browse(
     State(services): State<Services>,
     Authenticated(principal): Authenticated,
     Path(IdPath { id }): Path<IdPath>,
-    query: Result<Query<BrowseQuery>, QueryRejection>,
+    Query(query): Query<BrowseQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let Query(query) = query.map_err(|r| Error::InvalidRequest(r.body_text()))?;
     let integer = |value: Option<String>, err: Error| {
         value
             .map(|v| v.trim().parse::<i64>().map_err(|_| err))

@@ -349,6 +349,54 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Path<T>
     }
 }
 
+/// Query parameters read into `T`, with names matched in any case as
+/// NekoHub (ASP.NET) matches them, so `SortBy=Size` is `sortBy=size` rather
+/// than a parameter silently ignored. Refused with the error envelope.
+pub struct Query<T>(pub T);
+
+/// The names a query type takes besides its documented parameters (serde
+/// aliases, which `IntoParams` does not list).
+pub trait QueryAliases {
+    const ALIASES: &'static [&'static str] = &[];
+}
+
+impl<T, S> FromRequestParts<S> for Query<T>
+where
+    T: DeserializeOwned + IntoParams + QueryAliases,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let raw = parts.uri.query().unwrap_or_default();
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw)
+            .map_err(|e| Error::InvalidRequest(format!("query string: {e}")))?;
+        let documented: Vec<String> = T::into_params(|| None)
+            .into_iter()
+            .map(|parameter| parameter.name)
+            .collect();
+        let known = documented
+            .iter()
+            .map(String::as_str)
+            .chain(T::ALIASES.iter().copied());
+        let canonical = |name: String| {
+            known
+                .clone()
+                .find(|known| known.eq_ignore_ascii_case(&name))
+                .map_or(name, str::to_string)
+        };
+        let pairs: Vec<(String, String)> = pairs
+            .into_iter()
+            .map(|(name, value)| (canonical(name), value))
+            .collect();
+        let canonical = serde_urlencoded::to_string(&pairs)
+            .map_err(|e| Error::InvalidRequest(format!("query string: {e}")))?;
+        serde_urlencoded::from_str(&canonical)
+            .map(Query)
+            .map_err(|e| Error::InvalidRequest(format!("query string: {e}")).into())
+    }
+}
+
 /// A JSON object body read into `T`.
 pub struct JsonBody<T>(pub T);
 

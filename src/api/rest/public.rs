@@ -1,22 +1,18 @@
 //! The anonymous gallery: public, ready assets only, without storage
 //! internals (keys, checksums, providers), results or executions.
 
-use axum::{
-    extract::{Query, State, rejection::QueryRejection},
-    response::IntoResponse,
-};
+use axum::{extract::State, response::IntoResponse};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::Path;
 use super::{
     ApiError, AssetIdPath, Data,
     assets::{AssetListQuery, list_params},
     data, utc,
 };
+use super::{Path, Query};
 use crate::{
     domain::{Asset, AssetDetails, Derivative, Page},
-    error::Error,
     service::Services,
 };
 
@@ -104,9 +100,8 @@ struct PublicAssetPageDto {
 )]
 pub async fn list(
     State(services): State<Services>,
-    query: Result<Query<AssetListQuery>, QueryRejection>,
+    Query(query): Query<AssetListQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let Query(query) = query.map_err(|r| Error::InvalidRequest(r.body_text()))?;
     let Page {
         items,
         page,

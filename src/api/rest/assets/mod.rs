@@ -7,18 +7,18 @@ pub use upload::upload;
 
 use axum::{
     body::Bytes,
-    extract::{Query, State, rejection::QueryRejection},
+    extract::State,
     http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Response},
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema, openapi::Object};
 
-use super::Path;
 use super::{
     ApiError, AssetIdPath, Authenticated, Data, JsonBody, JsonValue, content::content_response,
     data, invalid_json, one_of, optional_json, present, utc,
 };
+use super::{Path, Query, QueryAliases};
 use crate::{
     domain::{
         AssetPatch, AssetStatus, BatchDeleteOutcome, ContentRequest, DeletedAsset, Delivery,
@@ -40,9 +40,8 @@ use dto::AssetPageDto;
 pub async fn list(
     State(services): State<Services>,
     Authenticated(principal): Authenticated,
-    query: Result<Query<AssetListQuery>, QueryRejection>,
+    Query(query): Query<AssetListQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let Query(query) = query.map_err(|r| Error::InvalidRequest(r.body_text()))?;
     let params = list_params(query)?;
     let page = services.assets.list(&principal, params).await?;
     Ok(data(AssetPageDto::from(page)))
@@ -76,6 +75,10 @@ pub struct AssetListQuery {
     #[serde(alias = "sortDirection")]
     #[param(schema_with = order_direction_values)]
     order_direction: Option<String>,
+}
+
+impl QueryAliases for AssetListQuery {
+    const ALIASES: &'static [&'static str] = &["keyword", "sortBy", "sortDirection"];
 }
 
 /// The statuses, and NekoHub's `deleted` (which matches nothing here).
