@@ -339,8 +339,8 @@ async fn writing_files_into_a_repository(backend: Backend) {
     assert_ne!(second_sha, first_sha);
     assert_eq!(
         fake.commits().last().unwrap().message,
-        "tessera: update assets/images/new.png",
-        "the profile's template without a message"
+        "tessera: update images/new.png",
+        "the profile's template without a message, the path relative to the base path"
     );
     // Without expectedSha, an existing file is overwritten.
     let (_, overwritten) = send(upsert(

@@ -126,7 +126,9 @@ async fn github_profile_through_rest(backend: Backend) {
     assert_eq!(summary["pathPrefix"], "cdn");
     assert_eq!(summary["reference"], "images");
     assert_eq!(summary["rawBaseUrl"], "https://raw.example");
-    assert_eq!(profile["capabilities"]["supportsPrivateRead"], false);
+    // NekoHub's catalog for the type, whatever the policy.
+    assert_eq!(profile["capabilities"]["supportsPrivateRead"], true);
+    assert_eq!(profile["capabilities"]["supportsVisibilityToggle"], false);
     assert_eq!(profile["capabilities"]["maxObjectBytes"], 104_857_600);
     assert!(
         !stored_secrets(&server.database_url).await.contains(TOKEN),
@@ -169,9 +171,8 @@ async fn github_profile_through_rest(backend: Backend) {
         fake.files("images")
     );
     assert!(
-        fake.commits()
-            .iter()
-            .any(|c| c.path == thumbnail && c.message == format!("tessera: upload {thumbnail}")),
+        fake.commits().iter().any(|c| c.path == thumbnail
+            && c.message == format!("tessera: upload derivatives/{id}/thumbnail_256.webp")),
         "derivatives are committed with the template"
     );
     assert!(server.stored_files().is_empty(), "nothing on local disk");
@@ -221,6 +222,28 @@ async fn github_profile_through_rest(backend: Backend) {
         .unwrap();
     assert_eq!(response.status(), 200);
     assert!(fake.file("images", hidden_key).is_none());
+
+    // A public asset in a private repository has no public URL (its raw URL
+    // needs the token): tessera serves it.
+    let shown = server
+        .upload_ok(
+            "normal/rocket_falcon9.jpg",
+            &[
+                ("storageProviderProfileId", &private_id),
+                ("runEnrichment", "false"),
+            ],
+        )
+        .await;
+    assert_eq!(shown["isPublic"], true);
+    assert!(shown["publicUrl"].is_null(), "{shown}");
+    let shown_id = shown["id"].as_str().unwrap();
+    server.assert_serves(shown_id, &photo).await;
+    let response = server
+        .delete(&format!("/api/v1/assets/{shown_id}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
 
     // The public-only policy refuses private assets, before anything is committed.
     let commits = fake.commits().len();

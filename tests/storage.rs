@@ -136,7 +136,7 @@ async fn local_store_conformance() {
     assert!(!dir.path().parent().unwrap().join("escape.jpg").exists());
     assert_eq!(
         store.public_url("originals/x.jpg"),
-        "http://cdn.example/content/originals/x.jpg"
+        Some("http://cdn.example/content/originals/x.jpg".to_string())
     );
 }
 
@@ -159,7 +159,7 @@ async fn s3_store_conformance() {
     conformance(&store, 20_000_000).await;
     assert_eq!(
         store.public_url("originals/x.jpg"),
-        format!("{endpoint}/tessera-bucket/originals/x.jpg")
+        Some(format!("{endpoint}/tessera-bucket/originals/x.jpg"))
     );
 
     // Wrong credentials are refused by the server and reported as unavailable, not as missing.
@@ -212,15 +212,17 @@ async fn github_store_conformance() {
         "the aborted upload made no commit"
     );
     assert_eq!(
-        commits[0].message,
-        "tessera upload: a.jpg (site/media/originals/2026/11/28/a.jpg)"
+        commits[0].message, "tessera upload: a.jpg (originals/2026/11/28/a.jpg)",
+        "{{path}} is relative to the base path"
     );
     assert_eq!(commits[0].path, "site/media/originals/2026/11/28/a.jpg");
     assert!(commits[1].message.starts_with("tessera update: a.jpg"));
     assert!(commits[2].message.starts_with("tessera delete: a.jpg"));
     assert_eq!(
         store.public_url("originals/x.jpg"),
-        "https://raw.example/octo-org/image-host/images/site/media/originals/x.jpg"
+        Some(
+            "https://raw.example/octo-org/image-host/images/site/media/originals/x.jpg".to_string()
+        )
     );
     assert_eq!(store.max_object_bytes(), Some(100 * 1024 * 1024));
     assert!(!store.allows_private());

@@ -11,7 +11,8 @@ use crate::on_both_databases;
 on_both_databases!(
     the_overview_follows_the_default,
     github_profiles_as_nekohub_shows_them,
-    local_profiles_and_changes
+    local_profiles_and_changes,
+    creating_a_default_takes_the_set_default_permission
 );
 
 const PROFILES: &str = "/api/v1/system/storage/providers";
@@ -552,4 +553,51 @@ async fn local_profiles_and_changes(backend: Backend) {
     let (status, _) = send(server.delete(&format!("/api/v1/assets/{asset_id}"))).await;
     assert_eq!(status, 200);
     assert!(!server.data_dir.path().join("second").join(key).exists());
+}
+
+/// `isDefault` on create moves every later upload, as `set-default` does: a
+/// credential that may only create profiles cannot do it, and its refused
+/// request leaves no profile behind.
+async fn creating_a_default_takes_the_set_default_permission(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let (status, key) = send(
+        server
+            .post("/api/v1/apikeys")
+            .json(&json!({"name": "creator", "scopes": ["providers.create", "providers.read"]})),
+    )
+    .await;
+    assert_eq!(status, 201, "{key}");
+    let creator = key["data"]["key"].as_str().unwrap().to_string();
+    let as_creator = |body: Value| {
+        server
+            .http
+            .post(server.url(PROFILES))
+            .bearer_auth(&creator)
+            .json(&body)
+    };
+    let before = overview(&server).await;
+
+    let body = json!({
+        "name": "takeover", "providerType": "local", "isDefault": true,
+        "configuration": {"rootPath": "takeover"}
+    });
+    let (status, error) = send(as_creator(body.clone())).await;
+    assert_eq!(
+        (status, error["error"]["code"].as_str()),
+        (403, Some("auth_forbidden")),
+        "{error}"
+    );
+    assert_eq!(overview(&server).await, before, "nothing was written");
+
+    let mut plain = body.clone();
+    plain["isDefault"] = json!(false);
+    let (status, created) = send(as_creator(plain)).await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["data"]["isDefault"], false);
+    // The same request with the permission makes it the default.
+    let mut other = body;
+    other["name"] = json!("takeover-2");
+    let made = create(&server, other).await;
+    assert_eq!(made["isDefault"], true);
+    assert_eq!(overview(&server).await["defaultProfile"]["id"], made["id"]);
 }

@@ -82,7 +82,7 @@ impl BlobStore for Instrumented {
         result
     }
 
-    fn public_url(&self, key: &str) -> String {
+    fn public_url(&self, key: &str) -> Option<String> {
         self.0.public_url(key)
     }
 

@@ -136,8 +136,8 @@ impl BlobStore for LocalStore {
         }
     }
 
-    fn public_url(&self, key: &str) -> String {
-        format!("{}/content/{key}", self.public_base.current())
+    fn public_url(&self, key: &str) -> Option<String> {
+        Some(format!("{}/content/{key}", self.public_base.current()))
     }
 
     async fn check(&self) -> Result<(), StorageError> {

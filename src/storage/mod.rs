@@ -130,7 +130,10 @@ pub trait BlobStore: Send + Sync + 'static {
     /// Idempotent: deleting a missing object succeeds.
     async fn delete(&self, key: &str, message: Option<&str>) -> Result<(), StorageError>;
 
-    fn public_url(&self, key: &str) -> String;
+    /// Where anyone may fetch a public object without credentials; `None`
+    /// when the backend has no such URL (a private GitHub repository), so
+    /// the object is served through tessera instead.
+    fn public_url(&self, key: &str) -> Option<String>;
 
     /// The largest object the backend accepts, when it has a limit.
     fn max_object_bytes(&self) -> Option<u64> {

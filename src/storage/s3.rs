@@ -294,8 +294,8 @@ impl BlobStore for S3Store {
         }
     }
 
-    fn public_url(&self, key: &str) -> String {
-        format!("{}/{key}", self.public_base)
+    fn public_url(&self, key: &str) -> Option<String> {
+        Some(format!("{}/{key}", self.public_base))
     }
 
     async fn check(&self) -> Result<(), StorageError> {

@@ -81,7 +81,7 @@ impl AssetService {
     /// Adds what only the backend knows (the public URL) to an asset.
     async fn present(&self, mut asset: Asset) -> Asset {
         if let Some(store) = self.public_store(&asset).await {
-            asset.public_url = Some(store.public_url(&asset.storage_key));
+            asset.public_url = store.public_url(&asset.storage_key);
         }
         asset
     }
@@ -96,9 +96,9 @@ impl AssetService {
         )?;
         let mut asset = asset;
         if let Some(store) = self.public_store(&asset).await {
-            asset.public_url = Some(store.public_url(&asset.storage_key));
+            asset.public_url = store.public_url(&asset.storage_key);
             for derivative in &mut derivatives {
-                derivative.public_url = Some(store.public_url(&derivative.storage_key));
+                derivative.public_url = store.public_url(&derivative.storage_key);
             }
         }
         Ok(AssetDetails {

@@ -358,11 +358,10 @@ fn github_common(config: &Map<String, Value>, clean: &mut Map<String, Value>) ->
     Ok(())
 }
 
-/// NekoHub's ten capability flags, as tessera's backends behave: a GitHub
-/// repository takes private assets only with the `private-token` policy.
-pub(super) fn capabilities(provider_type: ProviderType, config: &Map<String, Value>) -> Value {
-    let private_token =
-        config.get("visibilityPolicy").and_then(Value::as_str) == Some(PRIVATE_TOKEN);
+/// NekoHub's ten capability flags, its catalog per provider type (clients
+/// read them as that catalog, so they do not vary with the configuration; a
+/// `public-only` repository still refuses private assets when asked).
+pub(super) fn capabilities(provider_type: ProviderType) -> Value {
     let flags = |private: bool,
                  toggle: bool,
                  delete: bool,
@@ -387,16 +386,7 @@ pub(super) fn capabilities(provider_type: ProviderType, config: &Map<String, Val
     let mut capabilities = match provider_type {
         ProviderType::Local => flags(true, true, true, false, true, true, false, false),
         ProviderType::S3 => flags(true, true, true, true, false, true, false, false),
-        ProviderType::GitHubRepo => flags(
-            private_token,
-            private_token,
-            true,
-            true,
-            true,
-            false,
-            true,
-            true,
-        ),
+        ProviderType::GitHubRepo => flags(true, false, true, true, true, false, true, true),
         ProviderType::GitHubReleases => flags(false, false, false, true, false, false, true, false),
     };
     if provider_type == ProviderType::GitHubRepo {

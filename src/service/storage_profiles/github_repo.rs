@@ -151,8 +151,9 @@ impl StorageProfileService {
             .map(|entry| RepositoryItem {
                 is_directory: entry.is_directory(),
                 size: entry.size.filter(|_| !entry.is_directory()),
-                public_url: (!entry.is_directory() && !controlled)
-                    .then(|| store.public_url(&entry.path)),
+                public_url: (!entry.is_directory())
+                    .then(|| store.public_url(&entry.path))
+                    .flatten(),
                 sha: entry.sha,
                 name: entry.name,
                 path: entry.path,
@@ -241,7 +242,7 @@ impl StorageProfileService {
         let controlled = policy == PRIVATE_TOKEN;
         Ok(RepositoryUpsert {
             profile_id: record.id,
-            public_url: (!controlled).then(|| store.public_url(&path)),
+            public_url: store.public_url(&path),
             path,
             created,
             size,

@@ -81,7 +81,7 @@ impl StorageProfileService {
             provider_type: record.provider_type,
             is_enabled: record.is_enabled,
             is_default: record.is_default,
-            capabilities: capabilities(record.provider_type, &record.configuration),
+            capabilities: capabilities(record.provider_type),
             configuration_summary: summary(
                 record.provider_type,
                 &record.configuration,
@@ -276,7 +276,9 @@ impl StorageProfileService {
     }
 
     /// Creates a profile, checked in NekoHub's order; a refused profile
-    /// leaves no row.
+    /// leaves no row. Creating it as the default is the power of
+    /// `set-default` (where every upload goes), so it needs that permission
+    /// too, checked before anything is written.
     #[instrument(skip_all)]
     pub async fn create(
         &self,
@@ -284,6 +286,9 @@ impl StorageProfileService {
         input: NewStorageProfile,
     ) -> Result<StorageProfile> {
         principal.require(Permission::ProvidersCreate)?;
+        if input.is_default {
+            principal.require(Permission::SettingsUpdate)?;
+        }
         if input.provider_type.trim().is_empty() {
             return Err(Error::StorageProviderTypeRequired);
         }

@@ -60,7 +60,7 @@ impl StorageProfileService {
                 StorageRuntime {
                     provider_type: ProviderType::Local,
                     provider_name: ProviderType::Local.provider_name().into(),
-                    capabilities: capabilities(ProviderType::Local, &serde_json::Map::new()),
+                    capabilities: capabilities(ProviderType::Local),
                     is_configuration_driven: true,
                     matches_default_profile_type: None,
                 },

@@ -130,10 +130,18 @@ impl GitHubStore {
         route
     }
 
-    fn commit_message(&self, operation: &str, path: &str, message: Option<&str>) -> String {
+    /// An explicit message, else the template with `{path}` relative to the
+    /// base path (NekoHub's rule: `create images/new.png`, not the full path).
+    fn commit_message(&self, operation: &str, full_path: &str, message: Option<&str>) -> String {
         if let Some(message) = message.map(str::trim).filter(|m| !m.is_empty()) {
             return message.to_string();
         }
+        let base = &self.settings.base_path;
+        let path = full_path
+            .strip_prefix(base.as_str())
+            .and_then(|rest| rest.strip_prefix('/'))
+            .filter(|_| !base.is_empty())
+            .unwrap_or(full_path);
         let file_name = path.rsplit('/').next().unwrap_or(path);
         self.settings
             .commit_message_template
@@ -380,15 +388,19 @@ impl BlobStore for GitHubStore {
         }
     }
 
-    fn public_url(&self, key: &str) -> String {
-        format!(
+    fn public_url(&self, key: &str) -> Option<String> {
+        if self.settings.allows_private {
+            // A private-token repository: its raw URLs need the token.
+            return None;
+        }
+        Some(format!(
             "{}/{}/{}/{}/{}",
             self.settings.raw_base_url,
             self.settings.owner,
             self.settings.repo,
             self.settings.branch,
             self.path(key)
-        )
+        ))
     }
 
     fn max_object_bytes(&self) -> Option<u64> {
