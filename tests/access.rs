@@ -55,6 +55,21 @@ async fn status_with(
     }
     let response = request.send().await.unwrap();
     let status = response.status().as_u16();
+    let challenges: Vec<_> = response
+        .headers()
+        .get_all("www-authenticate")
+        .iter()
+        .map(|value| value.to_str().unwrap().to_string())
+        .collect();
+    if status == 401 {
+        assert_eq!(
+            challenges,
+            ["Bearer realm=\"tessera\""],
+            "one challenge per 401"
+        );
+    } else {
+        assert!(challenges.is_empty(), "{status} carries no challenge");
+    }
     let body: Value = response.json().await.unwrap_or(Value::Null);
     (status, body["error"]["code"].as_str().map(str::to_string))
 }

@@ -183,9 +183,13 @@ impl Config {
 
     /// One spelling for values that may be written several ways.
     fn normalize(&mut self) {
-        for content_type in &mut self.allowed_content_types {
-            *content_type = content_type.to_ascii_lowercase();
-        }
+        // Trimmed, lowercased, blanks and repeats dropped, first order kept.
+        let mut seen = std::collections::HashSet::new();
+        self.allowed_content_types = std::mem::take(&mut self.allowed_content_types)
+            .into_iter()
+            .map(|content_type| content_type.trim().to_ascii_lowercase())
+            .filter(|content_type| !content_type.is_empty() && seen.insert(content_type.clone()))
+            .collect();
         for origin in &mut self.cors_origins {
             *origin = origin.trim_end_matches('/').to_string();
         }
@@ -295,6 +299,21 @@ mod tests {
         assert_eq!(config.max_upload_bytes, 1024);
         assert_eq!(config.api_keys.len(), 2);
         assert!(!format!("{config:?}").contains("k1"));
+    }
+
+    /// NekoHub's rule for the allowed types: trimmed, in lower case, blanks
+    /// and repeats (in any case) dropped, the first order kept.
+    #[test]
+    fn allowed_content_types_are_normalised() {
+        let env = |name: &str| {
+            (name == "TESSERA_ALLOWED_CONTENT_TYPES")
+                .then(|| " image/png ,IMAGE/WEBP, ,image/PNG,image/webp,image/gif".to_string())
+        };
+        let config = Config::load(None, env).expect("valid config");
+        assert_eq!(
+            config.allowed_content_types,
+            ["image/png", "image/webp", "image/gif"]
+        );
     }
 
     #[test]

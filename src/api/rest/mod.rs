@@ -190,6 +190,14 @@ impl IntoResponse for ApiError {
             } => Some(retry_after_seconds),
             _ => None,
         };
+        if status == StatusCode::UNAUTHORIZED {
+            // RFC 9110 asks every 401 to name the scheme; NekoHub's clients
+            // look for it too. Bearer covers both tokens and API keys.
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Bearer realm=\"tessera\""),
+            );
+        }
         if let Some(seconds) = retry_after {
             response
                 .headers_mut()
