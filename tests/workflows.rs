@@ -338,7 +338,7 @@ async fn workflows_run_on_assets_in_the_background(backend: Backend) {
         "runEnrichment=false runs nothing"
     );
     let workflow = create(&server, json!({ "name": "Small PNG", "graphJson": graph(json!([
-        { "id": "n1", "type": "thumbnail", "data": { "parameters": { "size": 128, "format": "png" } } },
+        { "id": "n1", "type": "thumbnail", "data": { "parameters": { "Size": "128", "format": "png" } } },
         { "id": "n2", "type": "visual-node", "data": { "skillId": "format-convert", "targetFormat": "png", "label": "To PNG" } }
     ])) }))
     .await;
@@ -347,7 +347,14 @@ async fn workflows_run_on_assets_in_the_background(backend: Backend) {
         server.post(&format!("/api/v1/assets/{asset}/workflows/{workflow}/run"))
     };
 
-    let (status, queued) = send(run(&asset_id, workflow_id)).await;
+    let response = run(&asset_id, workflow_id).send().await.unwrap();
+    assert_eq!(
+        response.headers()["location"],
+        format!("/api/v1/assets/{asset_id}").as_str(),
+        "where the run's progress shows"
+    );
+    let status = response.status().as_u16();
+    let queued: Value = response.json().await.unwrap();
     assert_eq!(status, 202, "{queued}");
     assert_eq!(
         queued["data"],
@@ -362,8 +369,8 @@ async fn workflows_run_on_assets_in_the_background(backend: Backend) {
     );
     assert_eq!(
         runs[0].2,
-        json!({ "size": 128, "format": "png" }),
-        "the node's parameters as given"
+        json!({ "Size": "128", "format": "png" }),
+        "the node's parameters as given (NekoHub's editor writes numbers as text)"
     );
     assert_eq!(
         runs[1].2,

@@ -105,12 +105,42 @@ fn answer_text(body: &[u8]) -> Result<String, AiError> {
         Value::Null if value.get("choices").is_some() => String::new(),
         _ => return Err(AiError::InvalidResponse),
     };
-    let text = text.trim().trim_matches('"').trim().to_string();
+    let text = unwrap_json_answer(&text)
+        .unwrap_or(text)
+        .trim()
+        .trim_matches('"')
+        .trim()
+        .to_string();
     if text.is_empty() {
         Err(AiError::EmptyContent)
     } else {
         Ok(text)
     }
+}
+
+/// The text inside an answer written as JSON (`{"caption": "..."}`, also in
+/// a ```json fence), as NekoHub's prompts ask of the model, so that a
+/// profile migrated with such a prompt stores the caption, not the JSON.
+fn unwrap_json_answer(text: &str) -> Option<String> {
+    let text = text.trim();
+    let text = text
+        .strip_prefix("```json")
+        .or_else(|| text.strip_prefix("```"))
+        .and_then(|rest| rest.strip_suffix("```"))
+        .unwrap_or(text);
+    let Ok(Value::Object(answer)) = serde_json::from_str::<Value>(text.trim()) else {
+        return None;
+    };
+    ["caption", "altText", "alt_text", "description", "text"]
+        .iter()
+        .find_map(|key| {
+            answer
+                .iter()
+                .find(|(name, _)| name.eq_ignore_ascii_case(key))
+                .and_then(|(_, value)| value.as_str())
+                .filter(|value| !value.trim().is_empty())
+        })
+        .map(str::to_string)
 }
 
 #[async_trait]
@@ -242,6 +272,23 @@ mod tests {
             Err(AiError::EmptyContent)
         );
         assert_eq!(answer_text(b"<html>"), Err(AiError::InvalidResponse));
+        // NekoHub's prompts ask for JSON: the caption inside is the answer.
+        for content in [
+            r#"{\"caption\": \" A cat on a mat. \"}"#,
+            r#"```json\n{\"Caption\": \"A cat on a mat.\"}\n```"#,
+        ] {
+            let body = format!(r#"{{"choices":[{{"message":{{"content":"{content}"}}}}]}}"#);
+            assert_eq!(
+                answer_text(body.as_bytes()),
+                Ok("A cat on a mat.".into()),
+                "{content}"
+            );
+        }
+        // JSON without a caption stays as it came.
+        assert_eq!(
+            answer_text(br#"{"choices":[{"message":{"content":"{\"tags\": 1}"}}]}"#),
+            Ok(r#"{"tags": 1}"#.into())
+        );
         assert_eq!(
             error_message(r#"{"error":{"message":"bad model"}}"#),
             "bad model"

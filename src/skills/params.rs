@@ -103,15 +103,18 @@ impl<'a> Params<'a> {
             .map(|(_, value)| value)
     }
 
+    /// A number, or a string holding one (`"0.5"`): NekoHub's workflow
+    /// editor saves node parameters as text.
     fn number(&self, name: &str) -> Result<Option<f64>, Error> {
-        match self.get(name) {
-            None => Ok(None),
-            Some(Value::Number(n)) => n
-                .as_f64()
-                .map(Some)
-                .ok_or_else(|| invalid(name, format!("{name} must be a number"))),
-            Some(_) => Err(invalid(name, format!("{name} must be a number"))),
-        }
+        let number = match self.get(name) {
+            None => return Ok(None),
+            Some(Value::Number(n)) => n.as_f64(),
+            Some(Value::String(s)) => s.trim().parse::<f64>().ok().filter(|n| n.is_finite()),
+            Some(_) => None,
+        };
+        number
+            .map(Some)
+            .ok_or_else(|| invalid(name, format!("{name} must be a number")))
     }
 
     fn integer(&self, name: &str, min: u32, max: u32) -> Result<Option<u32>, Error> {
@@ -140,10 +143,13 @@ impl<'a> Params<'a> {
         }
     }
 
+    /// `true`/`false`, also as text in any case (NekoHub's editor).
     fn boolean(&self, name: &str) -> Result<Option<bool>, Error> {
         match self.get(name) {
             None => Ok(None),
             Some(Value::Bool(b)) => Ok(Some(*b)),
+            Some(Value::String(s)) if s.trim().eq_ignore_ascii_case("true") => Ok(Some(true)),
+            Some(Value::String(s)) if s.trim().eq_ignore_ascii_case("false") => Ok(Some(false)),
             Some(_) => Err(invalid(name, format!("{name} must be true or false"))),
         }
     }
@@ -328,5 +334,26 @@ mod tests {
                 keep_original: true
             }]
         );
+        // NekoHub's editor saves numbers and booleans as text, in any case.
+        let as_text = plan(
+            Skill::FormatConvert,
+            &params(json!({"TargetFormat": "jpg", "Quality": " 70 ", "KeepOriginal": "True"})),
+        )
+        .unwrap();
+        assert_eq!(as_text, steps);
+        assert_eq!(
+            plan(Skill::Thumbnail, &params(json!({"size": "64"}))).ok(),
+            Some(vec![StepSpec::GenerateThumbnail { size: 64 }])
+        );
+        for bad in [
+            json!({"size": "NaN"}),
+            json!({"size": "inf"}),
+            json!({"size": ""}),
+        ] {
+            assert!(
+                plan(Skill::Thumbnail, &params(bad.clone())).is_err(),
+                "{bad}"
+            );
+        }
     }
 }

@@ -148,6 +148,17 @@ pub fn created<T: Serialize>(location: String, value: T) -> impl IntoResponse {
     )
 }
 
+/// `202 Accepted` with the address of the asset the background work is
+/// for, where its progress shows (NekoHub's answer to an upload or a run).
+pub fn accepted<T: Serialize>(asset_id: &str, value: T) -> Response {
+    (
+        StatusCode::ACCEPTED,
+        [(header::LOCATION, format!("/api/v1/assets/{asset_id}"))],
+        data(value),
+    )
+        .into_response()
+}
+
 /// A domain error on its way out as HTTP.
 #[derive(Debug)]
 pub struct ApiError(pub Error);

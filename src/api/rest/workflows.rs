@@ -4,7 +4,7 @@ use axum::{extract::State, http::StatusCode, response::IntoResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{ApiError, Authenticated, Data, IdPath, JsonBody, Path, created, data, utc};
+use super::{ApiError, Authenticated, Data, IdPath, JsonBody, Path, accepted, created, data, utc};
 use crate::{
     domain::{Workflow, WorkflowInput, WorkflowRun},
     service::Services,
@@ -214,7 +214,7 @@ pub async fn set_auto_run(
     path = "/api/v1/assets/{id}/workflows/{workflowId}/run",
     tag = "workflows",
     params(RunPath),
-    responses((status = ACCEPTED, description = "Queued; the skills run in the background", body = Data<WorkflowRunDto>))
+    responses((status = ACCEPTED, description = "Queued; the skills run in the background", body = Data<WorkflowRunDto>, headers(("Location" = String))))
 )]
 pub async fn run(
     State(services): State<Services>,
@@ -225,5 +225,6 @@ pub async fn run(
         .workflows
         .run(&principal, &id, &workflow_id)
         .await?;
-    Ok((StatusCode::ACCEPTED, data(WorkflowRunDto::from(run))))
+    let asset_id = run.asset_id.clone();
+    Ok(accepted(&asset_id, WorkflowRunDto::from(run)))
 }

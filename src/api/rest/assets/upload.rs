@@ -4,13 +4,13 @@
 use axum::{
     body::{Body, Bytes},
     extract::State,
-    http::{HeaderMap, StatusCode, header},
-    response::{IntoResponse, Response},
+    http::{HeaderMap, header},
+    response::Response,
 };
 use futures_util::{Stream, StreamExt, stream};
 use utoipa::ToSchema;
 
-use super::super::{ApiError, Authenticated, Data, data};
+use super::super::{ApiError, Authenticated, Data, accepted};
 use super::dto::AssetDto;
 use crate::{
     domain::{MAX_TEXT_LEN, UploadMetadata, UploadPart},
@@ -77,13 +77,8 @@ pub async fn upload(
     };
     match received {
         Ok(details) => {
-            let location = format!("/api/v1/assets/{}", details.asset.id);
-            Ok((
-                StatusCode::ACCEPTED,
-                [(header::LOCATION, location)],
-                data(AssetDto::from(details)),
-            )
-                .into_response())
+            let id = details.asset.id.to_string();
+            Ok(accepted(&id, AssetDto::from(details)))
         }
         Err(err) => {
             drain(&mut parts).await;
