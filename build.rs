@@ -18,6 +18,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "proto/tessera/v1/users.proto",
         "proto/tessera/v1/storage_profiles.proto",
         "proto/tessera/v1/workflows.proto",
+        "proto/tessera/v1/uploads.proto",
     ];
     let descriptors = protox::compile(files, ["proto"])?;
     let out_dir = PathBuf::from(env::var("OUT_DIR")?);

@@ -233,6 +233,32 @@ pub enum Error {
         "the workflow names skills tessera does not have: {0} (GET /api/v1/assets/skills lists them)"
     )]
     WorkflowUnsupportedSkills(String),
+    #[error("upload '{0}' was not found (it may have expired)")]
+    UploadNotFound(String),
+    #[error("the upload is at offset {current}; send the chunk that starts there")]
+    UploadOffsetMismatch { current: u64 },
+    #[error("the chunk ends at byte {end}, past the declared size of {size} bytes")]
+    UploadSizeExceeded { end: u64, size: u64 },
+    #[error("the upload size must be given, as a whole number of bytes greater than 0")]
+    UploadSizeInvalid,
+    #[error("a chunk may hold at most {max} bytes")]
+    UploadChunkTooLarge { max: u64 },
+    #[error("the upload holds {offset} of {size} bytes; send the rest before completing it")]
+    UploadIncomplete { offset: u64, size: u64 },
+    #[error("the upload is already complete (asset {0})")]
+    UploadAlreadyCompleted(String),
+    #[error("another request is completing this upload")]
+    UploadBusy,
+    #[error("the file's SHA-256 is {actual}, not the expected {expected}; the upload was ended")]
+    UploadChecksumMismatch { expected: String, actual: String },
+    #[error("expected SHA-256 must be 64 hexadecimal characters")]
+    UploadChecksumInvalid,
+    #[error("{0}")]
+    UploadProtocolInvalid(String),
+    #[error("this server speaks tus 1.0.0: send 'Tus-Resumable: 1.0.0'")]
+    UploadTusVersionUnsupported,
+    #[error("a chunk is sent as 'Content-Type: application/offset+octet-stream'")]
+    UploadContentTypeInvalid,
     #[error("authentication required: send 'Authorization: Bearer <api key or access token>'")]
     Unauthorized,
     #[error("the access token has expired; refresh it")]
@@ -454,6 +480,19 @@ error_codes! {
     WorkflowNameConflict => "workflow_profile_name_conflict", BAD_REQUEST, AlreadyExists;
     WorkflowHasNoSkills => "workflow_profile_has_no_skills", BAD_REQUEST, FailedPrecondition;
     WorkflowUnsupportedSkills => "workflow_profile_contains_unsupported_skills", BAD_REQUEST, InvalidArgument;
+    UploadNotFound => "upload_not_found", NOT_FOUND, NotFound;
+    UploadOffsetMismatch => "upload_offset_mismatch", CONFLICT, FailedPrecondition;
+    UploadSizeExceeded => "upload_size_exceeded", PAYLOAD_TOO_LARGE, OutOfRange;
+    UploadSizeInvalid => "upload_size_invalid", BAD_REQUEST, InvalidArgument;
+    UploadChunkTooLarge => "upload_chunk_too_large", PAYLOAD_TOO_LARGE, ResourceExhausted;
+    UploadIncomplete => "upload_incomplete", CONFLICT, FailedPrecondition;
+    UploadAlreadyCompleted => "upload_already_completed", CONFLICT, FailedPrecondition;
+    UploadBusy => "upload_busy", CONFLICT, Aborted;
+    UploadChecksumMismatch => "upload_checksum_mismatch", BAD_REQUEST, DataLoss;
+    UploadChecksumInvalid => "upload_checksum_invalid", BAD_REQUEST, InvalidArgument;
+    UploadProtocolInvalid => "upload_protocol_invalid", BAD_REQUEST, InvalidArgument;
+    UploadTusVersionUnsupported => "upload_tus_version_unsupported", PRECONDITION_FAILED, FailedPrecondition;
+    UploadContentTypeInvalid => "upload_content_type_invalid", UNSUPPORTED_MEDIA_TYPE, InvalidArgument;
     Unauthorized => "auth_unauthorized", UNAUTHORIZED, Unauthenticated;
     AuthTokenExpired => "auth_token_expired", UNAUTHORIZED, Unauthenticated;
     AuthInvalidCredentials => "auth_invalid_credentials", UNAUTHORIZED, Unauthenticated;
@@ -710,6 +749,22 @@ impl Error {
             ErrorCode::WorkflowUnsupportedSkills => {
                 Error::WorkflowUnsupportedSkills("example".into())
             }
+            ErrorCode::UploadNotFound => Error::UploadNotFound("example".into()),
+            ErrorCode::UploadOffsetMismatch => Error::UploadOffsetMismatch { current: 3 },
+            ErrorCode::UploadSizeExceeded => Error::UploadSizeExceeded { end: 4, size: 3 },
+            ErrorCode::UploadSizeInvalid => Error::UploadSizeInvalid,
+            ErrorCode::UploadChunkTooLarge => Error::UploadChunkTooLarge { max: 3 },
+            ErrorCode::UploadIncomplete => Error::UploadIncomplete { offset: 1, size: 3 },
+            ErrorCode::UploadAlreadyCompleted => Error::UploadAlreadyCompleted("example".into()),
+            ErrorCode::UploadBusy => Error::UploadBusy,
+            ErrorCode::UploadChecksumMismatch => Error::UploadChecksumMismatch {
+                expected: "example".into(),
+                actual: "example".into(),
+            },
+            ErrorCode::UploadChecksumInvalid => Error::UploadChecksumInvalid,
+            ErrorCode::UploadProtocolInvalid => Error::UploadProtocolInvalid("example".into()),
+            ErrorCode::UploadTusVersionUnsupported => Error::UploadTusVersionUnsupported,
+            ErrorCode::UploadContentTypeInvalid => Error::UploadContentTypeInvalid,
             ErrorCode::Unauthorized => Error::Unauthorized,
             ErrorCode::AuthTokenExpired => Error::AuthTokenExpired,
             ErrorCode::AuthInvalidCredentials => Error::AuthInvalidCredentials,

@@ -408,6 +408,63 @@ async fn nekohub_profile_contract(backend: Backend) {
     assert_eq!(deleted["data"]["wasActive"], false);
     assert_eq!(deleted["data"]["status"], "deleted");
     assert!(deleted["data"]["deletedAtUtc"].is_string());
+
+    // Created active, it takes the mark from the one that had it; /active
+    // masks its key; an empty prompt goes back to the default.
+    let (_, third) = create(
+        server,
+        json!({ "name": "third", "apiBaseUrl": fake.base_url, "apiKey": "SK-live-0123456789", "modelName": "m3", "isActive": true, "defaultSystemPrompt": "Be brief." }),
+    )
+    .await;
+    let third = third["data"].clone();
+    assert_eq!(third["isActive"], true);
+    let third_url = format!("{PROVIDERS}/{}", third["id"].as_str().unwrap());
+    let (status, fourth) = create(
+        server,
+        json!({ "name": "fourth", "apiBaseUrl": fake.base_url, "apiKey": "sk-live-9876543210", "modelName": "m4", "isActive": true }),
+    )
+    .await;
+    assert_eq!(status, 201, "{fourth}");
+    let fourth = fourth["data"].clone();
+    let (_, active) = server.get_json(&format!("{PROVIDERS}/active")).await;
+    assert_eq!(active["data"]["id"], fourth["id"]);
+    assert_eq!(active["data"]["apiKey"], "sk-***");
+    let (_, list) = server.get_json(PROVIDERS).await;
+    let actives: Vec<&Value> = list["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["isActive"] == true)
+        .map(|p| &p["id"])
+        .collect();
+    assert_eq!(actives, [&fourth["id"]], "one active profile: {list}");
+    let reset = server
+        .patch(&third_url)
+        .json(&json!({ "defaultSystemPrompt": "" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reset.status(), 200);
+    let reset: Value = reset.json().await.unwrap();
+    assert_eq!(
+        reset["data"]["defaultSystemPrompt"],
+        tessera::ai::DEFAULT_SYSTEM_PROMPT
+    );
+    let deleted: Value = server
+        .delete(&format!("{PROVIDERS}/{}", fourth["id"].as_str().unwrap()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(deleted["data"]["wasActive"], true);
+    let (_, none) = server.get_json(&format!("{PROVIDERS}/active")).await;
+    assert_eq!(
+        none["data"],
+        Value::Null,
+        "deleting the active one leaves none"
+    );
 }
 
 async fn uploads_get_captions_and_alt_text(backend: Backend) {

@@ -28,6 +28,7 @@ mod storage;
 mod storage_overview;
 mod storage_profiles;
 mod system;
+mod uploads;
 mod user_guards;
 mod users;
 mod workflows;

@@ -600,4 +600,19 @@ async fn creating_a_default_takes_the_set_default_permission(backend: Backend) {
     let made = create(&server, other).await;
     assert_eq!(made["isDefault"], true);
     assert_eq!(overview(&server).await["defaultProfile"]["id"], made["id"]);
+
+    // A disabled profile cannot become the default, and the refusal moves nothing.
+    let plain_id = created["data"]["id"].as_str().unwrap();
+    let (status, _) = send(server.post(&format!("{PROFILES}/{plain_id}/disable"))).await;
+    assert_eq!(status, 200);
+    let (status, error) = send(server.post(&format!("{PROFILES}/{plain_id}/set-default"))).await;
+    assert_eq!(
+        (status, error["error"]["code"].as_str()),
+        (
+            400,
+            Some("storage_provider_profile_default_requires_enabled")
+        ),
+        "{error}"
+    );
+    assert_eq!(overview(&server).await["defaultProfile"]["id"], made["id"]);
 }

@@ -15,11 +15,15 @@ use tonic_web::GrpcWebLayer;
 use super::{
     grpc::{
         AiProvidersGrpc, ApiKeysGrpc, AssetsGrpc, AuthGrpc, PublicAssetsGrpc, StorageProfilesGrpc,
-        UsersGrpc, WorkflowsGrpc, proto,
+        UploadsGrpc, UsersGrpc, WorkflowsGrpc, proto,
     },
     middleware, rest,
 };
-use crate::{config::ForwardedHeaders, service::Services, telemetry};
+use crate::{
+    config::ForwardedHeaders,
+    service::{MAX_GRPC_CHUNK_BYTES, Services},
+    telemetry,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
@@ -53,6 +57,7 @@ fn cors(origins: &[String]) -> CorsLayer {
             Method::PUT,
             Method::PATCH,
             Method::DELETE,
+            Method::OPTIONS,
         ])
         // Browser apps add their own headers (request ids, `traceparent`,
         // `grpc-accept-encoding`): whatever a preflight from an allowed origin
@@ -67,6 +72,16 @@ fn cors(origins: &[String]) -> CorsLayer {
             "etag",
             "content-range",
             "content-length",
+            // tus: where to resume, and the asset a finished upload became.
+            "upload-offset",
+            "upload-length",
+            "upload-expires",
+            "upload-metadata",
+            "tus-resumable",
+            "tus-version",
+            "tus-extension",
+            "tus-max-size",
+            "tessera-asset-id",
         ]))
         .max_age(Duration::from_secs(3600))
 }
@@ -125,6 +140,13 @@ pub async fn router(
     let workflows = proto::workflow_service_server::WorkflowServiceServer::new(WorkflowsGrpc::new(
         services.clone(),
     ));
+    health_reporter
+        .set_serving::<proto::upload_service_server::UploadServiceServer<UploadsGrpc>>()
+        .await;
+    // A chunk of 4 MiB plus the message around it.
+    let uploads =
+        proto::upload_service_server::UploadServiceServer::new(UploadsGrpc::new(services.clone()))
+            .max_decoding_message_size(MAX_GRPC_CHUNK_BYTES as usize + 64 * 1024);
     let api_keys =
         proto::api_key_service_server::ApiKeyServiceServer::new(ApiKeysGrpc::new(services.clone()));
     let ai_providers = proto::ai_provider_service_server::AiProviderServiceServer::new(
@@ -143,6 +165,7 @@ pub async fn router(
         .add_service(web.named_layer(users))
         .add_service(web.named_layer(storage_profiles))
         .add_service(web.named_layer(workflows))
+        .add_service(web.named_layer(uploads))
         .add_service(web.named_layer(health))
         .add_service(web.named_layer(reflection_v1))
         .add_service(web.named_layer(reflection_v1alpha))
@@ -158,7 +181,11 @@ pub async fn router(
             },
             middleware::request_context,
         ))
-        .layer(cors(cors_origins)))
+        .layer(cors(cors_origins))
+        .layer(axum::middleware::from_fn_with_state(
+            services,
+            rest::uploads::discovery,
+        )))
 }
 
 /// Serves `router` on `listener` until `shutdown` completes, then finishes

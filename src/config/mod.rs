@@ -113,6 +113,9 @@ settings! {
     /// Stored objects no row refers to, and partial files of crashed
     /// writes, are removed once last written this long ago.
     orphan_grace_seconds ("TESSERA_ORPHAN_GRACE_SECONDS"): u64 = 3600;
+    /// How long a resumable upload may stay unfinished before its staged
+    /// bytes are removed.
+    upload_expiry_seconds ("TESSERA_UPLOAD_EXPIRY_SECONDS"): u64 = 86_400;
     /// Root of the default local storage profile; `None` means `data_dir/assets`.
     storage_local_root ("TESSERA_STORAGE_LOCAL_ROOT"): Option<PathBuf> = None;
     log_format ("TESSERA_LOG_FORMAT"): LogFormat = LogFormat::Text;

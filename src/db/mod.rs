@@ -9,6 +9,7 @@ mod executions;
 mod inventory;
 mod jobs;
 mod storage_profiles;
+mod uploads;
 mod users;
 mod workflows;
 

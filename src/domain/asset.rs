@@ -134,7 +134,8 @@ pub struct AssetDetails {
 
 /// Client-supplied metadata of an upload, from the multipart fields or the
 /// first gRPC message.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct UploadMetadata {
     pub file_name: Option<String>,
     pub description: Option<String>,

@@ -8,6 +8,7 @@ mod job;
 mod principal;
 mod skill;
 mod storage_profile;
+mod upload;
 mod user;
 mod workflow;
 
@@ -19,6 +20,7 @@ pub use job::*;
 pub use principal::*;
 pub use skill::*;
 pub use storage_profile::*;
+pub use upload::*;
 pub use user::*;
 pub use workflow::*;
 

@@ -198,6 +198,21 @@ impl Principal {
         }
     }
 
+    /// Who owns what this caller starts (an upload in progress): one user,
+    /// one stored key or one configured key. `None` for anonymous callers.
+    pub fn owner_key(&self) -> Option<String> {
+        match self {
+            Principal::Anonymous => None,
+            Principal::User(user) => Some(format!("user:{}", user.id)),
+            Principal::ApiKey {
+                key_id: Some(id), ..
+            } => Some(format!("key:{id}")),
+            Principal::ApiKey {
+                key_id: None, name, ..
+            } => Some(format!("config:{name}")),
+        }
+    }
+
     /// Everything this caller may do.
     pub fn permissions(&self) -> Permissions {
         match self {

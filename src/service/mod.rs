@@ -9,6 +9,7 @@ mod processing;
 mod skills;
 mod storage_profiles;
 mod system;
+mod uploads;
 mod users;
 mod workflows;
 
@@ -18,6 +19,7 @@ pub use auth::{AuthService, CreatedApiKey, MIN_PASSWORD_LEN, SessionSettings};
 pub use skills::SkillService;
 pub use storage_profiles::{LocalProfile, StorageProfileService};
 pub use system::{BootstrapInfo, Readiness, SystemService};
+pub use uploads::{ChunkEnd, MAX_GRPC_CHUNK_BYTES, UploadService};
 pub use users::{NewUser, UserChange, UserService};
 pub use workflows::WorkflowService;
 
@@ -96,6 +98,8 @@ impl AssetEvents {
 /// How often each instance picks up storage profiles changed by another
 /// (an unknown profile id is also looked up at once).
 const PROFILE_SYNC_INTERVAL: Duration = Duration::from_secs(15);
+/// How often expired resumable uploads are looked for.
+const UPLOAD_SWEEP_INTERVAL: Duration = Duration::from_secs(60);
 
 /// Everything a transport needs, cheap to clone into handlers.
 #[derive(Clone)]
@@ -106,6 +110,7 @@ pub struct Services {
     pub auth: AuthService,
     pub system: SystemService,
     pub storage_profiles: StorageProfileService,
+    pub uploads: UploadService,
     pub users: UserService,
     pub workflows: WorkflowService,
     pub db: Db,
@@ -186,6 +191,12 @@ impl Services {
                 Duration::from_secs(config.decode_wait_seconds),
             ),
             workflows: WorkflowService::new(db.clone(), assets.clone(), signal.clone()),
+            uploads: UploadService::new(
+                db.clone(),
+                assets.clone(),
+                storage_profiles.clone(),
+                Duration::from_secs(config.upload_expiry_seconds),
+            ),
             assets,
             users: UserService::new(db.clone(), auth.clone()),
             system: SystemService::new(db.clone(), storage_profiles.clone(), limits),
@@ -226,6 +237,11 @@ impl Services {
         workers.every(sweeper.interval(), move || {
             let sweeper = sweeper.clone();
             async move { sweeper.sweep().await }
+        });
+        let uploads = services.uploads.clone();
+        workers.every(UPLOAD_SWEEP_INTERVAL, move || {
+            let uploads = uploads.clone();
+            async move { uploads.sweep().await }
         });
         let profiles = services.storage_profiles.clone();
         workers.every(PROFILE_SYNC_INTERVAL, move || {

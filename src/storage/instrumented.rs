@@ -82,6 +82,10 @@ impl BlobStore for Instrumented {
         result
     }
 
+    fn stages_uploads(&self) -> bool {
+        self.0.stages_uploads()
+    }
+
     fn public_url(&self, key: &str) -> Option<String> {
         self.0.public_url(key)
     }

@@ -145,6 +145,12 @@ pub trait BlobStore: Send + Sync + 'static {
         true
     }
 
+    /// Whether the chunks of a resumable upload may be staged here (a Git
+    /// repository would take a commit per chunk; those go to local disk).
+    fn stages_uploads(&self) -> bool {
+        true
+    }
+
     /// Readiness probe.
     async fn check(&self) -> Result<(), StorageError>;
 

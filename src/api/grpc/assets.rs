@@ -99,7 +99,21 @@ fn execution_to_proto(execution: SkillExecution) -> proto::ExecutionSummary {
     }
 }
 
-fn details_to_proto(details: AssetDetails) -> proto::Asset {
+impl From<proto::UploadAssetMetadata> for UploadMetadata {
+    fn from(metadata: proto::UploadAssetMetadata) -> Self {
+        UploadMetadata {
+            file_name: Some(metadata.file_name).filter(|n| !n.is_empty()),
+            description: metadata.description,
+            alt_text: metadata.alt_text,
+            is_public: metadata.is_public,
+            storage_profile_id: metadata.storage_provider_profile_id,
+            run_enrichment: metadata.run_enrichment,
+            commit_message: metadata.commit_message,
+        }
+    }
+}
+
+pub(super) fn details_to_proto(details: AssetDetails) -> proto::Asset {
     let AssetDetails {
         asset,
         derivatives,
@@ -181,15 +195,7 @@ fn upload_parts(
             status.message()
         )))],
         (0, Ok(Some(Payload::Metadata(metadata)))) => vec![
-            Ok(UploadPart::Metadata(UploadMetadata {
-                file_name: Some(metadata.file_name).filter(|n| !n.is_empty()),
-                description: metadata.description,
-                alt_text: metadata.alt_text,
-                is_public: metadata.is_public,
-                storage_profile_id: metadata.storage_provider_profile_id,
-                run_enrichment: metadata.run_enrichment,
-                commit_message: metadata.commit_message,
-            })),
+            Ok(UploadPart::Metadata(metadata.into())),
             Ok(UploadPart::Chunk(bytes::Bytes::new())),
         ],
         (0, Ok(_)) => vec![Err(Error::InvalidRequest(

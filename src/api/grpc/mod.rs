@@ -7,6 +7,7 @@ mod assets;
 mod auth;
 mod public_assets;
 mod storage_profiles;
+mod uploads;
 mod users;
 mod workflows;
 
@@ -16,6 +17,7 @@ pub use assets::AssetsGrpc;
 pub use auth::AuthGrpc;
 pub use public_assets::PublicAssetsGrpc;
 pub use storage_profiles::StorageProfilesGrpc;
+pub use uploads::UploadsGrpc;
 pub use users::UsersGrpc;
 pub use workflows::WorkflowsGrpc;
 
@@ -46,6 +48,11 @@ pub fn status(err: Error, trace_id: Option<&str>) -> Status {
     let metadata = trace_id
         .map(|id| HashMap::from([("traceId".to_string(), id.to_string())]))
         .unwrap_or_default();
+    let mut metadata = metadata;
+    if let Error::UploadOffsetMismatch { current } = &err {
+        // Where to resume, without another call.
+        metadata.insert("currentOffset".to_string(), current.to_string());
+    }
     let code = err.code();
     let details = ErrorDetails::with_error_info(code.as_str(), ERROR_DOMAIN, metadata);
     Status::with_error_details(code.grpc_code(), err.to_string(), details)

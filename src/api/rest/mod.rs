@@ -12,6 +12,7 @@ mod public;
 mod skills;
 mod storage_profiles;
 mod system;
+pub mod uploads;
 mod users;
 mod workflows;
 
@@ -20,7 +21,7 @@ use axum::{
     extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Request},
     http::{StatusCode, header, request::Parts},
     response::{IntoResponse, Response},
-    routing::get,
+    routing::{get, head, post},
 };
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Serialize, de::DeserializeOwned};
@@ -112,6 +113,7 @@ pub fn router(services: Services) -> Result<Router, serde_json::Error> {
         ))
         .routes(routes!(workflows::set_auto_run))
         .routes(routes!(workflows::run))
+        .routes(routes!(uploads::get))
         .routes(routes!(openapi::document))
         .split_for_parts();
     openapi::complete(&mut openapi);
@@ -120,6 +122,19 @@ pub fn router(services: Services) -> Result<Router, serde_json::Error> {
     // one route is registered by hand and documented in `ApiDoc`.
     Ok(router
         .route("/content/{*storage_key}", get(content::public_content))
+        // tus speaks in headers and raw bodies, which OpenAPI describes
+        // poorly; the protocol is documented in docs/api.md instead.
+        .route(
+            "/api/v1/uploads",
+            post(uploads::create).layer(DefaultBodyLimit::disable()),
+        )
+        .route(
+            "/api/v1/uploads/{id}",
+            head(uploads::head)
+                .patch(uploads::append)
+                .delete(uploads::terminate)
+                .layer(DefaultBodyLimit::disable()),
+        )
         .route_layer(axum::middleware::from_fn(
             crate::api::middleware::remember_route,
         ))

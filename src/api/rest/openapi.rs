@@ -39,6 +39,7 @@ use super::{ErrorEnvelope, content};
         (name = "storage", description = "Storage provider profiles"),
         (name = "ai", description = "AI provider profiles"),
         (name = "workflows", description = "Saved pipelines of skills, run on assets"),
+        (name = "uploads", description = "Resumable uploads: the tus 1.0.0 protocol at /api/v1/uploads (POST, HEAD, PATCH, DELETE, OPTIONS; see docs/api.md), and this JSON view"),
         (name = "system", description = "Health, readiness, metrics and discovery"),
     )
 )]

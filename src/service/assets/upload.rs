@@ -179,17 +179,7 @@ impl AssetService {
         S: Stream<Item = Result<Bytes>> + Send + Unpin,
     {
         principal.require(Permission::AssetsCreate)?;
-        let (profile_id, store) = self
-            .writable_store(metadata.storage_profile_id.as_deref())
-            .await?;
-        if metadata.is_public == Some(false) && !store.allows_private() {
-            return Err(Error::StorageProfilePublicOnly(profile_id));
-        }
-        let limit = store
-            .max_object_bytes()
-            .map_or(self.limits.max_upload_bytes, |max| {
-                max.min(self.limits.max_upload_bytes)
-            });
+        let (profile_id, store, limit) = self.upload_target(metadata).await?;
         let mut body = body;
 
         let mut head: Vec<Bytes> = Vec::new();
@@ -207,19 +197,7 @@ impl AssetService {
         if head_len == 0 {
             return Err(Error::AssetFileEmpty);
         }
-        let head_bytes = head.concat();
-        let content_type = imaging::sniff(&head_bytes);
-        if !self
-            .limits
-            .allowed_content_types
-            .iter()
-            .any(|t| t == content_type)
-        {
-            return Err(Error::AssetContentTypeNotAllowed {
-                detected: content_type.to_string(),
-                allowed: self.limits.allowed_content_types.join(", "),
-            });
-        }
+        let content_type = self.allowed_type(&head.concat())?;
 
         let id = Uuid::now_v7();
         let storage_key = original_key(id, imaging::extension_for(content_type), now());
@@ -407,6 +385,76 @@ impl AssetService {
         };
         staged.discard().await;
         Ok(moved)
+    }
+
+    /// Where an upload with this metadata goes, and the most it may hold:
+    /// refused at once when the profile cannot take it (disabled, read-only,
+    /// public-only for a private asset).
+    pub(crate) async fn upload_target(
+        &self,
+        metadata: &UploadMetadata,
+    ) -> Result<(String, Arc<dyn BlobStore>, u64)> {
+        let (profile_id, store) = self
+            .writable_store(metadata.storage_profile_id.as_deref())
+            .await?;
+        if metadata.is_public == Some(false) && !store.allows_private() {
+            return Err(Error::StorageProfilePublicOnly(profile_id));
+        }
+        let limit = store
+            .max_object_bytes()
+            .map_or(self.limits.max_upload_bytes, |max| {
+                max.min(self.limits.max_upload_bytes)
+            });
+        Ok((profile_id, store, limit))
+    }
+
+    /// The type the leading bytes sniff as, when uploads may have it.
+    pub(crate) fn allowed_type(&self, head: &[u8]) -> Result<&'static str> {
+        let content_type = imaging::sniff(head);
+        if self
+            .limits
+            .allowed_content_types
+            .iter()
+            .any(|t| t == content_type)
+        {
+            Ok(content_type)
+        } else {
+            Err(Error::AssetContentTypeNotAllowed {
+                detected: content_type.to_string(),
+                allowed: self.limits.allowed_content_types.join(", "),
+            })
+        }
+    }
+
+    /// Checks the texts of an upload's metadata before any byte is sent.
+    pub(crate) fn check_upload_texts(&self, metadata: &UploadMetadata) -> Result<()> {
+        upload_texts(metadata).map(|_| ())
+    }
+
+    /// Records an asset from a whole file given as a stream (a completed
+    /// resumable upload), with the same checks as an upload; with
+    /// `expected_sha256`, a file with another checksum is refused. Nothing
+    /// is kept on any error.
+    pub(crate) async fn upload_whole<S>(
+        &self,
+        principal: &Principal,
+        metadata: UploadMetadata,
+        body: S,
+        expected_sha256: Option<&str>,
+    ) -> Result<AssetDetails>
+    where
+        S: Stream<Item = Result<Bytes>> + Send + Unpin,
+    {
+        let staged = self.stage(principal, &metadata, body).await?;
+        if let Some(expected) = expected_sha256.filter(|e| *e != staged.checksum_sha256) {
+            let actual = staged.checksum_sha256.clone();
+            staged.discard().await;
+            return Err(Error::UploadChecksumMismatch {
+                expected: expected.to_string(),
+                actual,
+            });
+        }
+        self.commit(principal, staged, metadata).await
     }
 
     /// The store an upload may write to: the default (or, with none, the

@@ -235,6 +235,11 @@ impl StorageProfileService {
         }
     }
 
+    /// The built-in profile over this instance's own disk.
+    pub fn local_id(&self) -> &str {
+        &self.local_id
+    }
+
     /// The profile `id` if uploads may write to it.
     pub async fn writable(&self, id: &str) -> Result<String> {
         let record = self.load(id).await?;

@@ -411,6 +411,10 @@ impl BlobStore for GitHubStore {
         self.settings.allows_private
     }
 
+    fn stages_uploads(&self) -> bool {
+        false
+    }
+
     /// The git trees API lists the whole branch in one request; it gives no
     /// times, so the sweep ages these objects from when it first saw them.
     async fn list(&self, prefix: &str) -> Result<Option<Vec<ListedObject>>, StorageError> {
