@@ -22,7 +22,8 @@ on_both_databases!(
     resumable_uploads_through_grpc,
     refused_uploads_leave_nothing,
     tus_clients_upload_and_resume,
-    an_upload_resumes_on_another_instance
+    an_upload_resumes_on_another_instance,
+    unfinished_uploads_expire
 );
 
 type Uploads = UploadServiceClient<InterceptedService<Channel, AuthInterceptor>>;
@@ -630,4 +631,36 @@ async fn an_upload_resumes_on_another_instance(backend: Backend) {
         .unwrap();
     assert_eq!(asset.checksum_sha256, sha256_hex(&file));
     second.assert_serves(&asset.id, &file).await;
+}
+
+/// An upload left unfinished is gone after its expiry, with its bytes.
+async fn unfinished_uploads_expire(backend: Backend) {
+    let server = TestServer::start_with(backend, |config| {
+        config.upload_expiry_seconds = 2;
+    })
+    .await;
+    let file = read_fixture("normal/rocket_falcon9.jpg");
+    let mut client = uploads(&server, API_KEY).await;
+    let upload = create(&mut client, file.len() as u64, None).await;
+    append(&mut client, &upload.id, 0, &file[..10_000])
+        .await
+        .unwrap();
+    assert!(!staged_files(server.data_dir.path()).is_empty());
+    let expires = upload.expires_at.unwrap();
+    let created_to_expiry = expires.seconds - chrono::Utc::now().timestamp();
+    assert!((0..=2).contains(&created_to_expiry), "{created_to_expiry}");
+
+    let mut left = staged_files(server.data_dir.path());
+    for _ in 0..100 {
+        if left.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        left = staged_files(server.data_dir.path());
+    }
+    assert!(left.is_empty(), "swept: {left:?}");
+    let gone = append(&mut client, &upload.id, 10_000, &file[10_000..20_000])
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&gone), "upload_not_found");
 }

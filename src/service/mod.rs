@@ -98,8 +98,6 @@ impl AssetEvents {
 /// How often each instance picks up storage profiles changed by another
 /// (an unknown profile id is also looked up at once).
 const PROFILE_SYNC_INTERVAL: Duration = Duration::from_secs(15);
-/// How often expired resumable uploads are looked for.
-const UPLOAD_SWEEP_INTERVAL: Duration = Duration::from_secs(60);
 
 /// Everything a transport needs, cheap to clone into handlers.
 #[derive(Clone)]
@@ -239,7 +237,7 @@ impl Services {
             async move { sweeper.sweep().await }
         });
         let uploads = services.uploads.clone();
-        workers.every(UPLOAD_SWEEP_INTERVAL, move || {
+        workers.every(services.uploads.sweep_interval(), move || {
             let uploads = uploads.clone();
             async move { uploads.sweep().await }
         });

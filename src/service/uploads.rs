@@ -325,6 +325,12 @@ impl UploadService {
         Ok(())
     }
 
+    /// How often to look for expired uploads: soon after they expire, but
+    /// at most once a second and at least once a minute.
+    pub fn sweep_interval(&self) -> Duration {
+        (self.expiry / 2).clamp(Duration::from_secs(1), Duration::from_secs(60))
+    }
+
     /// Removes expired uploads and their staged bytes (also chunks a crash
     /// left unrecorded, where the store can list them).
     pub async fn sweep(&self) {
