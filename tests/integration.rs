@@ -6,6 +6,7 @@ mod access;
 mod ai;
 mod auth;
 mod concurrency;
+mod console;
 mod crash;
 mod deadlines;
 mod edge_cases;

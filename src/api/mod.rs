@@ -1,5 +1,6 @@
 //! Transports: thin adapters that translate requests into service calls.
 
+pub mod console;
 mod deadline;
 mod forwarded;
 pub mod grpc;
@@ -16,8 +17,9 @@ use axum::{
 use crate::{error::Error, telemetry};
 
 /// What answers a path no route serves: a gRPC call gets a gRPC status
-/// (`rpc_not_found`, `UNIMPLEMENTED` as gRPC clients expect), anything else
-/// the REST envelope (`route_not_found`).
+/// (`rpc_not_found`, `UNIMPLEMENTED` as gRPC clients expect), a browser
+/// opening a console page the console, anything else the REST envelope
+/// (`route_not_found`).
 pub(crate) async fn route_not_found(request: Request) -> Response {
     let is_grpc = request
         .headers()
@@ -28,6 +30,9 @@ pub(crate) async fn route_not_found(request: Request) -> Response {
         let trace_id = telemetry::current_trace_id();
         return grpc::status(Error::RpcNotFound, trace_id.as_deref())
             .into_http::<axum::body::Body>();
+    }
+    if console::serves_page(&request) {
+        return console::page(&request);
     }
     rest::ApiError(Error::RouteNotFound).into_response()
 }

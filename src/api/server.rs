@@ -173,6 +173,7 @@ pub async fn router(
 
     Ok(rest::router(services.clone())?
         .merge(grpc)
+        .merge(super::console::router())
         .layer(axum::middleware::from_fn_with_state(
             middleware::RequestLayer {
                 auth: services.auth.clone(),

@@ -1,10 +1,13 @@
 use crate::{error::Error, storage::ByteRange};
 
-/// What a caller asks of an asset's original.
-#[derive(Clone, Copy, Debug, Default)]
+/// What a caller asks of an asset's bytes.
+#[derive(Clone, Debug, Default)]
 pub struct ContentRequest {
     pub range: Option<RangeRequest>,
     pub delivery: Delivery,
+    /// A derivative's kind (`thumbnail`, ...) instead of the original: how a
+    /// client shows a private asset's preview without fetching the original.
+    pub derivative_kind: Option<String>,
 }
 
 /// How the original may be handed over.

@@ -480,25 +480,38 @@ pub async fn grpc_download(
     client: &mut GrpcClient,
     id: &str,
 ) -> (proto::AssetContentInfo, Vec<u8>) {
+    grpc_content(
+        client,
+        proto::GetAssetContentRequest {
+            id: id.into(),
+            derivative_kind: None,
+        },
+    )
+    .await
+    .expect("content")
+}
+
+/// `GetAssetContent` as asked: the content info and the bytes, or the status
+/// that refused it.
+pub async fn grpc_content(
+    client: &mut GrpcClient,
+    request: proto::GetAssetContentRequest,
+) -> Result<(proto::AssetContentInfo, Vec<u8>), tonic::Status> {
     use futures_util::StreamExt;
     use proto::get_asset_content_response::Payload;
-    let mut stream = client
-        .get_asset_content(proto::GetAssetContentRequest { id: id.into() })
-        .await
-        .expect("content")
-        .into_inner();
-    let first = stream.next().await.expect("first message").expect("ok");
+    let mut stream = client.get_asset_content(request).await?.into_inner();
+    let first = stream.next().await.expect("first message")?;
     let Some(Payload::Info(info)) = first.payload else {
         panic!("the first message must be the content info");
     };
     let mut bytes = Vec::new();
     while let Some(message) = stream.next().await {
-        match message.expect("chunk").payload {
+        match message?.payload {
             Some(Payload::Chunk(chunk)) => bytes.extend_from_slice(&chunk),
             other => panic!("unexpected message {other:?}"),
         }
     }
-    (info, bytes)
+    Ok((info, bytes))
 }
 
 /// A JSON object of strings as a protobuf `Struct` (profile configurations).

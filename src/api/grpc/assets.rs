@@ -343,13 +343,17 @@ impl AssetService for AssetsGrpc {
         request: Request<GetAssetContentRequest>,
     ) -> Result<Response<Self::GetAssetContentStream>, Status> {
         let call = Authenticated::of(&request)?;
+        let request = request.into_inner();
         let content = self
             .services
             .assets
             .content(
                 &call.principal,
-                &request.into_inner().id,
-                ContentRequest::default(),
+                &request.id,
+                ContentRequest {
+                    derivative_kind: request.derivative_kind,
+                    ..ContentRequest::default()
+                },
             )
             .await
             .map_err(|e| call.fail(e))?;

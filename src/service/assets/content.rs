@@ -4,7 +4,9 @@ use tracing::{instrument, warn};
 
 use super::AssetService;
 use crate::{
-    domain::{AssetStatus, ContentRequest, Delivery, Permission, Principal, RangeRequest},
+    domain::{
+        AssetStatus, ContentRequest, Delivery, Derivative, Permission, Principal, RangeRequest,
+    },
     error::{Error, Result},
     storage::{BlobStore, ByteRange, ByteStream},
 };
@@ -27,8 +29,8 @@ pub enum Content {
 }
 
 impl AssetService {
-    /// The original, as the bytes or (when the request allows it) as the
-    /// public URL of a public, `ready` asset.
+    /// The original or one of its derivatives, as the bytes or (when the
+    /// request allows it) as the public URL of a public, `ready` asset.
     #[instrument(skip_all, fields(asset_id = %id))]
     pub async fn content(
         &self,
@@ -37,22 +39,41 @@ impl AssetService {
         request: ContentRequest,
     ) -> Result<Content> {
         principal.require(Permission::AssetsRead)?;
-        let asset = self.present(self.load(id).await?).await;
+        let asset = self.load(id).await?;
+        let (public_url, key, content_type, checksum) = match &request.derivative_kind {
+            None => {
+                let asset = self.present(asset.clone()).await;
+                (
+                    asset.public_url,
+                    asset.storage_key,
+                    asset.content_type,
+                    Some(asset.checksum_sha256),
+                )
+            }
+            Some(kind) => {
+                let derivatives = self.db.derivatives(asset.id).await?;
+                let derivative =
+                    pick_derivative(derivatives, kind).ok_or(Error::ContentNotFound)?;
+                let public_url = match self.public_store(&asset).await {
+                    Some(store) => store.public_url(&derivative.storage_key),
+                    None => None,
+                };
+                (
+                    public_url,
+                    derivative.storage_key,
+                    derivative.content_type,
+                    None,
+                )
+            }
+        };
         if request.delivery == Delivery::LinkWhenPublic
             && asset.status == AssetStatus::Ready
-            && let Some(url) = asset.public_url
+            && let Some(url) = public_url
         {
             return Ok(Content::Redirect(url));
         }
         let store = self.profiles.store(&asset.storage_profile_id).await?;
-        let body = open(
-            &*store,
-            &asset.storage_key,
-            request.range,
-            asset.content_type,
-            Some(asset.checksum_sha256),
-        )
-        .await?;
+        let body = open(&*store, &key, request.range, content_type, checksum).await?;
         Ok(Content::Bytes(body))
     }
 
@@ -83,6 +104,27 @@ impl AssetService {
         .await
         .map_err(for_anonymous)
     }
+}
+
+/// The derivative of `kind`; plain `thumbnail` names the asset's preview
+/// (the default `thumbnail_256`, else its smallest thumbnail), so a client
+/// showing a list needs no derivative names it has not fetched.
+fn pick_derivative(derivatives: Vec<Derivative>, kind: &str) -> Option<Derivative> {
+    const PREVIEW: &str = "thumbnail";
+    const DEFAULT_PREVIEW: &str = "thumbnail_256";
+    let mut thumbnails = Vec::new();
+    for derivative in derivatives {
+        if derivative.kind == kind {
+            return Some(derivative);
+        }
+        if kind == PREVIEW && derivative.kind.starts_with("thumbnail_") {
+            thumbnails.push(derivative);
+        }
+    }
+    if let Some(index) = thumbnails.iter().position(|d| d.kind == DEFAULT_PREVIEW) {
+        return Some(thumbnails.swap_remove(index));
+    }
+    thumbnails.into_iter().min_by_key(|d| d.size)
 }
 
 async fn open(

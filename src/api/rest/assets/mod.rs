@@ -310,12 +310,23 @@ pub async fn batch_delete(
     Ok(data(BatchDeleteAssetsDto::from(outcome)))
 }
 
+#[derive(Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+pub struct ContentQuery {
+    /// A derivative's kind (e.g. `thumbnail_256`) to serve instead of the
+    /// original; plain `thumbnail` is the asset's preview.
+    derivative_kind: Option<String>,
+}
+
+impl QueryAliases for ContentQuery {}
+
 #[utoipa::path(
     get,
     operation_id = "getAssetContent",
     path = "/api/v1/assets/{id}/content",
     tag = "assets",
-    params(AssetIdPath),
+    params(AssetIdPath, ContentQuery),
     responses((status = OK, description = "The bytes", content_type = "image/*"),
         (status = PARTIAL_CONTENT, description = "The requested range", content_type = "image/*"),
         (status = NOT_MODIFIED, description = "`If-None-Match` matched the `ETag` (the SHA-256)"),
@@ -325,6 +336,7 @@ pub async fn content(
     State(services): State<Services>,
     Authenticated(principal): Authenticated,
     Path(AssetIdPath { id }): Path<AssetIdPath>,
+    Query(query): Query<ContentQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let range = headers
@@ -339,6 +351,7 @@ pub async fn content(
             ContentRequest {
                 range,
                 delivery: Delivery::LinkWhenPublic,
+                derivative_kind: query.derivative_kind,
             },
         )
         .await?
