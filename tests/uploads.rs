@@ -23,6 +23,7 @@ on_both_databases!(
     refused_uploads_leave_nothing,
     tus_clients_upload_and_resume,
     an_upload_resumes_on_another_instance,
+    an_s3_upload_resumes_on_an_instance_without_shared_disk,
     unfinished_uploads_expire
 );
 
@@ -35,8 +36,13 @@ async fn uploads(server: &TestServer, key: &str) -> Uploads {
 
 /// Files staged under the local store's `uploads/` folder.
 fn staged_files(root: &Path) -> Vec<String> {
+    files_under(&root.join("assets").join("uploads"))
+}
+
+/// Every file below `top`, at any depth; none when it does not exist.
+fn files_under(top: &Path) -> Vec<String> {
     let mut found = Vec::new();
-    let mut folders = vec![root.join("assets").join("uploads")];
+    let mut folders = vec![top.to_path_buf()];
     while let Some(folder) = folders.pop() {
         let Ok(entries) = std::fs::read_dir(&folder) else {
             continue;
@@ -631,6 +637,81 @@ async fn an_upload_resumes_on_another_instance(backend: Backend) {
         .unwrap();
     assert_eq!(asset.checksum_sha256, sha256_hex(&file));
     second.assert_serves(&asset.id, &file).await;
+}
+
+/// Scaled out on S3 with no disk in common: the chunks are staged in the
+/// bucket, so an upload begun on one instance is continued on another, and
+/// completing it leaves no staged object behind anywhere.
+async fn an_s3_upload_resumes_on_an_instance_without_shared_disk(backend: Backend) {
+    const ACCESS_KEY: &str = "AKIASTAGINGTEST";
+    const SECRET_KEY: &str = "staging-secret-value-123";
+    let key = || Some(tessera::config::Secret::new("5a".repeat(32)));
+    let first = TestServer::start_with(backend, |config| config.encryption_key = key()).await;
+    let own_disk = tempfile::tempdir().unwrap();
+    let own_root = own_disk.path().to_path_buf();
+    let second = TestServer::start_beside(&first, |config| {
+        config.encryption_key = key();
+        config.storage_local_root = Some(own_root);
+    })
+    .await;
+    let s3_root = tempfile::tempdir().unwrap();
+    let endpoint = crate::common::s3_server(s3_root.path(), ACCESS_KEY, SECRET_KEY).await;
+    let response = first
+        .post("/api/v1/system/storage/providers")
+        .json(&json!({
+            "name": "shared-s3",
+            "providerType": "s3-compatible",
+            "configuration": { "endpoint": endpoint, "bucket": "tessera-bucket", "region": "us-east-1" },
+            "secretConfiguration": { "accessKey": ACCESS_KEY, "secretKey": SECRET_KEY },
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let profile: Value = response.json().await.unwrap();
+    let profile_id = profile["data"]["id"].as_str().unwrap().to_string();
+    let staged_in_bucket = || files_under(&s3_root.path().join("tessera-bucket").join("uploads"));
+
+    let file = read_fixture("normal/flower_canon_s40.jpg");
+    let mut on_first = uploads(&first, API_KEY).await;
+    let mut on_second = uploads(&second, API_KEY).await;
+    let upload = on_first
+        .create_upload(CreateUploadRequest {
+            metadata: Some(UploadAssetMetadata {
+                storage_provider_profile_id: Some(profile_id.clone()),
+                ..metadata("flower.jpg")
+            }),
+            size: file.len() as u64,
+            expected_sha256: Some(sha256_hex(&file)),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .upload
+        .unwrap();
+    let half = file.len() / 2;
+    append(&mut on_first, &upload.id, 0, &file[..half])
+        .await
+        .unwrap();
+    assert!(!staged_in_bucket().is_empty(), "the chunk is staged in S3");
+    append(&mut on_second, &upload.id, half as u64, &file[half..])
+        .await
+        .unwrap();
+    let asset = on_second
+        .complete_upload(CompleteUploadRequest {
+            upload_id: upload.id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .asset
+        .unwrap();
+    assert_eq!(asset.checksum_sha256, sha256_hex(&file));
+    assert_eq!(asset.storage_provider_profile_id, profile_id);
+    first.assert_serves(&asset.id, &file).await;
+    assert_eq!(staged_in_bucket(), Vec::<String>::new());
+    assert!(staged_files(first.data_dir.path()).is_empty());
+    assert!(files_under(&own_disk.path().join("uploads")).is_empty());
 }
 
 /// An upload left unfinished is gone after its expiry, with its bytes.
