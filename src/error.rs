@@ -259,6 +259,20 @@ pub enum Error {
     UploadTusVersionUnsupported,
     #[error("a chunk is sent as 'Content-Type: application/offset+octet-stream'")]
     UploadContentTypeInvalid,
+    #[error("requests from origin '{0}' are not allowed here")]
+    OriginNotAllowed(String),
+    #[error("{0}")]
+    ToolArgumentsInvalid(String),
+    #[error("contentBase64 is not valid base64")]
+    AssetBase64Invalid,
+    #[error("contentType is required")]
+    AssetContentTypeMissing,
+    #[error("{0}")]
+    AssetUrlInvalid(String),
+    #[error("{0}")]
+    AssetUrlForbidden(String),
+    #[error("{0}")]
+    AssetUrlFetchFailed(String),
     #[error("authentication required: send 'Authorization: Bearer <api key or access token>'")]
     Unauthorized,
     #[error("the access token has expired; refresh it")]
@@ -493,6 +507,13 @@ error_codes! {
     UploadProtocolInvalid => "upload_protocol_invalid", BAD_REQUEST, InvalidArgument;
     UploadTusVersionUnsupported => "upload_tus_version_unsupported", PRECONDITION_FAILED, FailedPrecondition;
     UploadContentTypeInvalid => "upload_content_type_invalid", UNSUPPORTED_MEDIA_TYPE, InvalidArgument;
+    OriginNotAllowed => "origin_not_allowed", FORBIDDEN, PermissionDenied;
+    ToolArgumentsInvalid => "tool_arguments_invalid", BAD_REQUEST, InvalidArgument;
+    AssetBase64Invalid => "asset_base64_invalid", BAD_REQUEST, InvalidArgument;
+    AssetContentTypeMissing => "asset_content_type_missing", BAD_REQUEST, InvalidArgument;
+    AssetUrlInvalid => "asset_url_invalid", BAD_REQUEST, InvalidArgument;
+    AssetUrlForbidden => "asset_url_forbidden", FORBIDDEN, PermissionDenied;
+    AssetUrlFetchFailed => "asset_url_fetch_failed", BAD_GATEWAY, Unavailable;
     Unauthorized => "auth_unauthorized", UNAUTHORIZED, Unauthenticated;
     AuthTokenExpired => "auth_token_expired", UNAUTHORIZED, Unauthenticated;
     AuthInvalidCredentials => "auth_invalid_credentials", UNAUTHORIZED, Unauthenticated;
@@ -765,6 +786,19 @@ impl Error {
             ErrorCode::UploadProtocolInvalid => Error::UploadProtocolInvalid("example".into()),
             ErrorCode::UploadTusVersionUnsupported => Error::UploadTusVersionUnsupported,
             ErrorCode::UploadContentTypeInvalid => Error::UploadContentTypeInvalid,
+            ErrorCode::OriginNotAllowed => Error::OriginNotAllowed("https://example.org".into()),
+            ErrorCode::ToolArgumentsInvalid => {
+                Error::ToolArgumentsInvalid("missing field `id`".into())
+            }
+            ErrorCode::AssetBase64Invalid => Error::AssetBase64Invalid,
+            ErrorCode::AssetContentTypeMissing => Error::AssetContentTypeMissing,
+            ErrorCode::AssetUrlInvalid => Error::AssetUrlInvalid("not an http(s) URL".into()),
+            ErrorCode::AssetUrlForbidden => {
+                Error::AssetUrlForbidden("127.0.0.1 is not a public address".into())
+            }
+            ErrorCode::AssetUrlFetchFailed => {
+                Error::AssetUrlFetchFailed("the server answered 404".into())
+            }
             ErrorCode::Unauthorized => Error::Unauthorized,
             ErrorCode::AuthTokenExpired => Error::AuthTokenExpired,
             ErrorCode::AuthInvalidCredentials => Error::AuthInvalidCredentials,

@@ -66,6 +66,7 @@ pub async fn serve(
         &config.cors_origins,
         &config.trusted_proxies,
         config.forwarded_headers,
+        api::mcp::McpOrigins::new(&config.cors_origins, config.public_base(), config.listen),
     )
     .await?;
     let address = listener.local_addr().ok();

@@ -15,6 +15,7 @@ mod github_storage;
 mod grpc_assets;
 mod grpc_web;
 mod key_holders;
+mod mcp;
 mod observability;
 mod openapi;
 mod orphans;

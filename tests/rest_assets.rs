@@ -284,7 +284,7 @@ async fn upload_read_download_and_delete(backend: Backend) {
     assert_eq!(response.status(), 200);
     let deleted: Value = response.json().await.unwrap();
     assert_eq!(deleted["data"]["id"], id.as_str());
-    assert_eq!(deleted["data"]["status"], "ready");
+    assert_eq!(deleted["data"]["status"], "deleted");
     assert!(deleted["data"]["deletedAtUtc"].is_string());
     let (status, body) = server.get_json(&location).await;
     assert_eq!(

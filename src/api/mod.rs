@@ -4,6 +4,7 @@ pub mod console;
 mod deadline;
 mod forwarded;
 pub mod grpc;
+pub mod mcp;
 pub mod middleware;
 pub mod rest;
 pub mod server;

@@ -92,6 +92,7 @@ pub async fn router(
     cors_origins: &[String],
     trusted_proxies: &[IpNet],
     forwarded_headers: ForwardedHeaders,
+    mcp_origins: super::mcp::McpOrigins,
 ) -> Result<Router, ServerError> {
     let (health_reporter, health) = tonic_health::server::health_reporter();
     health_reporter
@@ -174,6 +175,7 @@ pub async fn router(
     Ok(rest::router(services.clone())?
         .merge(grpc)
         .merge(super::console::router())
+        .merge(super::mcp::router(services.clone(), mcp_origins))
         .layer(axum::middleware::from_fn_with_state(
             middleware::RequestLayer {
                 auth: services.auth.clone(),

@@ -113,6 +113,10 @@ settings! {
     /// Stored objects no row refers to, and partial files of crashed
     /// writes, are removed once last written this long ago.
     orphan_grace_seconds ("TESSERA_ORPHAN_GRACE_SECONDS"): u64 = 3600;
+    /// Lets `upload_asset_from_url` fetch from loopback, private and
+    /// link-local addresses. Off: an agent must not be able to make tessera
+    /// reach into the network it runs in. For tests and closed networks only.
+    url_fetch_allow_private ("TESSERA_URL_FETCH_ALLOW_PRIVATE"): bool = false;
     /// How long a resumable upload may stay unfinished before its staged
     /// bytes are removed.
     upload_expiry_seconds ("TESSERA_UPLOAD_EXPIRY_SECONDS"): u64 = 86_400;

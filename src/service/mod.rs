@@ -133,6 +133,7 @@ impl Services {
             allowed_content_types: config.allowed_content_types.clone(),
             default_page_size: config.default_page_size,
             max_page_size: config.max_page_size,
+            url_fetch_allow_private: config.url_fetch_allow_private,
         };
         let events = AssetEvents::new();
         let signal = JobSignal::default();

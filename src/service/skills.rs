@@ -40,6 +40,14 @@ impl SkillService {
         Ok(Skill::ALL.into_iter().map(Skill::info).collect())
     }
 
+    /// One skill by its name or an alias.
+    pub fn get(&self, principal: &Principal, name: &str) -> Result<SkillInfo> {
+        principal.require(Permission::AssetsRead)?;
+        Skill::resolve(name)
+            .map(Skill::info)
+            .ok_or_else(|| Error::SkillNotFound(name.to_string()))
+    }
+
     /// Runs a skill now. The name and parameters are checked before anything
     /// runs; step failures are reported in the outcome, not as an error.
     #[instrument(skip_all, fields(asset_id = %asset_id, skill = %skill_name))]

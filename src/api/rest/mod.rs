@@ -16,6 +16,20 @@ pub mod uploads;
 mod users;
 mod workflows;
 
+/// The JSON shapes of the REST contract that the MCP tools answer with too,
+/// so one concept has one shape whichever door it leaves by.
+pub(crate) mod views {
+    pub(crate) use super::assets::{
+        AssetDto, AssetListQuery, AssetPageDto, BatchDeleteAssetsDto, DeletedAssetDto,
+        UpdateAssetBody, UsageStatsDto, list_params,
+    };
+    pub(crate) use super::skills::{SkillDto, SkillRunDto};
+    pub(crate) use super::storage_profiles::{
+        CreateStorageProfileBody, DeletedStorageProfileDto, StorageOverviewDto, StorageProfileDto,
+        UpdateStorageProfileBody,
+    };
+}
+
 use axum::{
     Extension, Json, Router,
     extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Request},

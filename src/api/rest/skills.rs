@@ -12,7 +12,7 @@ use crate::{
 
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct SkillDto {
+pub(crate) struct SkillDto {
     skill_name: &'static str,
     description: &'static str,
     steps: Vec<&'static str>,
@@ -57,7 +57,7 @@ struct SkillRunStepDto {
 
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct SkillRunDto {
+pub(crate) struct SkillRunDto {
     succeeded: bool,
     skill_name: String,
     steps: Vec<SkillRunStepDto>,

@@ -6,13 +6,16 @@ use utoipa::ToSchema;
 use super::Path;
 use super::{ApiError, Authenticated, Data, IdPath, JsonBody, created, data, present, utc};
 use crate::{
-    domain::{NewStorageProfile, StorageOverview, StorageProfile, StorageProfilePatch},
+    domain::{
+        DeletedStorageProfile, NewStorageProfile, StorageOverview, StorageProfile,
+        StorageProfilePatch,
+    },
     service::Services,
 };
 
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct StorageProfileDto {
+pub(crate) struct StorageProfileDto {
     id: String,
     name: String,
     display_name: String,
@@ -80,7 +83,7 @@ struct StorageAlignmentDto {
 /// NekoHub's storage overview.
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct StorageOverviewDto {
+pub(crate) struct StorageOverviewDto {
     /// The default first, then enabled profiles, by name.
     profiles: Vec<StorageProfileDto>,
     default_profile: Option<StorageProfileDto>,
@@ -124,7 +127,7 @@ impl From<StorageOverview> for StorageOverviewDto {
 /// What a delete did.
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct DeletedStorageProfileDto {
+pub(crate) struct DeletedStorageProfileDto {
     id: String,
     was_default: bool,
     /// `deleted`, or `disabled` when assets still use the profile.
@@ -178,6 +181,43 @@ pub struct UpdateStorageProfileBody {
     secret_configuration: Option<Option<Value>>,
 }
 
+impl From<DeletedStorageProfile> for DeletedStorageProfileDto {
+    fn from(deleted: DeletedStorageProfile) -> Self {
+        DeletedStorageProfileDto {
+            id: deleted.id,
+            was_default: deleted.was_default,
+            status: deleted.status.as_str(),
+            deleted_at_utc: utc(deleted.deleted_at),
+        }
+    }
+}
+
+impl CreateStorageProfileBody {
+    pub(crate) fn into_new(self) -> NewStorageProfile {
+        NewStorageProfile {
+            name: self.name,
+            display_name: self.display_name,
+            provider_type: self.provider_type,
+            is_default: self.is_default,
+            is_enabled: self.is_enabled,
+            configuration: self.configuration,
+            secret_configuration: self.secret_configuration,
+        }
+    }
+}
+
+impl UpdateStorageProfileBody {
+    pub(crate) fn into_patch(self) -> StorageProfilePatch {
+        StorageProfilePatch {
+            name: self.name,
+            display_name: self.display_name,
+            is_enabled: self.is_enabled,
+            configuration: self.configuration.map(|c| c.unwrap_or(Value::Null)),
+            secret_configuration: self.secret_configuration.map(|s| s.unwrap_or(Value::Null)),
+        }
+    }
+}
+
 #[utoipa::path(
     get,
     operation_id = "getStorageOverview",
@@ -224,16 +264,10 @@ pub async fn create(
     Authenticated(principal): Authenticated,
     JsonBody(body): JsonBody<CreateStorageProfileBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let input = NewStorageProfile {
-        name: body.name,
-        display_name: body.display_name,
-        provider_type: body.provider_type,
-        is_default: body.is_default,
-        is_enabled: body.is_enabled,
-        configuration: body.configuration,
-        secret_configuration: body.secret_configuration,
-    };
-    let profile = services.storage_profiles.create(&principal, input).await?;
+    let profile = services
+        .storage_profiles
+        .create(&principal, body.into_new())
+        .await?;
     Ok(created(
         format!("/api/v1/system/storage/providers/{}", profile.id),
         StorageProfileDto::from(profile),
@@ -255,17 +289,10 @@ pub async fn update(
     Path(IdPath { id }): Path<IdPath>,
     JsonBody(body): JsonBody<UpdateStorageProfileBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let patch = StorageProfilePatch {
-        name: body.name,
-        display_name: body.display_name,
-        is_enabled: body.is_enabled,
-        configuration: body.configuration.map(|c| c.unwrap_or(Value::Null)),
-        secret_configuration: body.secret_configuration.map(|s| s.unwrap_or(Value::Null)),
-    };
     Ok(data(StorageProfileDto::from(
         services
             .storage_profiles
-            .update(&principal, &id, patch)
+            .update(&principal, &id, body.into_patch())
             .await?,
     )))
 }
@@ -372,10 +399,5 @@ pub async fn delete(
     Path(IdPath { id }): Path<IdPath>,
 ) -> Result<impl IntoResponse, ApiError> {
     let deleted = services.storage_profiles.delete(&principal, &id).await?;
-    Ok(data(DeletedStorageProfileDto {
-        id: deleted.id,
-        was_default: deleted.was_default,
-        status: deleted.status.as_str(),
-        deleted_at_utc: utc(deleted.deleted_at),
-    }))
+    Ok(data(DeletedStorageProfileDto::from(deleted)))
 }

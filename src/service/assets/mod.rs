@@ -2,6 +2,7 @@
 //! uploads, queries and changes, content, and watching.
 
 mod content;
+mod from_url;
 mod query;
 mod upload;
 mod validate;
@@ -35,6 +36,8 @@ pub struct AssetLimits {
     pub allowed_content_types: Vec<String>,
     pub default_page_size: u32,
     pub max_page_size: u32,
+    /// See `Config::url_fetch_allow_private`.
+    pub url_fetch_allow_private: bool,
 }
 
 /// The rules for assets, shared by REST and gRPC.

@@ -27,7 +27,7 @@ use crate::{
     error::Error,
     service::{Content, Services},
 };
-use dto::AssetPageDto;
+pub(crate) use dto::AssetPageDto;
 
 #[utoipa::path(
     get,
@@ -98,7 +98,7 @@ fn order_direction_values() -> Object {
 
 /// An empty value is a bad value like any other (an empty `query` means no
 /// search, which the service decides).
-pub(super) fn list_params(query: AssetListQuery) -> Result<ListParams, Error> {
+pub(crate) fn list_params(query: AssetListQuery) -> Result<ListParams, Error> {
     let integer =
         |value: String, err: fn(String) -> Error| value.parse::<i64>().map_err(|_| err(value));
     Ok(ListParams {
@@ -162,6 +162,17 @@ pub struct UpdateAssetBody {
     is_public: Option<bool>,
 }
 
+impl UpdateAssetBody {
+    pub(crate) fn into_patch(self) -> AssetPatch {
+        AssetPatch {
+            description: self.description,
+            alt_text: self.alt_text,
+            original_file_name: self.original_file_name,
+            is_public: self.is_public,
+        }
+    }
+}
+
 #[utoipa::path(
     patch,
     operation_id = "updateAsset",
@@ -177,13 +188,10 @@ pub async fn update(
     Path(AssetIdPath { id }): Path<AssetIdPath>,
     JsonBody(body): JsonBody<UpdateAssetBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let patch = AssetPatch {
-        description: body.description,
-        alt_text: body.alt_text,
-        original_file_name: body.original_file_name,
-        is_public: body.is_public,
-    };
-    let details = services.assets.update(&principal, &id, patch).await?;
+    let details = services
+        .assets
+        .update(&principal, &id, body.into_patch())
+        .await?;
     Ok(data(AssetDto::from(details)))
 }
 
@@ -196,17 +204,18 @@ struct DeleteAssetBody {
 
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct DeletedAssetDto {
+pub(crate) struct DeletedAssetDto {
     id: String,
     status: &'static str,
     deleted_at_utc: String,
 }
 
 impl From<DeletedAsset> for DeletedAssetDto {
+    /// A receipt, as NekoHub words it: the asset is now `deleted`.
     fn from(deleted: DeletedAsset) -> Self {
         DeletedAssetDto {
             id: deleted.id.to_string(),
-            status: deleted.status.as_str(),
+            status: "deleted",
             deleted_at_utc: utc(deleted.deleted_at),
         }
     }
@@ -276,7 +285,7 @@ impl BatchDeleteAssetsBody {
 
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct BatchDeleteAssetsDto {
+pub(crate) struct BatchDeleteAssetsDto {
     requested_count: u32,
     deleted_count: u32,
     not_found_ids: Vec<String>,
@@ -365,7 +374,7 @@ pub async fn content(
 
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct UsageStatsDto {
+pub(crate) struct UsageStatsDto {
     total_assets: u64,
     total_bytes: u64,
     total_derivatives: u64,
@@ -375,7 +384,7 @@ struct UsageStatsDto {
 
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct ContentTypeUsageDto {
+pub(crate) struct ContentTypeUsageDto {
     content_type: String,
     count: u64,
     total_bytes: u64,
@@ -383,7 +392,7 @@ struct ContentTypeUsageDto {
 
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct SkillUsageDto {
+pub(crate) struct SkillUsageDto {
     skill_name: String,
     run_count: u64,
 }

@@ -1,4 +1,4 @@
-// What the browser and tus tests share: where tessera runs, how to ask it
+// What the client tests share: where tessera runs, how to ask it
 // things over REST (with the CI's API key), and the fixtures.
 
 import { createHash } from "node:crypto";
@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 
 function required(name) {
   const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set: run these tests through .ci/browser`);
+  if (!value) throw new Error(`${name} is not set: run these tests through .ci/clients`);
   return value;
 }
 
