@@ -9,10 +9,13 @@ use tessera::{
 };
 use uuid::Uuid;
 
-use crate::common::Backend;
+use crate::common::{Backend, TestServer};
 use crate::on_both_databases;
 
-on_both_databases!(repository_story);
+on_both_databases!(
+    repository_story,
+    one_statement_details_match_the_separate_reads
+);
 
 fn asset(profile: &str, name: &str, content_type: &str, size: u64, is_public: bool) -> Asset {
     let id = Uuid::now_v7();
@@ -461,4 +464,57 @@ async fn job_queue_story(backend: Backend) {
         .expect("released");
     assert_eq!(released.attempts, 2);
     db.close().await;
+}
+
+/// The detail read is one statement with the side tables aggregated as
+/// JSON; it must give exactly what the separate reads give, in their order.
+async fn one_statement_details_match_the_separate_reads(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let asset = server.upload_ok("normal/rocket_falcon9.jpg", &[]).await;
+    let id = asset["id"].as_str().unwrap().to_string();
+    server.wait_settled(&id).await;
+    for (skill, body) in [
+        ("thumbnail", serde_json::json!({"parameters": {"size": 48}})),
+        ("analyze", serde_json::json!({})),
+    ] {
+        let response = server
+            .post(&format!("/api/v1/assets/{id}/skills/{skill}/run"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{skill}");
+    }
+    let db = Db::connect(&server.database_url).await.unwrap();
+    let uuid = Uuid::parse_str(&id).unwrap();
+    let one = db.asset_details(uuid).await.unwrap().expect("details");
+    assert_eq!(one.derivatives.len(), 2);
+    assert!(!one.structured_results.is_empty());
+    let latest = one.latest_execution.as_ref().expect("an execution");
+    assert!(!latest.steps.is_empty());
+    let separate = (
+        db.get_asset(uuid).await.unwrap().expect("asset"),
+        db.derivatives(uuid).await.unwrap(),
+        db.structured_results(uuid).await.unwrap(),
+        db.latest_execution(uuid).await.unwrap(),
+    );
+    assert_eq!(
+        format!(
+            "{:?}",
+            (
+                &one.asset,
+                &one.derivatives,
+                &one.structured_results,
+                &one.latest_execution
+            )
+        ),
+        format!("{:?}", (&separate.0, &separate.1, &separate.2, &separate.3))
+    );
+    assert_eq!(
+        db.asset_details(Uuid::now_v7())
+            .await
+            .unwrap()
+            .map(|d| d.asset.id),
+        None
+    );
 }

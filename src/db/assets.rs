@@ -15,12 +15,12 @@ use crate::{
     error::{Error, Result},
 };
 
-const ASSET_COLUMNS: &str = "id, type, status, original_file_name, stored_file_name, extension, \
+pub(super) const ASSET_COLUMNS: &str = "id, type, status, original_file_name, stored_file_name, extension, \
      content_type, size, width, height, checksum_sha256, storage_provider, storage_profile_id, \
      storage_key, is_public, description, alt_text, created_at, updated_at";
 
 #[derive(FromRow)]
-struct AssetRow {
+pub(super) struct AssetRow {
     id: String,
     #[sqlx(rename = "type")]
     asset_type: String,

@@ -9,8 +9,8 @@ use crate::{
     error::Result,
 };
 
-#[derive(FromRow)]
-struct DerivativeRow {
+#[derive(FromRow, serde::Deserialize)]
+pub(super) struct DerivativeRow {
     kind: String,
     content_type: String,
     extension: String,
@@ -19,6 +19,39 @@ struct DerivativeRow {
     height: Option<i64>,
     storage_key: String,
     created_at: i64,
+}
+
+impl From<DerivativeRow> for Derivative {
+    fn from(row: DerivativeRow) -> Self {
+        Derivative {
+            kind: row.kind,
+            content_type: row.content_type,
+            extension: row.extension,
+            size: non_negative(row.size),
+            width: row.width.and_then(|w| u32::try_from(w).ok()),
+            height: row.height.and_then(|h| u32::try_from(h).ok()),
+            storage_key: row.storage_key,
+            created_at: from_micros(row.created_at),
+            public_url: None,
+        }
+    }
+}
+
+#[derive(FromRow, serde::Deserialize)]
+pub(super) struct ResultRow {
+    kind: String,
+    payload_json: String,
+    created_at: i64,
+}
+
+impl From<ResultRow> for StructuredResult {
+    fn from(row: ResultRow) -> Self {
+        StructuredResult {
+            kind: row.kind,
+            payload_json: row.payload_json,
+            created_at: from_micros(row.created_at),
+        }
+    }
 }
 
 impl Db {
@@ -66,37 +99,17 @@ impl Db {
         .bind(asset_id.to_string())
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows
-            .into_iter()
-            .map(|row| Derivative {
-                kind: row.kind,
-                content_type: row.content_type,
-                extension: row.extension,
-                size: non_negative(row.size),
-                width: row.width.and_then(|w| u32::try_from(w).ok()),
-                height: row.height.and_then(|h| u32::try_from(h).ok()),
-                storage_key: row.storage_key,
-                created_at: from_micros(row.created_at),
-                public_url: None,
-            })
-            .collect())
+        Ok(rows.into_iter().map(Derivative::from).collect())
     }
 
     pub async fn structured_results(&self, asset_id: Uuid) -> Result<Vec<StructuredResult>> {
-        let rows: Vec<(String, String, i64)> = sqlx::query_as(
+        let rows: Vec<ResultRow> = sqlx::query_as(
             "SELECT kind, payload_json, created_at FROM structured_results \
              WHERE asset_id = $1 ORDER BY kind",
         )
         .bind(asset_id.to_string())
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(kind, payload_json, created_at)| StructuredResult {
-                kind,
-                payload_json,
-                created_at: from_micros(created_at),
-            })
-            .collect())
+        Ok(rows.into_iter().map(StructuredResult::from).collect())
     }
 }

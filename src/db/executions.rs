@@ -7,8 +7,8 @@ use crate::{
     error::{Error, Result},
 };
 
-#[derive(FromRow)]
-struct ExecutionRow {
+#[derive(FromRow, serde::Deserialize)]
+pub(super) struct ExecutionRow {
     id: String,
     skill_name: String,
     trigger_source: String,
@@ -18,8 +18,8 @@ struct ExecutionRow {
     completed_at: i64,
 }
 
-#[derive(FromRow)]
-struct StepRow {
+#[derive(FromRow, serde::Deserialize)]
+pub(super) struct StepRow {
     step_name: String,
     succeeded: i64,
     error_message: Option<String>,
@@ -106,27 +106,7 @@ impl Db {
         .bind(&row.id)
         .fetch_all(&self.pool)
         .await?;
-        Ok(Some(SkillExecution {
-            execution_id: Uuid::parse_str(&row.id)
-                .map_err(|e| Error::internal("corrupt execution id", e))?,
-            skill_name: row.skill_name,
-            trigger_source: TriggerSource::parse(&row.trigger_source),
-            parameters_json: row.parameters_json,
-            started_at: from_micros(row.started_at),
-            completed_at: from_micros(row.completed_at),
-            succeeded: row.succeeded != 0,
-            steps: steps
-                .into_iter()
-                .map(|s| StepOutcome {
-                    step_name: s.step_name,
-                    succeeded: s.succeeded != 0,
-                    error_message: s.error_message,
-                    skipped: s.skipped != 0,
-                    started_at: from_micros(s.started_at),
-                    completed_at: from_micros(s.completed_at),
-                })
-                .collect(),
-        }))
+        execution_from_rows(row, steps).map(Some)
     }
 
     /// Number of executions of one asset (tests and exactly-once checks).
@@ -174,4 +154,32 @@ impl Db {
         .await?;
         Ok(())
     }
+}
+
+/// An execution and its steps, from their rows.
+pub(super) fn execution_from_rows(
+    row: ExecutionRow,
+    steps: Vec<StepRow>,
+) -> Result<SkillExecution> {
+    Ok(SkillExecution {
+        execution_id: Uuid::parse_str(&row.id)
+            .map_err(|e| Error::internal("corrupt execution id", e))?,
+        skill_name: row.skill_name,
+        trigger_source: TriggerSource::parse(&row.trigger_source),
+        parameters_json: row.parameters_json,
+        started_at: from_micros(row.started_at),
+        completed_at: from_micros(row.completed_at),
+        succeeded: row.succeeded != 0,
+        steps: steps
+            .into_iter()
+            .map(|s| StepOutcome {
+                step_name: s.step_name,
+                succeeded: s.succeeded != 0,
+                error_message: s.error_message,
+                skipped: s.skipped != 0,
+                started_at: from_micros(s.started_at),
+                completed_at: from_micros(s.completed_at),
+            })
+            .collect(),
+    })
 }

@@ -5,6 +5,7 @@ mod ai_providers;
 mod api_keys;
 mod assets;
 mod derivatives;
+mod details;
 mod executions;
 mod inventory;
 mod jobs;

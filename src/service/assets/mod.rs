@@ -92,24 +92,41 @@ impl AssetService {
     /// The asset with its derivatives, results and latest execution.
     pub async fn details(&self, asset: Asset) -> Result<AssetDetails> {
         // Independent reads: on PostgreSQL their round trips overlap.
-        let (mut derivatives, structured_results, latest_execution) = tokio::try_join!(
+        let (derivatives, structured_results, latest_execution) = tokio::try_join!(
             self.db.derivatives(asset.id),
             self.db.structured_results(asset.id),
             self.db.latest_execution(asset.id),
         )?;
-        let mut asset = asset;
-        if let Some(store) = self.public_store(&asset).await {
-            asset.public_url = store.public_url(&asset.storage_key);
-            for derivative in &mut derivatives {
+        Ok(self
+            .with_links(AssetDetails {
+                asset,
+                derivatives,
+                structured_results,
+                latest_execution,
+            })
+            .await)
+    }
+
+    /// One asset in full, read in one statement.
+    pub(crate) async fn load_details(&self, id: &str) -> Result<AssetDetails> {
+        let uuid = parse_asset_id(id)?;
+        let details = self
+            .db
+            .asset_details(uuid)
+            .await?
+            .ok_or_else(|| Error::AssetNotFound(id.to_string()))?;
+        Ok(self.with_links(details).await)
+    }
+
+    /// Adds the public links of a public asset and its derivatives.
+    async fn with_links(&self, mut details: AssetDetails) -> AssetDetails {
+        if let Some(store) = self.public_store(&details.asset).await {
+            details.asset.public_url = store.public_url(&details.asset.storage_key);
+            for derivative in &mut details.derivatives {
                 derivative.public_url = store.public_url(&derivative.storage_key);
             }
         }
-        Ok(AssetDetails {
-            asset,
-            derivatives,
-            structured_results,
-            latest_execution,
-        })
+        details
     }
 
     pub(crate) async fn load(&self, id: &str) -> Result<Asset> {

@@ -23,8 +23,7 @@ impl AssetService {
     #[instrument(skip_all, fields(asset_id = %id))]
     pub async fn get(&self, principal: &Principal, id: &str) -> Result<AssetDetails> {
         principal.require(Permission::AssetsRead)?;
-        let asset = self.load(id).await?;
-        self.details(asset).await
+        self.load_details(id).await
     }
 
     #[instrument(skip_all)]
@@ -46,11 +45,11 @@ impl AssetService {
     /// One gallery asset; private or unfinished ones do not exist here.
     #[instrument(skip_all, fields(asset_id = %id))]
     pub async fn get_public(&self, id: &str) -> Result<AssetDetails> {
-        let asset = self.load(id).await?;
-        if !asset.is_public || asset.status != AssetStatus::Ready {
+        let details = self.load_details(id).await?;
+        if !details.asset.is_public || details.asset.status != AssetStatus::Ready {
             return Err(Error::AssetNotFound(id.to_string()));
         }
-        self.details(asset).await
+        Ok(details)
     }
 
     async fn list_matching(&self, params: ListParams, public_only: bool) -> Result<Page<Asset>> {
