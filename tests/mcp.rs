@@ -20,6 +20,15 @@ const PROTOCOL: &str = "2025-11-25";
 
 /// One JSON-RPC request; the HTTP status and the parsed answer.
 async fn rpc(server: &TestServer, method: &str, params: Value) -> (u16, Value) {
+    let (status, _, answer) = rpc_with_headers(server, method, params).await;
+    (status, answer)
+}
+
+async fn rpc_with_headers(
+    server: &TestServer,
+    method: &str,
+    params: Value,
+) -> (u16, reqwest::header::HeaderMap, Value) {
     let response = server
         .post("/mcp")
         .header("accept", "application/json, text/event-stream")
@@ -29,7 +38,12 @@ async fn rpc(server: &TestServer, method: &str, params: Value) -> (u16, Value) {
         .await
         .expect("POST /mcp");
     let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
+    let headers = response.headers().clone();
+    (
+        status,
+        headers,
+        response.json().await.unwrap_or(Value::Null),
+    )
 }
 
 /// A tool call's result (`isError`, `structuredContent`).
@@ -55,13 +69,14 @@ fn code(error: &Value) -> &str {
 
 async fn tools_follow_the_rest_rules(backend: Backend) {
     let server = TestServer::start(backend).await;
-    let (status, init) = rpc(
+    let (status, headers, init) = rpc_with_headers(
         &server,
         "initialize",
         json!({"protocolVersion": PROTOCOL, "capabilities": {}, "clientInfo": {"name": "test", "version": "1"}}),
     )
     .await;
     assert_eq!(status, 200, "{init}");
+    assert_eq!(headers["mcp-protocol-version"], PROTOCOL);
     assert_eq!(init["result"]["protocolVersion"], PROTOCOL);
     assert_eq!(init["result"]["serverInfo"]["name"], "tessera");
     let (_, listed) = rpc(&server, "tools/list", json!({})).await;
@@ -317,8 +332,19 @@ async fn strangers_are_refused_before_any_tool_runs(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(foreign.status(), 403);
-    let body: Value = foreign.json().await.unwrap();
-    assert_eq!(body["error"]["code"], "origin_not_allowed");
+    let refusal: Value = foreign.json().await.unwrap();
+    assert_eq!(refusal["error"]["code"], "origin_not_allowed");
+    // A revision the server does not speak is refused as the spec says.
+    let unknown = client
+        .post(server.url("/mcp"))
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "1999-01-01")
+        .bearer_auth(API_KEY)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 400);
     // A page served by tessera itself may call it.
     let own = format!("http://{}", server.addr);
     let same = send(Some(API_KEY), Some(&own)).await.unwrap();

@@ -82,6 +82,9 @@ fn cors(origins: &[String]) -> CorsLayer {
             "tus-extension",
             "tus-max-size",
             "tessera-asset-id",
+            // MCP: the revision in use, and a session when a server keeps one.
+            "mcp-protocol-version",
+            "mcp-session-id",
         ]))
         .max_age(Duration::from_secs(3600))
 }

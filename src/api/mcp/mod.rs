@@ -166,8 +166,19 @@ async fn admit(
         principal,
         origin: crate::storage::request_origin(),
     });
-    next.run(request).await
+    let version = request.headers().get(PROTOCOL_VERSION).cloned();
+    let mut response = next.run(request).await;
+    // The SDK refuses revisions it does not speak (400); an accepted one is
+    // echoed, as NekoHub does, so a client sees what was used.
+    if let Some(version) = version
+        && response.status().is_success()
+    {
+        response.headers_mut().insert(PROTOCOL_VERSION, version);
+    }
+    response
 }
+
+const PROTOCOL_VERSION: &str = "mcp-protocol-version";
 
 /// One handler per request (the transport is stateless): cheap to make.
 struct McpServer {
