@@ -99,6 +99,19 @@ async fn append(
         .map(|r| r.into_inner().upload.expect("upload"))
 }
 
+/// Completes an upload that must complete; the asset it became.
+async fn complete(client: &mut Uploads, id: &str) -> proto::Asset {
+    client
+        .complete_upload(CompleteUploadRequest {
+            upload_id: id.into(),
+        })
+        .await
+        .expect("complete")
+        .into_inner()
+        .asset
+        .expect("asset")
+}
+
 async fn asset_count(server: &TestServer) -> u64 {
     let (_, list) = server.get_json("/api/v1/assets?pageSize=1").await;
     list["data"]["total"].as_u64().unwrap()
@@ -217,15 +230,7 @@ async fn resumable_uploads_through_grpc(backend: Backend) {
         .unwrap()
         .offset;
     assert_eq!(offset, size);
-    let raced = client
-        .complete_upload(CompleteUploadRequest {
-            upload_id: racing.id.clone(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .asset
-        .unwrap();
+    let raced = complete(&mut client, &racing.id).await;
     assert_eq!(raced.checksum_sha256, sha256_hex(&file), "byte-identical");
 }
 
@@ -626,15 +631,7 @@ async fn an_upload_resumes_on_another_instance(backend: Backend) {
     append(&mut on_second, &upload.id, third as u64, &file[third..])
         .await
         .unwrap();
-    let asset = on_first
-        .complete_upload(CompleteUploadRequest {
-            upload_id: upload.id.clone(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .asset
-        .unwrap();
+    let asset = complete(&mut on_first, &upload.id).await;
     assert_eq!(asset.checksum_sha256, sha256_hex(&file));
     second.assert_serves(&asset.id, &file).await;
 }
@@ -697,15 +694,7 @@ async fn an_s3_upload_resumes_on_an_instance_without_shared_disk(backend: Backen
     append(&mut on_second, &upload.id, half as u64, &file[half..])
         .await
         .unwrap();
-    let asset = on_second
-        .complete_upload(CompleteUploadRequest {
-            upload_id: upload.id.clone(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .asset
-        .unwrap();
+    let asset = complete(&mut on_second, &upload.id).await;
     assert_eq!(asset.checksum_sha256, sha256_hex(&file));
     assert_eq!(asset.storage_provider_profile_id, profile_id);
     first.assert_serves(&asset.id, &file).await;

@@ -2,7 +2,7 @@
 //! binary, so serving it needs neither Node.js nor files beside the binary.
 //! It talks to tessera over grpc-web only; this module just hands it out.
 
-use std::sync::LazyLock;
+use std::sync::OnceLock;
 
 use axum::{
     Router,
@@ -18,25 +18,39 @@ use sha2::{Digest, Sha256};
 struct ConsoleFile {
     body: &'static [u8],
     content_type: &'static str,
-    etag: LazyLock<String>,
+    etag: OnceLock<String>,
 }
 
-macro_rules! console_file {
-    ($path:literal, $content_type:literal) => {
+impl ConsoleFile {
+    const fn new(body: &'static [u8], content_type: &'static str) -> Self {
         ConsoleFile {
-            body: include_bytes!(concat!("../../web/dist/", $path)),
-            content_type: $content_type,
-            etag: LazyLock::new(|| {
-                let digest = Sha256::digest(include_bytes!(concat!("../../web/dist/", $path)));
-                format!("\"{}\"", hex::encode(&digest[..16]))
-            }),
+            body,
+            content_type,
+            etag: OnceLock::new(),
         }
-    };
+    }
+
+    /// A digest of the body, computed once.
+    fn etag(&self) -> &str {
+        self.etag.get_or_init(|| {
+            let digest = Sha256::digest(self.body);
+            format!("\"{}\"", hex::encode(&digest[..16]))
+        })
+    }
 }
 
-static INDEX: ConsoleFile = console_file!("index.html", "text/html; charset=utf-8");
-static SCRIPT: ConsoleFile = console_file!("app.js", "text/javascript; charset=utf-8");
-static STYLE: ConsoleFile = console_file!("app.css", "text/css; charset=utf-8");
+static INDEX: ConsoleFile = ConsoleFile::new(
+    include_bytes!("../../web/dist/index.html"),
+    "text/html; charset=utf-8",
+);
+static SCRIPT: ConsoleFile = ConsoleFile::new(
+    include_bytes!("../../web/dist/app.js"),
+    "text/javascript; charset=utf-8",
+);
+static STYLE: ConsoleFile = ConsoleFile::new(
+    include_bytes!("../../web/dist/app.css"),
+    "text/css; charset=utf-8",
+);
 
 /// Same-origin scripts, styles and calls only; images may also come from a
 /// storage backend's public URLs and from the app's own blob: URLs.
@@ -85,7 +99,7 @@ pub fn page(request: &Request) -> Response {
 }
 
 fn serve(file: &ConsoleFile, request: &HeaderMap) -> Response {
-    let etag = file.etag.as_str();
+    let etag = file.etag();
     let fresh = request
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())

@@ -1,7 +1,7 @@
 //! The MCP tool catalog: each tool's name, description and JSON Schemas.
 //! NekoHub's tool and argument names, so prompts written for it still work.
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use rmcp::model::{JsonObject, Tool};
 use serde_json::{Map, Value, json};
@@ -10,8 +10,8 @@ use super::tools::MAX_WAIT_SECONDS;
 
 /// One tool's description: name, what it does, its input properties (all
 /// optional unless listed in `required`) and its output's main fields.
-pub(super) struct Spec {
-    pub(super) name: &'static str,
+struct Spec {
+    name: &'static str,
     description: &'static str,
     input: Value,
     required: &'static [&'static str],
@@ -75,7 +75,7 @@ fn with(mut fields: Map<String, Value>, extra: Value) -> Value {
     Value::Object(fields)
 }
 
-pub(super) fn specs() -> Vec<Spec> {
+fn specs() -> Vec<Spec> {
     let profile_fields = json!({
         "name": {"type": "string"}, "displayName": {"type": ["string", "null"]},
         "providerType": {"type": "string", "description": "local, s3-compatible, github-repo or github-releases"},
@@ -237,10 +237,22 @@ pub(super) fn specs() -> Vec<Spec> {
     ]
 }
 
-/// Every tool with its schemas. Output schemas list the main fields without
-/// requiring any, so the in-band error shape `{error: {code, message}}`
-/// validates too (clients check error results against them).
+/// Every tool with its schemas, built once.
+static TOOLS: LazyLock<Vec<Tool>> = LazyLock::new(build);
+
 pub fn catalog() -> Vec<Tool> {
+    TOOLS.clone()
+}
+
+/// Whether `name` is one of the tools.
+pub fn knows(name: &str) -> bool {
+    TOOLS.iter().any(|tool| tool.name == name)
+}
+
+/// Output schemas list the main fields without requiring any, so the in-band
+/// error shape `{error: {code, message}}` validates too (clients check error
+/// results against them).
+fn build() -> Vec<Tool> {
     specs()
         .into_iter()
         .map(|spec| {

@@ -37,7 +37,7 @@ pub async fn call(
     name: &str,
     arguments: JsonObject,
 ) -> std::result::Result<CallToolResult, ErrorData> {
-    if !super::catalog::specs().iter().any(|spec| spec.name == name) {
+    if !super::catalog::knows(name) {
         return Err(ErrorData::invalid_params(
             format!("unknown tool '{name}' (tools/list names them)"),
             Some(json!({"code": "tool_not_found"})),

@@ -40,39 +40,27 @@ impl AssetService {
     ) -> Result<Content> {
         principal.require(Permission::AssetsRead)?;
         let asset = self.load(id).await?;
-        let (public_url, key, content_type, checksum) = match &request.derivative_kind {
-            None => {
-                let asset = self.present(asset.clone()).await;
-                (
-                    asset.public_url,
-                    asset.storage_key,
-                    asset.content_type,
-                    Some(asset.checksum_sha256),
-                )
-            }
+        let (key, content_type, checksum) = match &request.derivative_kind {
+            None => (
+                asset.storage_key.clone(),
+                asset.content_type.clone(),
+                Some(asset.checksum_sha256.clone()),
+            ),
             Some(kind) => {
                 let derivatives = self.db.derivatives(asset.id).await?;
                 let derivative =
                     pick_derivative(derivatives, kind).ok_or(Error::ContentNotFound)?;
-                let public_url = match self.public_store(&asset).await {
-                    Some(store) => store.public_url(&derivative.storage_key),
-                    None => None,
-                };
-                (
-                    public_url,
-                    derivative.storage_key,
-                    derivative.content_type,
-                    None,
-                )
+                (derivative.storage_key, derivative.content_type, None)
             }
         };
+        let store = self.profiles.store(&asset.storage_profile_id).await?;
         if request.delivery == Delivery::LinkWhenPublic
+            && asset.is_public
             && asset.status == AssetStatus::Ready
-            && let Some(url) = public_url
+            && let Some(url) = store.public_url(&key)
         {
             return Ok(Content::Redirect(url));
         }
-        let store = self.profiles.store(&asset.storage_profile_id).await?;
         let body = open(&*store, &key, request.range, content_type, checksum).await?;
         Ok(Content::Bytes(body))
     }
