@@ -15,6 +15,7 @@ mod github_storage;
 mod grpc_assets;
 mod grpc_web;
 mod key_holders;
+mod large_lists;
 mod mcp;
 mod observability;
 mod openapi;

@@ -3,8 +3,8 @@
 use tessera::{
     db::{AssetUpdate, Db},
     domain::{
-        Asset, AssetOrderBy, AssetStatus, ContentTypeFilter, JobStatus, ListQuery, OrderDirection,
-        Permission, ProviderType, RecordedHolder, StoredApiKey, now,
+        Asset, AssetOrderBy, AssetStatus, ContentTypeFilter, JobStatus, ListQuery, ListTotal,
+        OrderDirection, Permission, ProviderType, RecordedHolder, StoredApiKey, now,
     },
 };
 use uuid::Uuid;
@@ -102,7 +102,10 @@ async fn repository_story(backend: Backend) {
 
     let ids = |items: Vec<Asset>| items.into_iter().map(|x| x.id).collect::<Vec<_>>();
     let (items, total) = db.list_assets(&query()).await.unwrap();
-    assert_eq!((ids(items), total), (vec![c.id, b.id, a.id], 3));
+    assert_eq!(
+        (ids(items), total),
+        (vec![c.id, b.id, a.id], ListTotal::exact(3))
+    );
     let (items, total) = db
         .list_assets(&ListQuery {
             content_type: Some(ContentTypeFilter::Exact("image/png".into())),
@@ -110,7 +113,7 @@ async fn repository_story(backend: Backend) {
         })
         .await
         .unwrap();
-    assert_eq!((ids(items), total), (vec![c.id, a.id], 2));
+    assert_eq!((ids(items), total), (vec![c.id, a.id], ListTotal::exact(2)));
     let (items, _) = db
         .list_assets(&ListQuery {
             content_type: Some(ContentTypeFilter::Family("image".into())),
@@ -165,7 +168,7 @@ async fn repository_story(backend: Backend) {
         })
         .await
         .unwrap();
-    assert_eq!((items.len(), total), (0, 0));
+    assert_eq!((items.len(), total), (0, ListTotal::exact(0)));
 
     let later = now();
     let updated = db

@@ -47,4 +47,27 @@ pub struct Page<T> {
     pub page: u32,
     pub page_size: u32,
     pub total: u64,
+    /// `total` is the database's estimate, not a count (see `ListTotal`).
+    pub total_estimated: bool,
+}
+
+/// Lists matching up to this many assets carry an exact total; past it,
+/// PostgreSQL gives its planner's estimate (an exact count there reads every matching row).
+pub const EXACT_TOTAL_LIMIT: u64 = 10_000;
+
+/// How many assets a list matches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ListTotal {
+    pub value: u64,
+    /// The planner's estimate rather than a count (only past `EXACT_TOTAL_LIMIT`).
+    pub estimated: bool,
+}
+
+impl ListTotal {
+    pub fn exact(value: u64) -> ListTotal {
+        ListTotal {
+            value,
+            estimated: false,
+        }
+    }
 }

@@ -7,6 +7,7 @@ pub mod fake_ai;
 pub mod fake_github;
 pub mod fixtures;
 pub mod process;
+pub mod seed;
 
 use std::{
     net::SocketAddr,

@@ -269,6 +269,7 @@ impl AssetService for AssetsGrpc {
             page: i32::try_from(page.page).unwrap_or(i32::MAX),
             page_size: i32::try_from(page.page_size).unwrap_or(i32::MAX),
             total: i64::try_from(page.total).unwrap_or(i64::MAX),
+            total_estimated: page.total_estimated,
         }))
     }
 

@@ -87,6 +87,9 @@ struct PublicAssetPageDto {
     page: u32,
     page_size: u32,
     total: u64,
+    /// `total` is the database's estimate: lists matching more than 10 000
+    /// assets on PostgreSQL.
+    total_estimated: bool,
 }
 
 #[utoipa::path(
@@ -107,12 +110,14 @@ pub async fn list(
         page,
         page_size,
         total,
+        total_estimated,
     } = services.assets.list_public(list_params(query)?).await?;
     Ok(data(PublicAssetPageDto {
         items: items.into_iter().map(PublicAssetDto::from).collect(),
         page,
         page_size,
         total,
+        total_estimated,
     }))
 }
 

@@ -75,6 +75,7 @@ impl AssetService {
                     page,
                     page_size,
                     total: 0,
+                    total_estimated: false,
                 });
             }
             Some(StatusFilter::Is(status)) => Some(status),
@@ -102,7 +103,8 @@ impl AssetService {
             items: presented,
             page,
             page_size,
-            total,
+            total: total.value,
+            total_estimated: total.estimated,
         })
     }
 

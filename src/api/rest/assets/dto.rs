@@ -196,6 +196,9 @@ pub struct AssetPageDto {
     page: u32,
     page_size: u32,
     total: u64,
+    /// `total` is the database's estimate: lists matching more than 10 000
+    /// assets on PostgreSQL.
+    total_estimated: bool,
 }
 
 impl From<Page<Asset>> for AssetPageDto {
@@ -205,6 +208,7 @@ impl From<Page<Asset>> for AssetPageDto {
             page: page.page,
             page_size: page.page_size,
             total: page.total,
+            total_estimated: page.total_estimated,
         }
     }
 }
