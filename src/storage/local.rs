@@ -1,5 +1,5 @@
 use std::{
-    io::SeekFrom,
+    io::{SeekFrom, Write},
     path::{Path, PathBuf},
 };
 
@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use futures_util::StreamExt;
 use tokio::{
     fs,
-    io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt},
+    io::{AsyncReadExt, AsyncSeekExt},
 };
 use tokio_util::io::ReaderStream;
 
@@ -20,6 +20,8 @@ use super::{
 };
 
 const READ_CHUNK: usize = 64 * 1024;
+/// Chunks an upload may run ahead of the disk (memory stays bounded).
+const WRITE_QUEUE: usize = 8;
 
 /// Files under a root directory. Writes go to a temp file that is renamed into
 /// place, so a crash or an aborted upload never leaves a partial object.
@@ -42,6 +44,18 @@ impl LocalStore {
     }
 }
 
+/// Moves a finished temp file to its key.
+async fn place(temp: &Path, target: &Path) -> Result<(), StorageError> {
+    if let Some(parent) = target.parent() {
+        fs::create_dir_all(parent)
+            .await
+            .map_err(|e| unavailable(parent, e))?;
+    }
+    fs::rename(temp, target)
+        .await
+        .map_err(|e| unavailable(target, e))
+}
+
 fn unavailable(path: &Path, err: std::io::Error) -> StorageError {
     StorageError::Unavailable(format!("{}: {err}", path.display()))
 }
@@ -60,6 +74,9 @@ impl BlobStore for LocalStore {
         ProviderType::Local
     }
 
+    /// The bytes go to a blocking writer thread as the `Bytes` they arrived
+    /// in: no copy into an async file's buffer, and the write of one chunk
+    /// overlaps the hashing and parsing of the next on the other core.
     async fn put(
         &self,
         key: &str,
@@ -71,35 +88,52 @@ impl BlobStore for LocalStore {
             .root
             .join(".tmp")
             .join(uuid::Uuid::now_v7().simple().to_string());
-        let mut file = fs::File::create(&temp)
-            .await
-            .map_err(|e| unavailable(&temp, e))?;
-        let written = async {
-            let mut written = 0u64;
-            while let Some(chunk) = body.next().await {
-                let chunk = chunk.map_err(StorageError::Aborted)?;
-                file.write_all(&chunk)
-                    .await
-                    .map_err(|e| unavailable(&temp, e))?;
-                written += chunk.len() as u64;
+        let (chunks, mut received) = tokio::sync::mpsc::channel::<bytes::Bytes>(WRITE_QUEUE);
+        let writer = tokio::task::spawn_blocking({
+            let temp = temp.clone();
+            move || -> std::io::Result<u64> {
+                let mut file = std::fs::File::create(&temp)?;
+                let mut written = 0u64;
+                while let Some(chunk) = received.blocking_recv() {
+                    file.write_all(&chunk)?;
+                    written += chunk.len() as u64;
+                }
+                file.sync_all()?;
+                Ok(written)
             }
-            file.sync_all().await.map_err(|e| unavailable(&temp, e))?;
-            if let Some(parent) = target.parent() {
-                fs::create_dir_all(parent)
-                    .await
-                    .map_err(|e| unavailable(parent, e))?;
+        });
+        let mut aborted = None;
+        while let Some(chunk) = body.next().await {
+            match chunk {
+                // A closed queue means the writer failed: its error is reported below.
+                Ok(chunk) => {
+                    if chunks.send(chunk).await.is_err() {
+                        break;
+                    }
+                }
+                Err(err) => {
+                    aborted = Some(StorageError::Aborted(err));
+                    break;
+                }
             }
-            fs::rename(&temp, &target)
-                .await
-                .map_err(|e| unavailable(&target, e))?;
-            Ok(written)
         }
-        .await;
-        if written.is_err() {
-            drop(file);
+        drop(chunks);
+        let written = match writer.await {
+            Ok(Ok(written)) => Ok(written),
+            Ok(Err(err)) => Err(unavailable(&temp, err)),
+            Err(err) => Err(StorageError::Unavailable(format!(
+                "the writer stopped: {err}"
+            ))),
+        };
+        let placed = match (aborted, written) {
+            (Some(err), _) => Err(err),
+            (None, Err(err)) => Err(err),
+            (None, Ok(written)) => place(&temp, &target).await.map(|()| written),
+        };
+        if placed.is_err() {
             let _ = fs::remove_file(&temp).await;
         }
-        written
+        placed
     }
 
     async fn get(&self, key: &str, range: Option<ByteRange>) -> Result<BlobRead, StorageError> {
