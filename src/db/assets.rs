@@ -213,11 +213,15 @@ impl Db {
             OrderDirection::Asc => "ASC",
         };
 
-        // Counting stops one past the limit: a large match costs no more than a small one.
-        let count_sql = format!(
-            "SELECT COUNT(*) FROM (SELECT 1 FROM assets{filter} LIMIT {}) AS matching",
-            EXACT_TOTAL_LIMIT + 1
-        );
+        // PostgreSQL's count stops one past the limit, so a large match costs
+        // no more than a small one; SQLite's exact count is as fast.
+        let count_sql = match self.dialect {
+            Dialect::Sqlite => format!("SELECT COUNT(*) FROM assets{filter}"),
+            Dialect::Postgres => format!(
+                "SELECT COUNT(*) FROM (SELECT 1 FROM assets{filter} LIMIT {}) AS matching",
+                EXACT_TOTAL_LIMIT + 1
+            ),
+        };
         let mut count = sqlx::query_scalar::<_, i64>(AssertSqlSafe(count_sql));
         for value in &binds {
             count = count.bind(value.clone());
@@ -236,13 +240,14 @@ impl Db {
         let page = page
             .bind(i64::from(query.page_size))
             .bind((i64::from(query.page) - 1) * i64::from(query.page_size));
-        let (bounded, rows) =
+        let (counted, rows) =
             tokio::try_join!(count.fetch_one(&self.pool), page.fetch_all(&self.pool))?;
-        let bounded = non_negative(bounded);
-        let total = if bounded <= EXACT_TOTAL_LIMIT {
-            ListTotal::exact(bounded)
-        } else {
-            self.count_past_limit(&filter, &binds).await?
+        let counted = non_negative(counted);
+        let total = match self.dialect {
+            Dialect::Postgres if counted > EXACT_TOTAL_LIMIT => {
+                self.estimate_total(&filter, &binds).await?
+            }
+            _ => ListTotal::exact(counted),
         };
         let items = rows
             .into_iter()
@@ -251,40 +256,24 @@ impl Db {
         Ok((items, total))
     }
 
-    /// The total of a list matching more than `EXACT_TOTAL_LIMIT` assets.
-    /// PostgreSQL's exact count reads every matching row (tens of
-    /// milliseconds at 100 000 assets), so its planner's estimate is taken;
-    /// SQLite counts exactly, as fast as the estimate would be.
-    async fn count_past_limit(&self, filter: &str, binds: &[String]) -> Result<ListTotal> {
-        let at_least = EXACT_TOTAL_LIMIT + 1;
-        match self.dialect {
-            Dialect::Sqlite => {
-                let sql = format!("SELECT COUNT(*) FROM assets{filter}");
-                let mut count = sqlx::query_scalar::<_, i64>(AssertSqlSafe(sql));
-                for value in binds {
-                    count = count.bind(value.clone());
-                }
-                Ok(ListTotal::exact(non_negative(
-                    count.fetch_one(&self.pool).await?,
-                )))
-            }
-            Dialect::Postgres => {
-                let sql = format!("EXPLAIN SELECT 1 FROM assets{filter}");
-                let mut explain = sqlx::query_scalar::<_, String>(AssertSqlSafe(sql));
-                for value in binds {
-                    explain = explain.bind(value.clone());
-                }
-                let plan = explain.fetch_all(&self.pool).await?;
-                let estimate = plan
-                    .first()
-                    .and_then(|line| planned_rows(line))
-                    .unwrap_or(0);
-                Ok(ListTotal {
-                    value: estimate.max(at_least),
-                    estimated: true,
-                })
-            }
+    /// The total of a list matching more than `EXACT_TOTAL_LIMIT` assets on
+    /// PostgreSQL, whose exact count reads every matching row (tens of
+    /// milliseconds at 100 000 assets): the planner's estimate.
+    async fn estimate_total(&self, filter: &str, binds: &[String]) -> Result<ListTotal> {
+        let sql = format!("EXPLAIN SELECT 1 FROM assets{filter}");
+        let mut explain = sqlx::query_scalar::<_, String>(AssertSqlSafe(sql));
+        for value in binds {
+            explain = explain.bind(value.clone());
         }
+        let plan = explain.fetch_all(&self.pool).await?;
+        let estimate = plan
+            .first()
+            .and_then(|line| planned_rows(line))
+            .unwrap_or(0);
+        Ok(ListTotal {
+            value: estimate.max(EXACT_TOTAL_LIMIT + 1),
+            estimated: true,
+        })
     }
 
     /// Applies a patch atomically (no read-modify-write race between two patches
