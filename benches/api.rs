@@ -4,7 +4,8 @@
 //!   the same file; peak server RSS during 50 concurrent uploads of 20 MB and
 //!   of 2 MB (flat memory means the two peaks are close);
 //! - API: `GET /api/v1/assets/{id}` and a filtered list at 100 000 assets
-//!   under `wrk`, vs `/healthz` of the same server; on SQLite, and on
+//!   under `wrk`, vs `/healthz` of the same server; the same detail read
+//!   through REST and gRPC from one in-process client; on SQLite, and on
 //!   PostgreSQL when `TESSERA_BENCH_DATABASE_URL` names a server.
 //!
 //! Run: `cargo bench --bench api` (needs Debian's `wrk`; missing tools are
@@ -28,6 +29,8 @@ const MIB: usize = 1024 * 1024;
 mod fixtures;
 #[path = "../tests/common/process.rs"]
 mod process;
+#[path = "../tests/common/seed.rs"]
+mod seed;
 
 use process::Process;
 
@@ -172,55 +175,6 @@ async fn ingest(work: &Path) {
 
 /// 100 000 asset rows written straight into the database (an API upload per
 /// row would take the whole benchmark's time).
-async fn seed_assets(database_url: &str) {
-    sqlx::any::install_default_drivers();
-    let pool = sqlx::AnyPool::connect(database_url).await.expect("connect");
-    let profile: String =
-        sqlx::query_scalar("SELECT id FROM storage_profiles WHERE is_default = 1")
-            .fetch_one(&pool)
-            .await
-            .expect("default profile");
-    let series = if database_url.starts_with("postgres") {
-        "SELECT i FROM generate_series(1, $2) AS s(i)"
-    } else {
-        "WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < $2) SELECT i FROM s"
-    };
-    let id = if database_url.starts_with("postgres") {
-        "'00000000-0000-7000-8000-' || lpad(i::text, 12, '0')"
-    } else {
-        "printf('00000000-0000-7000-8000-%012d', i)"
-    };
-    let sql = format!(
-        "INSERT INTO assets (id, type, status, original_file_name, stored_file_name, extension, \
-         content_type, size, width, height, checksum_sha256, storage_provider, storage_profile_id, \
-         storage_key, is_public, description, alt_text, created_at, updated_at) \
-         SELECT {id}, 'image', CASE WHEN i % 5 = 0 THEN 'failed' ELSE 'ready' END, \
-         'photo-' || i || '.jpg', {id} || '.jpg', 'jpg', \
-         CASE i % 3 WHEN 0 THEN 'image/png' WHEN 1 THEN 'image/jpeg' ELSE 'image/webp' END, \
-         1000 + i, 640, 480, 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855', \
-         'local', $1, 'originals/bench/' || i || '.jpg', 1, 'A photo', NULL, \
-         1700000000000000 + i * 1000000, 1700000000000000 + i * 1000000 FROM ({series}) AS n"
-    );
-    sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(profile)
-        .bind(ASSETS as i64)
-        .execute(&pool)
-        .await
-        .expect("seed assets");
-    // What autovacuum / a running SQLite would have done by now: statistics
-    // for the planner and, on PostgreSQL, the visibility map for index-only counts.
-    let maintenance = if database_url.starts_with("postgres") {
-        "VACUUM ANALYZE assets"
-    } else {
-        "ANALYZE"
-    };
-    sqlx::query(maintenance)
-        .execute(&pool)
-        .await
-        .expect("analyze");
-    pool.close().await;
-}
-
 struct Load {
     requests_per_s: f64,
     p50_ms: f64,
@@ -274,7 +228,7 @@ async fn api(work: &Path, label: &str, database_url: &str) {
     println!("## API at {ASSETS} assets ({label})");
     let data = work.join(format!("api-{label}"));
     let server = start(&data, database_url, &[]).await;
-    seed_assets(database_url).await;
+    seed::seed_assets(database_url, ASSETS).await;
     let routes = [
         ("baseline GET /healthz", "/healthz".to_string()),
         (
@@ -308,8 +262,91 @@ async fn api(work: &Path, label: &str, database_url: &str) {
             );
         }
     }
+    rest_and_grpc(&server, "00000000-0000-7000-8000-000000050000").await;
     drop(server);
     let _ = std::fs::remove_dir_all(&data);
+}
+
+/// Requests per second of `request` run by `tasks` tasks for 5 s, all in
+/// this process: one client harness for REST and gRPC, so their ratio
+/// compares the two doors and not two load tools.
+async fn closed_loop<F, Fut>(tasks: usize, request: F) -> f64
+where
+    F: Fn(usize) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = bool> + Send,
+{
+    let until = Instant::now() + Duration::from_secs(5);
+    let start = Instant::now();
+    let workers: Vec<_> = (0..tasks)
+        .map(|task| {
+            let request = request.clone();
+            tokio::spawn(async move {
+                let mut done = 0_u64;
+                while Instant::now() < until {
+                    assert!(request(task).await, "a read failed");
+                    done += 1;
+                }
+                done
+            })
+        })
+        .collect();
+    let mut total = 0;
+    for worker in workers {
+        total += worker.await.expect("load task");
+    }
+    total as f64 / start.elapsed().as_secs_f64()
+}
+
+/// The detail read through REST and through gRPC (`GetAsset`), 32 at a
+/// time: REST over keep-alive HTTP/1.1 (a connection per request in
+/// flight), gRPC over 4 HTTP/2 connections.
+async fn rest_and_grpc(server: &Process, id: &str) {
+    use tessera::api::grpc::proto::{GetAssetRequest, asset_service_client::AssetServiceClient};
+
+    const TASKS: usize = 32;
+    const CONNECTIONS: usize = 4;
+    let url = format!("{}/api/v1/assets/{id}", server.base);
+    let client = reqwest::Client::new();
+    let rest = closed_loop(TASKS, move |_| {
+        let (client, url) = (client.clone(), url.clone());
+        async move {
+            client
+                .get(&url)
+                .bearer_auth(API_KEY)
+                .send()
+                .await
+                .is_ok_and(|response| response.status() == 200)
+        }
+    })
+    .await;
+    let mut channels = Vec::new();
+    for _ in 0..CONNECTIONS {
+        let channel = tonic::transport::Channel::from_shared(server.base.clone())
+            .expect("uri")
+            .connect()
+            .await
+            .expect("connect");
+        channels.push(AssetServiceClient::new(channel));
+    }
+    let id = id.to_string();
+    let grpc = closed_loop(TASKS, move |task| {
+        let mut client = channels[task % CONNECTIONS].clone();
+        let mut request = tonic::Request::new(GetAssetRequest { id: id.clone() });
+        request.metadata_mut().insert(
+            "authorization",
+            format!("Bearer {API_KEY}").parse().expect("metadata"),
+        );
+        async move { client.get_asset(request).await.is_ok() }
+    })
+    .await;
+    println!(
+        "  detail read, one in-process client for both ({TASKS} at a time; gRPC on {CONNECTIONS} connections):"
+    );
+    println!("    REST GET /api/v1/assets/{{id}}: {rest:.0} req/s");
+    println!(
+        "    gRPC GetAsset: {grpc:.0} req/s ({:.2}x REST)",
+        grpc / rest
+    );
 }
 
 async fn postgres_database(admin_url: &str) -> String {
