@@ -7,7 +7,7 @@ use tessera::api::grpc::proto::{
     self, UploadAssetMetadata, UploadAssetRequest, upload_asset_request,
 };
 
-use crate::common::{Backend, TestServer, read_fixture};
+use crate::common::{Backend, TestServer, fixtures::mean_difference, read_fixture};
 use crate::on_both_databases;
 
 on_both_databases!(
@@ -407,4 +407,34 @@ async fn a_job_whose_worker_dies_on_every_attempt_fails_its_asset(backend: Backe
         .await
         .unwrap();
     assert_eq!(status, "failed");
+}
+
+/// The thumbnail's DCT-scaled decode (libjpeg-turbo) shows the same picture,
+/// the same way up, as the general decoder's full-size one.
+#[test]
+fn a_scaled_decode_looks_like_the_full_decode_made_small() {
+    use tessera::imaging::{decode, decode_for_size, fit_within};
+
+    for name in [
+        "normal/hubble_deep_field.jpg",
+        "exif/progressive.jpg",
+        "exif/orientation_6.jpg",
+    ] {
+        let bytes = read_fixture(name);
+        let scaled = decode_for_size(&bytes, 64, 100_000_000).expect("scaled decode");
+        let full = decode(&bytes, 100_000_000).expect("full decode");
+        assert!(
+            scaled.width() < full.width(),
+            "{name} was not decoded scaled"
+        );
+        // Compared small. A side that is not a multiple of 8 ends in a
+        // part-block pixel, a sub-pixel shift; a wrong orientation or colour
+        // is tens.
+        let (a, b) = (
+            fit_within(&scaled, 16).expect("resize"),
+            fit_within(&full, 16).expect("resize"),
+        );
+        let difference = mean_difference(&a, &b);
+        assert!(difference < 6.0, "{name}: mean difference {difference}");
+    }
 }

@@ -1,11 +1,11 @@
 //! Every skill on real images, through REST and gRPC.
 
-use image::{DynamicImage, GenericImageView};
+use image::GenericImageView;
 use serde_json::{Value, json};
 use tessera::api::grpc::proto::{ListSkillsRequest, RunSkillRequest};
 use tonic::Code;
 
-use crate::common::{Backend, TestServer, reason};
+use crate::common::{Backend, TestServer, fixtures::mean_difference, reason};
 use crate::on_both_databases;
 
 on_both_databases!(
@@ -181,19 +181,6 @@ fn thumbnail_of(server: &TestServer, id: &str) -> std::path::PathBuf {
         .join(format!("assets/derivatives/{id}/thumbnail_256.webp"))
 }
 
-/// Mean absolute difference of two same-sized RGB images, 0–255.
-fn difference(a: &DynamicImage, b: &DynamicImage) -> f64 {
-    let (a, b) = (a.to_rgb8(), b.to_rgb8());
-    assert_eq!(a.dimensions(), b.dimensions());
-    let total: u64 = a
-        .as_raw()
-        .iter()
-        .zip(b.as_raw())
-        .map(|(x, y)| u64::from(x.abs_diff(*y)))
-        .sum();
-    total as f64 / a.as_raw().len() as f64
-}
-
 async fn orientations_give_upright_thumbnails(backend: Backend) {
     let server = TestServer::start(backend).await;
     let mut thumbnails = Vec::new();
@@ -210,7 +197,7 @@ async fn orientations_give_upright_thumbnails(backend: Backend) {
         thumbnails.push(thumbnail);
     }
     for (n, thumbnail) in thumbnails.iter().enumerate().skip(1) {
-        let diff = difference(&thumbnails[0], thumbnail);
+        let diff = mean_difference(&thumbnails[0], thumbnail);
         assert!(
             diff < 12.0,
             "orientation {} differs from 1 by {diff}",
@@ -218,7 +205,7 @@ async fn orientations_give_upright_thumbnails(backend: Backend) {
         );
     }
     // A mirrored image really differs, so the check above can fail.
-    assert!(difference(&thumbnails[0], &thumbnails[0].fliph()) > 20.0);
+    assert!(mean_difference(&thumbnails[0], &thumbnails[0].fliph()) > 20.0);
 }
 
 fn gps_fields(bytes: &[u8]) -> usize {
@@ -265,7 +252,7 @@ async fn exif_strip_removes_gps(backend: Backend) {
         image::load_from_memory(&before).unwrap(),
         image::load_from_memory(&after).unwrap(),
     );
-    assert_eq!(difference(&a, &b), 0.0);
+    assert_eq!(mean_difference(&a, &b), 0.0);
     assert!(
         !server.stored_files().iter().any(|p| p.ends_with(&old_key)),
         "the old file is gone"

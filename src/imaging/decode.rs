@@ -202,44 +202,6 @@ mod tests {
         std::fs::read(path).expect("fixture")
     }
 
-    fn mean_difference(a: &DynamicImage, b: &DynamicImage) -> f64 {
-        let (a, b) = (a.to_rgb8(), b.to_rgb8());
-        assert_eq!(a.dimensions(), b.dimensions());
-        let total: u64 = a
-            .as_raw()
-            .iter()
-            .zip(b.as_raw())
-            .map(|(x, y)| u64::from(x.abs_diff(*y)))
-            .sum();
-        total as f64 / a.as_raw().len() as f64
-    }
-
-    #[test]
-    fn a_scaled_decode_looks_like_the_full_decode_made_small() {
-        for name in [
-            "normal/hubble_deep_field.jpg",
-            "exif/progressive.jpg",
-            "exif/orientation_6.jpg",
-        ] {
-            let bytes = fixture(name);
-            let scaled = decode_for_size(&bytes, 64, 100_000_000).expect("scaled decode");
-            let full = decode(&bytes, 100_000_000).expect("full decode");
-            assert!(
-                scaled.width() < full.width(),
-                "{name} was not decoded scaled"
-            );
-            // Same orientation, same picture, compared small.
-            let (a, b) = (
-                super::super::fit_within(&scaled, 16).expect("resize"),
-                super::super::fit_within(&full, 16).expect("resize"),
-            );
-            let difference = mean_difference(&a, &b);
-            // A side that is not a multiple of 8 ends in a part-block pixel,
-            // a sub-pixel shift; a wrong orientation or colour is tens.
-            assert!(difference < 6.0, "{name}: mean difference {difference}");
-        }
-    }
-
     #[test]
     fn the_scaled_decode_still_covers_the_requested_size() {
         let bytes = fixture("normal/hubble_deep_field.jpg");

@@ -337,3 +337,16 @@ fn crc32(bytes: &[u8]) -> u32 {
     }
     !crc
 }
+
+/// Mean absolute difference of two same-sized images, as RGB, 0–255.
+pub fn mean_difference(a: &image::DynamicImage, b: &image::DynamicImage) -> f64 {
+    let (a, b) = (a.to_rgb8(), b.to_rgb8());
+    assert_eq!(a.dimensions(), b.dimensions());
+    let total: u64 = a
+        .as_raw()
+        .iter()
+        .zip(b.as_raw())
+        .map(|(x, y)| u64::from(x.abs_diff(*y)))
+        .sum();
+    total as f64 / a.as_raw().len() as f64
+}

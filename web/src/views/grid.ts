@@ -97,7 +97,7 @@ export function renderGrid(root: HTMLElement): void {
         orderDirection,
       });
       const pages = Math.max(1, Math.ceil(Number(answer.total) / PAGE_SIZE));
-      summary.textContent = `${answer.total} assets`;
+      summary.textContent = `${answer.totalEstimated ? "about " : ""}${answer.total} assets`;
       mount(grid, ...answer.items.map(card));
       mount(
         pager,
