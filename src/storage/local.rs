@@ -20,8 +20,8 @@ use super::{
 };
 
 const READ_CHUNK: usize = 64 * 1024;
-/// Chunks an upload may run ahead of the disk (memory stays bounded).
-const WRITE_QUEUE: usize = 8;
+/// Bytes gathered before a write: what an upload may run ahead of the disk.
+const WRITE_BATCH: usize = 1 << 20;
 
 /// Files under a root directory. Writes go to a temp file that is renamed into
 /// place, so a crash or an aborted upload never leaves a partial object.
@@ -41,6 +41,73 @@ impl LocalStore {
     fn path(&self, key: &str) -> Result<PathBuf, StorageError> {
         validate_key(key)?;
         Ok(self.root.join(key))
+    }
+}
+
+/// A file written one batch at a time on the blocking pool, one batch in
+/// flight: receiving the next overlaps writing this one, and no thread is
+/// held while the client is slow.
+struct BatchWriter {
+    path: PathBuf,
+    idle: Option<std::fs::File>,
+    writing: Option<tokio::task::JoinHandle<std::io::Result<std::fs::File>>>,
+    written: u64,
+}
+
+impl BatchWriter {
+    async fn create(path: &Path) -> Result<BatchWriter, StorageError> {
+        let file = fs::File::create(path)
+            .await
+            .map_err(|e| unavailable(path, e))?
+            .into_std()
+            .await;
+        Ok(BatchWriter {
+            path: path.to_path_buf(),
+            idle: Some(file),
+            writing: None,
+            written: 0,
+        })
+    }
+
+    /// The file, once the write in flight (if any) has ended.
+    async fn settle(&mut self) -> Result<std::fs::File, StorageError> {
+        if let Some(writing) = self.writing.take() {
+            return match writing.await {
+                Ok(Ok(file)) => Ok(file),
+                Ok(Err(err)) => Err(unavailable(&self.path, err)),
+                Err(err) => Err(StorageError::Unavailable(format!(
+                    "the write stopped: {err}"
+                ))),
+            };
+        }
+        self.idle.take().ok_or_else(|| {
+            StorageError::Unavailable("the file was lost after a failed write".into())
+        })
+    }
+
+    async fn write(&mut self, batch: Vec<bytes::Bytes>) -> Result<(), StorageError> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let mut file = self.settle().await?;
+        self.written += batch.iter().map(|chunk| chunk.len() as u64).sum::<u64>();
+        self.writing = Some(tokio::task::spawn_blocking(move || {
+            for chunk in &batch {
+                file.write_all(chunk)?;
+            }
+            Ok(file)
+        }));
+        Ok(())
+    }
+
+    /// Waits for the last write and syncs the file; returns the bytes written.
+    async fn finish(mut self) -> Result<u64, StorageError> {
+        let file = self.settle().await?;
+        tokio::task::spawn_blocking(move || file.sync_all())
+            .await
+            .map_err(|e| StorageError::Unavailable(format!("the sync stopped: {e}")))?
+            .map_err(|e| unavailable(&self.path, e))?;
+        Ok(self.written)
     }
 }
 
@@ -74,9 +141,9 @@ impl BlobStore for LocalStore {
         ProviderType::Local
     }
 
-    /// The bytes go to a blocking writer thread as the `Bytes` they arrived
-    /// in: no copy into an async file's buffer, and the write of one chunk
-    /// overlaps the hashing and parsing of the next on the other core.
+    /// The received `Bytes` are written as they are (no copy into an async
+    /// file's buffer), a batch at a time on a borrowed blocking thread, while
+    /// the next batch is received and hashed.
     async fn put(
         &self,
         key: &str,
@@ -88,52 +155,29 @@ impl BlobStore for LocalStore {
             .root
             .join(".tmp")
             .join(uuid::Uuid::now_v7().simple().to_string());
-        let (chunks, mut received) = tokio::sync::mpsc::channel::<bytes::Bytes>(WRITE_QUEUE);
-        let writer = tokio::task::spawn_blocking({
-            let temp = temp.clone();
-            move || -> std::io::Result<u64> {
-                let mut file = std::fs::File::create(&temp)?;
-                let mut written = 0u64;
-                while let Some(chunk) = received.blocking_recv() {
-                    file.write_all(&chunk)?;
-                    written += chunk.len() as u64;
-                }
-                file.sync_all()?;
-                Ok(written)
-            }
-        });
-        let mut aborted = None;
-        while let Some(chunk) = body.next().await {
-            match chunk {
-                // A closed queue means the writer failed: its error is reported below.
-                Ok(chunk) => {
-                    if chunks.send(chunk).await.is_err() {
-                        break;
-                    }
-                }
-                Err(err) => {
-                    aborted = Some(StorageError::Aborted(err));
-                    break;
+        let mut writer = BatchWriter::create(&temp).await?;
+        let written = async {
+            let mut batch = Vec::new();
+            let mut batch_len = 0;
+            while let Some(chunk) = body.next().await {
+                let chunk = chunk.map_err(StorageError::Aborted)?;
+                batch_len += chunk.len();
+                batch.push(chunk);
+                if batch_len >= WRITE_BATCH {
+                    writer.write(std::mem::take(&mut batch)).await?;
+                    batch_len = 0;
                 }
             }
+            writer.write(batch).await?;
+            let written = writer.finish().await?;
+            place(&temp, &target).await?;
+            Ok(written)
         }
-        drop(chunks);
-        let written = match writer.await {
-            Ok(Ok(written)) => Ok(written),
-            Ok(Err(err)) => Err(unavailable(&temp, err)),
-            Err(err) => Err(StorageError::Unavailable(format!(
-                "the writer stopped: {err}"
-            ))),
-        };
-        let placed = match (aborted, written) {
-            (Some(err), _) => Err(err),
-            (None, Err(err)) => Err(err),
-            (None, Ok(written)) => place(&temp, &target).await.map(|()| written),
-        };
-        if placed.is_err() {
+        .await;
+        if written.is_err() {
             let _ = fs::remove_file(&temp).await;
         }
-        placed
+        written
     }
 
     async fn get(&self, key: &str, range: Option<ByteRange>) -> Result<BlobRead, StorageError> {
