@@ -71,6 +71,28 @@ async fn a_total_past_the_limit_is_flagged_as_estimated(backend: Backend) {
         );
     }
 
+    // A text search is always counted: the planner cannot estimate `LIKE '%...%'`.
+    let (code, body) = server
+        .get_json("/api/v1/assets?pageSize=5&query=photo")
+        .await;
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(
+        (&body["data"]["total"], &body["data"]["totalEstimated"]),
+        (&serde_json::json!(SEEDED), &serde_json::json!(false)),
+        "a search over every seeded asset"
+    );
+    // A filtered list past the limit: every seeded asset is an image.
+    let (code, body) = server
+        .get_json("/api/v1/assets?pageSize=5&contentType=image/*")
+        .await;
+    assert_eq!(code, 200, "{body}");
+    let total = body["data"]["total"].as_u64().expect("total");
+    assert_eq!(body["data"]["totalEstimated"], postgres, "{body}");
+    assert!(
+        total > EXACT_TOTAL_LIMIT && total.abs_diff(SEEDED) <= SEEDED / 5,
+        "{total}"
+    );
+
     // The public list holds the 10 000 `ready` ones (all public): exactly
     // at the limit, so counted, through both doors.
     let (code, body) = server.get_json("/api/v1/public/assets?pageSize=5").await;

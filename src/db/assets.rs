@@ -214,13 +214,17 @@ impl Db {
         };
 
         // PostgreSQL's count stops one past the limit, so a large match costs
-        // no more than a small one; SQLite's exact count is as fast.
-        let count_sql = match self.dialect {
-            Dialect::Sqlite => format!("SELECT COUNT(*) FROM assets{filter}"),
-            Dialect::Postgres => format!(
+        // no more than a small one; SQLite's exact count is as fast. A text
+        // search is counted exactly everywhere: the planner has no statistics
+        // for `LOWER(...) LIKE '%...%'` and would guess a fixed fraction.
+        let estimable = self.dialect == Dialect::Postgres && query.query.is_none();
+        let count_sql = if estimable {
+            format!(
                 "SELECT COUNT(*) FROM (SELECT 1 FROM assets{filter} LIMIT {}) AS matching",
                 EXACT_TOTAL_LIMIT + 1
-            ),
+            )
+        } else {
+            format!("SELECT COUNT(*) FROM assets{filter}")
         };
         let mut count = sqlx::query_scalar::<_, i64>(AssertSqlSafe(count_sql));
         for value in &binds {
@@ -243,11 +247,10 @@ impl Db {
         let (counted, rows) =
             tokio::try_join!(count.fetch_one(&self.pool), page.fetch_all(&self.pool))?;
         let counted = non_negative(counted);
-        let total = match self.dialect {
-            Dialect::Postgres if counted > EXACT_TOTAL_LIMIT => {
-                self.estimate_total(&filter, &binds).await?
-            }
-            _ => ListTotal::exact(counted),
+        let total = if estimable && counted > EXACT_TOTAL_LIMIT {
+            self.estimate_total(&filter, &binds).await?
+        } else {
+            ListTotal::exact(counted)
         };
         let items = rows
             .into_iter()
