@@ -91,20 +91,57 @@ fn check_pixels(width: u32, height: u32, max_pixels: u64) -> Result<(), ImagingE
     Ok(())
 }
 
-/// A JPEG whose last scan is not followed by an end-of-image marker was cut
+/// A JPEG whose scans are not followed by an end-of-image marker was cut
 /// short; decoders fill the rest in silently, so this is checked by hand.
-/// Scan data never holds either marker (0xFF is stuffed there), so the
-/// nearest of the two to the end decides, and a whole file costs no scan.
+/// The segments are walked from the start, so what follows the end-of-image
+/// marker (a Motion Photo's video, say) is never read. A file whose
+/// structure cannot be followed is left to the decoder to judge.
 fn check_jpeg_complete(bytes: &[u8]) -> Result<(), ImagingError> {
-    let marker_at = |i: usize| bytes[i] == 0xFF && matches!(bytes.get(i + 1), Some(0xD9 | 0xDA));
-    let last = (0..bytes.len()).rev().find(|&i| marker_at(i));
-    match last {
-        Some(end)
-            if bytes[end + 1] == 0xD9 && bytes[..end].windows(2).any(|w| w == [0xFF, 0xDA]) =>
-        {
-            Ok(())
+    let mut at = 2;
+    loop {
+        // Markers may be preceded by fill bytes (0xFF).
+        while bytes.get(at) == Some(&0xFF) && bytes.get(at + 1) == Some(&0xFF) {
+            at += 1;
         }
-        _ => Err(ImagingError::Truncated),
+        let (Some(&0xFF), Some(&marker)) = (bytes.get(at), bytes.get(at + 1)) else {
+            return if at + 1 >= bytes.len() {
+                Err(ImagingError::Truncated)
+            } else {
+                Ok(())
+            };
+        };
+        at += 2;
+        match marker {
+            0xD9 => return Ok(()),
+            0x01 | 0xD0..=0xD8 => continue,
+            _ => {}
+        }
+        let Some(length) = bytes
+            .get(at..at + 2)
+            .map(|l| usize::from(u16::from_be_bytes([l[0], l[1]])))
+        else {
+            return Err(ImagingError::Truncated);
+        };
+        at += length;
+        if at > bytes.len() {
+            return Err(ImagingError::Truncated);
+        }
+        if marker == 0xDA {
+            // Entropy-coded data: 0xFF is followed by 0x00 (stuffing) or a
+            // restart marker; anything else is the next marker.
+            let mut search = at;
+            at = loop {
+                let Some(offset) = memchr::memchr(0xFF, &bytes[search..]) else {
+                    return Err(ImagingError::Truncated);
+                };
+                let found = search + offset;
+                match bytes.get(found + 1) {
+                    None => return Err(ImagingError::Truncated),
+                    Some(0x00 | 0xD0..=0xD7) => search = found + 2,
+                    Some(_) => break found,
+                }
+            };
+        }
     }
 }
 
@@ -258,6 +295,28 @@ mod tests {
             read_header(&big, 1000),
             Err(ImagingError::TooManyPixels { .. })
         ));
+    }
+
+    #[test]
+    fn what_follows_the_end_of_image_is_not_read() {
+        // A Motion Photo carries a video after the JPEG; its bytes may hold
+        // anything, markers included.
+        for name in ["normal/flower_canon_s40.jpg", "exif/progressive.jpg"] {
+            let photo = fixture(name);
+            let mut motion = photo.clone();
+            motion.extend_from_slice(&[0x00, 0x00, 0x00, 0x18, b'f', b't', b'y', b'p']);
+            motion.extend_from_slice(&[0xFF, 0xDA, 0x12, 0x34, 0xFF, 0xD8]);
+            assert!(check_jpeg_complete(&motion).is_ok(), "{name}");
+            for cut in [photo.len() / 2, photo.len() - 2, 400] {
+                assert!(
+                    matches!(
+                        check_jpeg_complete(&photo[..cut]),
+                        Err(ImagingError::Truncated)
+                    ),
+                    "{name} cut at {cut}"
+                );
+            }
+        }
     }
 
     #[test]
