@@ -103,13 +103,8 @@ async fn a_total_past_the_limit_is_flagged_as_estimated(backend: Backend) {
         (&serde_json::json!(10_000), &serde_json::json!(false)),
         "{public}"
     );
-    let mut gallery = PublicAssetServiceClient::new(
-        tonic::transport::Channel::from_shared(server.url(""))
-            .expect("uri")
-            .connect()
-            .await
-            .expect("connect"),
-    );
+    let (anonymous, _) = server.grpc_parts(None).await;
+    let mut gallery = PublicAssetServiceClient::new(anonymous);
     let list = gallery
         .list_public_assets(ListPublicAssetsRequest {
             page_size: 5,
